@@ -1,0 +1,35 @@
+"""The `litbot` command: one entry point, one subcommand per job."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from ingest.cli import FORMATS_HELP, ingest_command, stats_command
+
+app = typer.Typer(
+    name="litbot",
+    help=(
+        "litbot answers questions from indexed abstracts, citing each claim with a link to its article.\n\n"
+        "Start with `litbot ingest --sample`, then `litbot ask \"your question\"`. Settings come from LITBOT_* "
+        "environment variables or a .env file (see .env.example)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command("ingest", epilog=FORMATS_HELP)(ingest_command)
+app.command("stats")(stats_command)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Log details and show tracebacks of unexpected errors."),
+) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    app()

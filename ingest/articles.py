@@ -1,0 +1,138 @@
+"""The normalised article record every source parser produces, and the parse events around it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field, computed_field, field_validator
+
+from ingest.errors import InputError
+
+PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+DOI_URL = "https://doi.org/{doi}"
+
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_WS = re.compile(r"\s+")
+
+
+def clean_text(text: str | None) -> str:
+    """Collapse runs of whitespace (abstracts come wrapped, indented and with stray tabs)."""
+    return _WS.sub(" ", text or "").strip()
+
+
+def normalise_doi(doi: str | None) -> str | None:
+    """``https://doi.org/10.1/X`` / ``doi:10.1/X`` / ``10.1/X.`` -> ``10.1/x`` (DOIs are case-insensitive)."""
+    if not doi:
+        return None
+    doi = _DOI_PREFIX.sub("", doi.strip()).strip().rstrip(".").lower()
+    return doi if doi.startswith("10.") and "/" in doi else None
+
+
+def normalise_pmid(pmid: object) -> str | None:
+    text = str(pmid).strip() if pmid is not None else ""
+    return text if text.isdigit() and int(text) > 0 else None
+
+
+class Section(BaseModel):
+    """One labelled part of a structured abstract (label may be empty)."""
+
+    label: str = ""
+    text: str
+
+
+class Article(BaseModel):
+    """One article, whatever format it came from."""
+
+    abstract: str = Field(min_length=1)
+    title: str = ""
+    sections: list[Section] = Field(default_factory=list)
+    journal: str | None = None
+    year: int | None = None
+    date: str | None = None  # ISO-ish: "2025-12", "2002-09-16"
+    authors: list[str] = Field(default_factory=list)
+    affiliations: list[str] = Field(default_factory=list)
+    doi: str | None = None
+    pmid: str | None = None
+    mesh: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    source_id: str | None = None  # the source's own id (BEIR _id, CSV id column) when not a PMID/DOI
+    source: str = ""  # where it was read from, for messages: "file.xml:PMID 123", "data.csv:line 7"
+
+    @field_validator("abstract", "title", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        return clean_text(value) if isinstance(value, str) or value is None else value
+
+    @field_validator("doi", mode="before")
+    @classmethod
+    def _doi(cls, value: object) -> object:
+        return normalise_doi(value) if isinstance(value, str) or value is None else value
+
+    @field_validator("pmid", mode="before")
+    @classmethod
+    def _pmid(cls, value: object) -> object:
+        return normalise_pmid(value)
+
+    @field_validator("year")
+    @classmethod
+    def _year(cls, value: int | None) -> int | None:
+        return value if value is None or 1000 <= value <= 2999 else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        """Stable id: ``pmid:<n>``, else ``doi:<doi>``, else ``src:<source id>``, else a content hash."""
+        if self.pmid:
+            return f"pmid:{self.pmid}"
+        if self.doi:
+            return f"doi:{self.doi}"
+        if self.source_id:
+            return f"src:{self.source_id}"
+        return "hash:" + hashlib.sha256(f"{self.title}\n{self.abstract}".encode()).hexdigest()[:16]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str | None:
+        """The canonical link: PubMed when there is a PMID, else the DOI resolver."""
+        if self.pmid:
+            return PUBMED_URL.format(pmid=self.pmid)
+        if self.doi:
+            return DOI_URL.format(doi=self.doi)
+        return None
+
+    def content_hash(self) -> str:
+        """Hash of everything that is stored; equal hashes mean re-ingesting changes nothing."""
+        payload = self.model_dump(exclude={"source"}, mode="json")
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+    def body_text(self) -> str:
+        """The abstract as it is embedded: section labels kept ("METHODS: ...")."""
+        if self.sections:
+            parts = [f"{s.label}: {s.text}" if s.label else s.text for s in self.sections]
+            return "\n".join(clean_text(p) for p in parts if p.strip())
+        return self.abstract
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A record a parser could not turn into an :class:`Article`.
+
+    ``reason`` is ``"no_abstract"`` for records that are valid but carry no abstract (counted, not an error),
+    ``"malformed"`` for records that could not be read.
+    """
+
+    source: str  # file name
+    locator: str  # "line 12", "PMID 123", "record 4"
+    reason: str
+    message: str
+
+    def describe(self) -> str:
+        return f"{self.source}: {self.locator}: {self.message}"
+
+
+ParseEvent = Article | Skipped
+
+__all__ = ["Article", "InputError", "ParseEvent", "Section", "Skipped"]

