@@ -1,0 +1,39 @@
+# Two commands do all the set-up (see README):
+#   make demo   install litbot in .venv, ingest the bundled sample, answer a question
+#   make test   install with the dev tools, then lint, type-check and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+QUESTION ?= How does the gut microbiota contribute to drug resistance in liver cancer?
+
+.PHONY: demo test install install-dev lint typecheck pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+demo: install
+	$(BIN)/litbot ingest --sample
+	$(BIN)/litbot stats
+	$(BIN)/litbot ask "$(QUESTION)"
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+pytest: install-dev
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,67 @@
+"""Shared test set-up: every test runs with a clean environment, in its own folder, against its own store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+_PREFIXES = ("LITBOT_", "OPENAI_", "DISCORD_", "NCBI_")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No real settings, no `.env`, no network: a fresh store and data folder per test."""
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(home)  # a .env in the repo is never read
+    monkeypatch.setenv("LITBOT_CHROMA_PATH", str(tmp_path / "chroma"))
+    monkeypatch.setenv("LITBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+    yield tmp_path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for this test's private embedded store."""
+    return Settings(_env_file=None, chroma_path=tmp_path / "chroma", data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+
+MINI_CORPUS = FIXTURES / "corpus-mini"
+
+
+@pytest.fixture(scope="session")
+def mini_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mini corpus (63 PubMedQA abstracts + the seed page) ingested once per test session."""
+    from ingest.embeddings import make_embedder
+    from ingest.pipeline import Ingestor, ingest_inputs
+    from ingest.store import open_store
+
+    path = tmp_path_factory.mktemp("mini-store") / "chroma"
+    mini = Settings(_env_file=None, chroma_path=path)  # type: ignore[call-arg]
+    embedder = make_embedder(mini)
+    report = ingest_inputs([str(MINI_CORPUS)], Ingestor(open_store(mini, embedder.name), embedder, mini))
+    assert report.new == 64 and not report.failed_inputs, report
+    return path
+
+
+@pytest.fixture
+def mini_settings(mini_store_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings whose embedded store is a private copy of the ingested mini corpus (also set in the env)."""
+    import shutil
+
+    path = tmp_path / "chroma"
+    if path.exists():
+        shutil.rmtree(path)
+    shutil.copytree(mini_store_template, path)
+    monkeypatch.setenv("LITBOT_CHROMA_PATH", str(path))
+    return Settings(_env_file=None, chroma_path=path, data_dir=tmp_path / "data")  # type: ignore[call-arg]
