@@ -74,7 +74,7 @@ class MiniLMEmbedder:
     name = DEFAULT_EMBEDDING_MODEL
     max_tokens = MAX_TOKENS
 
-    def __init__(self, threads: int = 0, batch_size: int = 32) -> None:
+    def __init__(self, threads: int = 0, batch_size: int = 4) -> None:
         self.threads = threads or (os.cpu_count() or 1)
         self.batch_size = batch_size
 

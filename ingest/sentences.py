@@ -28,7 +28,7 @@ def split_sentences(text: str) -> list[str]:
     for match in _BOUNDARY.finditer(text):
         candidate = text[start : match.start()].rstrip()
         last = _LAST_WORD.search(candidate)
-        word = last.group(1).rstrip(".!?").lower() if last else ""
+        word = last.group(1).rstrip(".!?").lstrip("([{\"'").lower() if last else ""
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             continue
         sentences.append(candidate)

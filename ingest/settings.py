@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         validation_alias=_env("EMBEDDING_MODEL"),
         description="'all-MiniLM-L6-v2' (offline, bundled) or 'openai:<model>', e.g. openai:text-embedding-3-small.",
     )
-    embedding_batch_size: int = Field(32, validation_alias=_env("EMBEDDING_BATCH_SIZE"), ge=1)
+    embedding_batch_size: int = Field(4, validation_alias=_env("EMBEDDING_BATCH_SIZE"), ge=1)
     embedding_threads: int = Field(
         0, validation_alias=_env("EMBEDDING_THREADS"), ge=0, description="ONNX threads; 0 = all cores."
     )
