@@ -1,0 +1,287 @@
+"""A small NCBI E-utilities client: esearch (with the history server) and efetch of PubMed XML.
+
+Why not Biopython's Entrez: it reads its settings from module globals and sleeps inside the library, which
+makes a base URL per test, a shared rate limit per process and a clean retry policy harder than ~200 lines.
+
+Every request is a POST with form parameters, so neither the API key nor a long id list ever appears in a URL
+(httpx logs URLs at INFO). NCBI allows 3 requests/s per IP, 10 with an API key: one limiter per base URL is
+shared by every client in the process (CLI, Discord watches), so concurrent users stay under it together.
+429, 5xx, network errors and broken replies (cut off, an HTML page instead of XML) are retried with
+exponential backoff, honouring Retry-After; what still fails becomes one :class:`EutilsError` line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from lxml import etree
+
+from ingest.errors import LitbotError
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_DELAY = 120.0  # seconds: the longest single wait, even when Retry-After asks for more
+_RETRY_STATUS = {429, 500, 502, 503, 504}
+_HISTORY_WORDS = ("webenv", "query_key", "query #", "history")
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+class EutilsError(LitbotError):
+    """NCBI could not be reached or kept answering badly; trying again later may work."""
+
+    retryable = True
+
+
+class EutilsQueryError(EutilsError):
+    """NCBI refused the request itself (bad query syntax, bad parameter); retrying will not help."""
+
+    retryable = False
+
+
+class HistoryExpired(EutilsError):
+    """The WebEnv/query_key of an earlier esearch is no longer known to the history server."""
+
+
+class _Malformed(Exception):
+    """A reply that arrived but cannot be used (cut off, HTML instead of XML)."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    count: int
+    ids: list[str] = field(default_factory=list)
+    webenv: str | None = None
+    query_key: str | None = None
+    translation: str | None = None
+
+
+class RateLimiter:
+    """At most ``per_second`` calls, evenly spaced; thread-safe (each caller reserves the next free slot)."""
+
+    def __init__(self, per_second: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._sleep = sleep
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+_limiters: dict[tuple[str, float], RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def shared_limiter(base_url: str, per_second: float) -> RateLimiter:
+    """The process-wide limiter for one E-utilities server and rate."""
+    with _limiters_lock:
+        return _limiters.setdefault((base_url, per_second), RateLimiter(per_second))
+
+
+class EutilsClient:
+    """esearch/efetch against ``settings.eutils_url`` with NCBI's etiquette built in."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        max_retries: int = 5,
+        backoff: float = 1.0,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = settings.eutils_url.rstrip("/") + "/"
+        self._key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else ""
+        self._common = {"tool": settings.ncbi_tool, "db": "pubmed"}
+        if settings.ncbi_email:
+            self._common["email"] = settings.ncbi_email
+        if self._key:
+            self._common["api_key"] = self._key
+        self.limiter = shared_limiter(self.base_url, 10.0 if self._key else 3.0)
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self._sleep = sleep
+        self._http = httpx.Client(timeout=timeout, follow_redirects=True)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> EutilsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the two calls ---------------------------------------------------------------------------------
+    def esearch(
+        self,
+        term: str,
+        *,
+        retmax: int = 0,
+        usehistory: bool = True,
+        dates: Mapping[str, str] | None = None,
+    ) -> SearchResult:
+        """Hit count, the first ``retmax`` PMIDs and (with ``usehistory``) the WebEnv/query_key.
+
+        ``dates`` holds ``mindate``/``maxdate``/``datetype`` (NCBI needs both ends of a range).
+        """
+        params: dict[str, str] = {"term": term, "retmax": str(retmax), "retmode": "xml", **(dates or {})}
+        if usehistory:
+            params["usehistory"] = "y"
+        root = self._request("esearch.fcgi", params, _check_esearch)
+        error = root.findtext("ERROR")
+        if error and root.find("Count") is None:
+            raise EutilsQueryError(f"PubMed refused the search: {error.strip()}")
+        return SearchResult(
+            count=int(root.findtext("Count") or 0),
+            ids=[i.text or "" for i in root.iterfind("IdList/Id") if i.text],
+            webenv=root.findtext("WebEnv"),
+            query_key=root.findtext("QueryKey"),
+            translation=root.findtext("QueryTranslation"),
+        )
+
+    def efetch_history(self, webenv: str, query_key: str, retstart: int, retmax: int) -> bytes:
+        """PubMed XML for positions ``retstart`` .. ``retstart + retmax - 1`` of a history-server result."""
+        params = {"WebEnv": webenv, "query_key": query_key, "retstart": str(retstart), "retmax": str(retmax)}
+        return self._efetch(params)
+
+    def efetch_ids(self, pmids: list[str]) -> bytes:
+        """PubMed XML for these PMIDs (sent in the POST body, so a few hundred are fine)."""
+        return self._efetch({"id": ",".join(pmids)})
+
+    def _efetch(self, params: dict[str, str]) -> bytes:
+        params.update(retmode="xml", rettype="abstract")
+        body: bytes = self._request("efetch.fcgi", params, _check_efetch)
+        return body
+
+    # --- transport -------------------------------------------------------------------------------------
+    def _request(self, endpoint: str, params: dict[str, str], check: Callable[[bytes], Any]) -> Any:
+        url = self.base_url + endpoint
+        data = {**self._common, **params}
+        problem = ""
+        for attempt in range(self.max_retries + 1):
+            self.limiter.wait()
+            delay = min(self.backoff * 2**attempt, MAX_DELAY)
+            try:
+                response = self._http.post(url, data=data)
+            except httpx.TransportError as exc:
+                problem = f"network error ({type(exc).__name__})"
+            else:
+                status = response.status_code
+                if status in _RETRY_STATUS:
+                    problem = f"HTTP {status}"
+                    delay = _retry_after(response) or delay
+                elif status >= 400:
+                    raise self._refusal(endpoint, status, response.content)
+                else:
+                    try:
+                        return check(response.content)
+                    except _Malformed as exc:
+                        problem = str(exc)
+            if attempt < self.max_retries:
+                log.info(
+                    "%s: %s; retrying in %.1f s (%d/%d)",
+                    endpoint,
+                    problem,
+                    delay,
+                    attempt + 1,
+                    self.max_retries,
+                )
+                self._sleep(delay)
+        raise EutilsError(
+            f"NCBI {endpoint.split('.')[0]} failed {self.max_retries + 1} times: {self._scrub(problem)}",
+            hint="try again later (rerun the same command to resume)",
+        )
+
+    def _refusal(self, endpoint: str, status: int, body: bytes) -> EutilsError:
+        message = self._scrub(_error_text(body)) or "no reason given"
+        if any(word in message.lower() for word in _HISTORY_WORDS):
+            return HistoryExpired(f"NCBI no longer knows the earlier search ({message})")
+        name = endpoint.split(".")[0]
+        return EutilsQueryError(f"NCBI refused the {name} request (HTTP {status}): {message}")
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_DELAY)
+
+
+def _error_text(body: bytes) -> str:
+    """NCBI's reason from a JSON ``{"error": ...}`` or an XML ``<ERROR>`` body, never the whole body."""
+    text = body[:2000].decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            return str(json.loads(text).get("error", ""))[:200]
+        except (ValueError, AttributeError):
+            return ""
+    start, end = text.find("<ERROR>"), text.find("</ERROR>")
+    return text[start + 7 : end].strip()[:200] if 0 <= start < end else ""
+
+
+def _html_title(body: bytes) -> str | None:
+    head = body[:4000].decode("utf-8", "replace")
+    lowered = head.lower()
+    if "<html" not in lowered[:600] and "<!doctype html" not in lowered[:600]:
+        return None
+    start, end = lowered.find("<title>"), lowered.find("</title>")
+    return head[start + 7 : end].strip() if 0 <= start < end else "untitled"
+
+
+def _check_esearch(body: bytes) -> Any:
+    title = _html_title(body)
+    if title is not None:
+        raise _Malformed(f"an HTML page ({title!r}) instead of an esearch reply; check LITBOT_EUTILS_URL")
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise _Malformed(f"a broken esearch reply ({exc.msg})") from None
+    if root.tag != "eSearchResult":
+        raise _Malformed(f"an unexpected esearch reply <{root.tag}>")
+    return root
+
+
+def _check_efetch(body: bytes) -> bytes:
+    """Cheap completeness checks; the streaming parser reads the records themselves."""
+    title = _html_title(body)
+    if title is not None:
+        raise _Malformed(f"an HTML page ({title!r}) instead of PubMed XML; check LITBOT_EUTILS_URL")
+    tail = body[-200:].rstrip()
+    if b"<eFetchResult" in body[:1000] or (b"<ERROR>" in body[:1000] and b"<PubmedArticle" not in body):
+        raise _history_or_query_error(_error_text(body))
+    if b"<PubmedArticleSet" not in body[:2000]:
+        raise _Malformed("a reply that is not PubMed XML")
+    if not (tail.endswith(b"</PubmedArticleSet>") or tail.endswith(b"<PubmedArticleSet/>")):
+        raise _Malformed("a PubMed XML reply that breaks off before its end")
+    return body
+
+
+def _history_or_query_error(message: str) -> EutilsError:
+    if any(word in message.lower() for word in _HISTORY_WORDS):
+        return HistoryExpired(f"NCBI no longer knows the earlier search ({message})")
+    return EutilsQueryError(f"NCBI refused the efetch request: {message or 'no reason given'}")

@@ -1,0 +1,317 @@
+"""Fetch PubMed records (by query or by identifiers) and ingest them, one efetch batch at a time.
+
+After each batch is written to the store a small cursor file (under ``data_dir/eutils/``) records the position
+and the PMIDs done, so an interrupted fetch — Ctrl-C, NCBI failing for good, a crash — continues where it
+stopped when the same command is run again. A query cursor keeps the history server's WebEnv while it is
+likely alive; once NCBI forgets it, the search is re-run for its PMIDs and the ones already done are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.articles import Article, ParseEvent, normalise_doi, normalise_pmid
+from ingest.eutils import EutilsClient, EutilsError, HistoryExpired
+from ingest.pipeline import Ingestor, IngestReport, Progress
+from ingest.sources.pubmed_xml import parse_pubmed_xml
+
+BATCH_SIZE = 200
+HISTORY_TTL = 3 * 3600.0  # seconds a WebEnv is trusted; NCBI keeps them "about 8 hours"
+MAX_ESEARCH_IDS = 9999  # esearch cannot page past 10,000 PubMed ids
+_DATE = re.compile(r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?$")
+_PMID_LOCATOR = re.compile(r"PMID (\d+)")
+
+
+@dataclass(frozen=True)
+class PubmedQuery:
+    """A PubMed search with its filters; ``since``/``until`` are NCBI dates (``2020``, ``2020/05/01``)."""
+
+    term: str
+    since: str | None = None
+    until: str | None = None
+    date_type: str = "pdat"  # pdat = publication date, edat = entry date
+    max: int | None = None
+
+    def date_params(self) -> dict[str, str]:
+        if not (self.since or self.until):
+            return {}
+        return {"mindate": self.since or "1800", "maxdate": self.until or "3000", "datetype": self.date_type}
+
+
+@dataclass
+class FetchOutcome:
+    """What a fetch did: the ingest report plus the PubMed side (hits, records received)."""
+
+    report: IngestReport
+    query: str
+    count: int = 0
+    fetched: int = 0
+    resumed: bool = False
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        extra = {
+            "query": self.query,
+            "count": self.count,
+            "fetched": self.fetched,
+            "resumed": self.resumed,
+            "error": self.error,
+        }
+        return {**self.report.as_dict(), **extra}
+
+
+def ncbi_date(text: str) -> str:
+    """``2020`` / ``2020-05`` / ``2020/05/01`` -> NCBI's ``YYYY[/MM[/DD]]``; anything else is a ValueError."""
+    match = _DATE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a date (use YYYY, YYYY/MM or YYYY/MM/DD)")
+    return "/".join(part.zfill(2) if i else part for i, part in enumerate(match.groups()) if part)
+
+
+@dataclass
+class Cursor:
+    """The persisted progress of one fetch."""
+
+    key: str
+    webenv: str | None = None
+    query_key: str | None = None
+    count: int = 0
+    target: int = 0
+    retstart: int = 0
+    ids: list[str] | None = None  # id mode: the PMIDs to fetch
+    done: list[str] = field(default_factory=list)
+    searched_at: float = 0.0
+
+    @staticmethod
+    def path(data_dir: Path, key: str) -> Path:
+        return data_dir / "eutils" / f"cursor-{key}.json"
+
+    @classmethod
+    def load(cls, data_dir: Path, key: str) -> Cursor | None:
+        try:
+            return cls(**json.loads(cls.path(data_dir, key).read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self, data_dir: Path) -> None:
+        write_json_atomic(self.path(data_dir, self.key), asdict(self))
+
+    def remove(self, data_dir: Path) -> None:
+        self.path(data_dir, self.key).unlink(missing_ok=True)
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write-then-rename, so a reader never sees half a file and a crash never leaves one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+class PubmedFetcher:
+    """Runs fetches into one ingestor, with one client, keeping cursors under ``data_dir``."""
+
+    def __init__(
+        self,
+        client: EutilsClient,
+        ingestor: Ingestor,
+        data_dir: Path,
+        batch_size: int = BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> None:
+        self.client = client
+        self.ingestor = ingestor
+        self.data_dir = data_dir
+        self.batch_size = batch_size
+        self.progress = progress
+
+    def count(self, query: PubmedQuery) -> int:
+        """The hit count alone (a dry run)."""
+        return self.client.esearch(query.term, usehistory=False, dates=query.date_params()).count
+
+    def fetch_query(self, query: PubmedQuery) -> FetchOutcome:
+        """Search with the history server, then efetch the hits (at most ``query.max``) in batches."""
+        outcome = self._start(f"pubmed: {query.term}")
+        key = _key("query", self.client.base_url, query.term, query.date_params(), query.max)
+        cursor = Cursor.load(self.data_dir, key)
+        try:
+            if cursor and (cursor.ids is not None or time.time() - cursor.searched_at < HISTORY_TTL):
+                outcome.resumed = True
+            else:
+                result = self.client.esearch(query.term, dates=query.date_params())
+                target = min(result.count, query.max if query.max is not None else result.count)
+                cursor = Cursor(
+                    key,
+                    result.webenv,
+                    result.query_key,
+                    result.count,
+                    target,
+                    done=cursor.done if cursor else [],
+                    searched_at=time.time(),
+                )
+                cursor.save(self.data_dir)
+            outcome.count = cursor.count
+            while cursor.ids is None and cursor.retstart < cursor.target:
+                size = min(self.batch_size, cursor.target - cursor.retstart)
+                try:
+                    body = self.client.efetch_history(
+                        cursor.webenv or "", cursor.query_key or "", cursor.retstart, size
+                    )
+                except HistoryExpired:
+                    self._switch_to_ids(cursor, query)
+                    break
+                self._ingest_batch(body, cursor, outcome)
+                cursor.retstart += size
+                cursor.save(self.data_dir)
+            self._fetch_ids(cursor, outcome)
+        except EutilsError as exc:
+            return self._failed(outcome, exc)
+        cursor.remove(self.data_dir)
+        return self._finish(outcome)
+
+    def fetch_ids(self, identifiers: Iterable[str], label: str = "pubmed: id list") -> FetchOutcome:
+        """Fetch PMIDs and DOIs (DOIs are looked up with esearch ``<doi>[doi]``)."""
+        outcome = self._start(label)
+        pmids, dois = split_identifiers(identifiers, outcome.report)
+        key = _key("ids", self.client.base_url, sorted(pmids), sorted(dois))
+        cursor = Cursor.load(self.data_dir, key)
+        try:
+            if cursor is None:
+                resolved = self._resolve_dois(dois)
+                cursor = Cursor(key, ids=list(dict.fromkeys(pmids + resolved)), searched_at=time.time())
+                cursor.count = cursor.target = len(cursor.ids or [])
+                cursor.save(self.data_dir)
+            else:
+                outcome.resumed = True
+            outcome.count = cursor.count
+            found = self._fetch_ids(cursor, outcome)
+        except EutilsError as exc:
+            return self._failed(outcome, exc)
+        for doi in dois:
+            if doi not in found:
+                outcome.report.problems.append(f"DOI {doi}: not found in PubMed (or no abstract)")
+        cursor.remove(self.data_dir)
+        return self._finish(outcome)
+
+    def fetch_pmids(self, pmids: list[str], label: str) -> FetchOutcome:
+        """Fetch these PMIDs without a cursor (for watches: what is stored is skipped on the next run)."""
+        outcome = self._start(label)
+        cursor = Cursor("unsaved", ids=pmids, count=len(pmids), target=len(pmids))
+        try:
+            self._fetch_ids(cursor, outcome, persist=False)
+        except EutilsError as exc:
+            return self._failed(outcome, exc)
+        return self._finish(outcome)
+
+    # --- the moving parts ------------------------------------------------------------------------------
+    def _switch_to_ids(self, cursor: Cursor, query: PubmedQuery) -> None:
+        """NCBI forgot the WebEnv: re-run the search for its PMIDs and keep only the ones not yet done."""
+        result = self.client.esearch(
+            query.term,
+            retmax=min(cursor.target, MAX_ESEARCH_IDS),
+            usehistory=False,
+            dates=query.date_params(),
+        )
+        done = set(cursor.done)
+        cursor.ids = [pmid for pmid in result.ids if pmid not in done][: max(cursor.target - len(done), 0)]
+        cursor.webenv = cursor.query_key = None
+        cursor.save(self.data_dir)
+
+    def _fetch_ids(self, cursor: Cursor, outcome: FetchOutcome, persist: bool = True) -> set[str]:
+        found: set[str] = set()
+        done = set(cursor.done)
+        pending = [pmid for pmid in cursor.ids or [] if pmid not in done]
+        for start in range(0, len(pending), self.batch_size):
+            batch = pending[start : start + self.batch_size]
+            found |= self._ingest_batch(self.client.efetch_ids(batch), cursor, outcome)
+            if persist:
+                cursor.save(self.data_dir)
+        return found
+
+    def _ingest_batch(self, body: bytes, cursor: Cursor, outcome: FetchOutcome) -> set[str]:
+        """Parse one efetch reply, write it to the store, note its PMIDs; returns the DOIs it held."""
+        events: list[ParseEvent] = list(parse_pubmed_xml(io.BytesIO(body), "efetch"))
+        self.ingestor.ingest_events(events, outcome.report)
+        dois: set[str] = set()
+        for event in events:
+            if isinstance(event, Article):
+                pmid = event.pmid
+                if event.doi:
+                    dois.add(event.doi)
+            else:
+                found = _PMID_LOCATOR.search(event.locator)
+                pmid = found.group(1) if found else None
+            if pmid:
+                cursor.done.append(pmid)
+                outcome.fetched += 1
+        if self.progress:
+            self.progress(outcome.query, outcome.fetched)
+        return dois
+
+    def _resolve_dois(self, dois: list[str]) -> list[str]:
+        pmids: list[str] = []
+        for start in range(0, len(dois), 50):
+            chunk = dois[start : start + 50]
+            term = " OR ".join(f'"{doi}"[doi]' for doi in chunk)
+            pmids += self.client.esearch(term, retmax=len(chunk) * 2, usehistory=False).ids
+        return pmids
+
+    def _start(self, label: str) -> FetchOutcome:
+        ingestor = self.ingestor
+        report = IngestReport(
+            store=ingestor.settings.store_label, embedding_model=ingestor.embedder.name, inputs=[label]
+        )
+        self._started = time.perf_counter()
+        return FetchOutcome(report, label)
+
+    def _finish(self, outcome: FetchOutcome) -> FetchOutcome:
+        outcome.report.seconds = round(time.perf_counter() - self._started, 3)
+        return outcome
+
+    def _failed(self, outcome: FetchOutcome, exc: EutilsError) -> FetchOutcome:
+        outcome.error = exc.user_message
+        outcome.report.failed_inputs.append(outcome.query)
+        outcome.report.problems.append(exc.user_message)
+        return self._finish(outcome)
+
+
+def split_identifiers(identifiers: Iterable[str], report: IngestReport) -> tuple[list[str], list[str]]:
+    """PMIDs and DOIs from ``123``, ``123,456 789``, ``10.1/x``, ``doi:10.1/x`` items; the rest is reported.
+
+    Commas separate PMIDs but not DOIs (a DOI may contain one).
+    """
+    pmids: list[str] = []
+    dois: list[str] = []
+    for item in identifiers:
+        for word in item.split():
+            for token in [word] if "/" in word else filter(None, word.split(",")):
+                pmid = normalise_pmid(token)
+                doi = None if pmid else normalise_doi(token)
+                if pmid:
+                    pmids.append(pmid)
+                elif doi:
+                    dois.append(doi)
+                else:
+                    report.skipped += 1
+                    report.skipped_malformed += 1
+                    report.problems.append(f"{token!r}: neither a PMID nor a DOI")
+    return list(dict.fromkeys(pmids)), list(dict.fromkeys(dois))
