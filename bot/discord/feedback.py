@@ -1,0 +1,91 @@
+"""Thumbs-up/down buttons under each answer, logged as JSON lines for answer-quality review.
+
+The log (``<data_dir>/discord-feedback.jsonl``) holds the question, the answer, what it cited and the vote,
+so a maintainer can find weak answers later; the user id is kept so repeated votes can be told apart.
+Writes are one small append, done off the event loop anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Literal
+
+import discord
+
+from bot.types import Answer
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_FILE = "discord-feedback.jsonl"
+BUTTON_TIMEOUT = 24 * 3600.0  # buttons stop working after a day (or a restart); votes after that are moot
+
+
+class FeedbackLog:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / FEEDBACK_FILE
+        self._lock = threading.Lock()
+
+    def record(
+        self, answer: Answer, vote: Literal["up", "down"], user_id: int, message_id: int | None
+    ) -> None:
+        entry = {
+            "ts": time.time(),
+            "vote": vote,
+            "user_id": user_id,
+            "message_id": message_id,
+            "question": answer.question,
+            "standalone_question": answer.standalone_question or answer.question,
+            "mode": answer.mode,
+            "refused": answer.refused,
+            "answer": answer.text,
+            "citations": [{"n": c.n, "id": c.id, "pmid": c.pmid, "doi": c.doi} for c in answer.citations],
+        }
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(entry) + "\n")
+
+
+class FeedbackView(discord.ui.View):
+    """Two buttons; each vote is logged once per user and acknowledged ephemerally."""
+
+    def __init__(self, answer: Answer, feedback: FeedbackLog) -> None:
+        super().__init__(timeout=BUTTON_TIMEOUT)
+        self.answer = answer
+        self.feedback = feedback
+        self.voters: set[int] = set()
+
+    @discord.ui.button(emoji="👍", style=discord.ButtonStyle.secondary, custom_id=None)
+    async def helpful(
+        self, interaction: discord.Interaction, button: discord.ui.Button[FeedbackView]
+    ) -> None:
+        await self._vote(interaction, "up")
+
+    @discord.ui.button(emoji="👎", style=discord.ButtonStyle.secondary, custom_id=None)
+    async def unhelpful(
+        self, interaction: discord.Interaction, button: discord.ui.Button[FeedbackView]
+    ) -> None:
+        await self._vote(interaction, "down")
+
+    async def _vote(self, interaction: discord.Interaction, vote: Literal["up", "down"]) -> None:
+        user_id = interaction.user.id
+        if user_id in self.voters:
+            reply = "You already rated this answer — thanks!"
+        else:
+            self.voters.add(user_id)
+            message_id = interaction.message.id if interaction.message else None
+            try:
+                await asyncio.to_thread(self.feedback.record, self.answer, vote, user_id, message_id)
+            except OSError:
+                log.exception("could not write answer feedback to %s", self.feedback.path)
+            reply = (
+                "Thanks for the feedback!" if vote == "up" else "Thanks — noted, this helps improve answers."
+            )
+        await interaction.response.send_message(
+            reply, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )

@@ -1,0 +1,185 @@
+"""Turning an :class:`Answer` into what Discord accepts: message chunks and embeds within Discord's limits.
+
+Pure functions (no network, no client) so the limits are tested directly. Discord rejects a message over 2,000
+characters and an embed over its limits outright, so every piece of text that reaches Discord passes through
+here. Text is split on paragraph, line or sentence boundaries and never inside a link or a citation such as
+``[12]``: a cut there would break the link or leave a reader with a dangling number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import discord
+
+from bot.types import Answer, Citation
+
+MESSAGE_LIMIT = 2000
+EMBED_TITLE = 256
+EMBED_DESCRIPTION = 4096
+EMBED_FIELDS = 25
+EMBED_FIELD_NAME = 256
+EMBED_FIELD_VALUE = 1024
+EMBED_FOOTER = 2048
+EMBED_TOTAL = 6000
+THREAD_NAME = 100
+EMBED_COLOUR = discord.Colour.blurple()
+
+# Spans that must stay whole: markdown links, bare URLs and citations like [3], [3, 4] or [3-5].
+_ATOMIC = re.compile(r"\[[^\]\n]{0,300}\]\(<?https?://[^)\s]+>?\)|<?https?://\S+|\[\d+(?:\s*[,–-]\s*\d+)*\]")
+# A sentence ends at . ! or ?, possibly followed by quotes/brackets and citations that belong to it.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d+(?:\s*[,–-]\s*\d+)*\])*(?=\s)")
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split ``text`` into chunks of at most ``limit`` characters at the most natural boundary available.
+
+    Preference: paragraph break, line break, sentence end, any whitespace; a hard cut only when a single
+    unbreakable run is longer than ``limit`` (and even then never inside a link or citation that fits).
+    """
+    chunks: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = _best_cut(rest, limit)
+        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        if head:
+            chunks.append(head)
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def _best_cut(text: str, limit: int) -> int:
+    window = text[: limit + 1]
+    protected = [(m.start(), m.end()) for m in _ATOMIC.finditer(text, 0, min(len(text), limit + 2048))]
+
+    def allowed(pos: int) -> bool:
+        return 0 < pos <= limit and not any(start < pos < end for start, end in protected)
+
+    paragraphs = [m.start() for m in re.finditer(r"\n\s*\n", window)]
+    lines = [m.start() for m in re.finditer(r"\n", window)]
+    sentences = [m.end() for m in _SENTENCE_END.finditer(window)]
+    spaces = [m.start() for m in re.finditer(r"\s", window)]
+    floor = limit // 4  # a boundary very early in the text would make a uselessly short chunk
+    for positions, lowest in ((paragraphs, floor), (lines, floor), (sentences, floor), (spaces, 1)):
+        best = max((p for p in positions if p >= lowest and allowed(p)), default=0)
+        if best:
+            return best
+    # One unbreakable run longer than the limit: cut before a link or citation rather than through it.
+    starts = [start for start, end in protected if 0 < start < limit < end]
+    return starts[0] if starts else limit
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten ``text`` to ``limit`` characters with an ellipsis, at a word boundary when one is near."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit * 0.7:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
+def citation_url(citation: Citation) -> str | None:
+    """Where a reader can check the source: the record's URL, else PubMed, else the DOI resolver."""
+    if citation.url:
+        return citation.url
+    if citation.pmid:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid}/"
+    if citation.doi:
+        return f"https://doi.org/{citation.doi}"
+    return None
+
+
+def _link_text(text: str, limit: int) -> str:
+    """Text safe inside ``[...]( )``: brackets would end the link early, markdown would restyle it."""
+    return discord.utils.escape_markdown(clip(text.replace("[", "(").replace("]", ")"), limit))
+
+
+def source_line(citation: Citation, label_limit: int = 160) -> str:
+    label = _link_text(citation.label, label_limit)
+    url = citation_url(citation)
+    head = f"[{label}](<{url}>)" if url else label
+    where = ", ".join(str(part) for part in (citation.journal, citation.year) if part)
+    ids = f"PMID {citation.pmid}" if citation.pmid else (f"doi:{citation.doi}" if citation.doi else "")
+    tail = " · ".join(part for part in (discord.utils.escape_markdown(where), ids) if part)
+    return f"**[{citation.n}]** {head}" + (f" — {tail}" if tail else "")
+
+
+def answer_footer(answer: Answer) -> str:
+    parts = [f"{answer.mode} mode"]
+    if not answer.filters.is_empty():
+        parts.append(f"filters: {answer.filters.describe()}")
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        parts.append(f"understood as: {answer.standalone_question}")
+    if "total" in answer.timings:
+        parts.append(f"{answer.timings['total']:.1f} s")
+    return clip(" · ".join(parts), EMBED_FOOTER)
+
+
+def sources_embed(answer: Answer) -> discord.Embed | None:
+    """One embed of the numbered sources, each linked to PubMed or its DOI; None when nothing is cited."""
+    if not answer.citations:
+        return None
+    embed = discord.Embed(title="Sources", colour=EMBED_COLOUR)
+    footer = answer_footer(answer)
+    budget = min(EMBED_DESCRIPTION, EMBED_TOTAL - len(embed.title or "") - len(footer))
+    lines: list[str] = []
+    used = 0
+    for index, citation in enumerate(answer.citations):
+        line = source_line(citation)
+        remaining = len(answer.citations) - index - 1
+        reserve = len(f"\n…and {remaining} more") if remaining else 0
+        if used + len(line) + 1 + reserve > budget:
+            lines.append(f"…and {len(answer.citations) - index} more")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    embed.description = "\n".join(lines)
+    embed.set_footer(text=footer)
+    return embed
+
+
+def passages_embed(answer: Answer) -> discord.Embed:
+    """The last answer's sources with the passages it drew on, one field per source (for /sources)."""
+    embed = discord.Embed(title=clip(f"Sources for: {answer.question}", EMBED_TITLE), colour=EMBED_COLOUR)
+    total = len(embed.title or "")
+    for citation in answer.citations[:EMBED_FIELDS]:
+        name = clip(f"[{citation.n}] {citation.label}", EMBED_FIELD_NAME)
+        url = citation_url(citation)
+        link = f"\n<{url}>" if url else ""
+        body = "\n".join(f"> {p}" for p in citation.passages) or "(no passage text)"
+        value = clip(body, EMBED_FIELD_VALUE - len(link)) + link
+        if total + len(name) + len(value) > EMBED_TOTAL:
+            value = clip(body, max(EMBED_TOTAL - total - len(name) - len(link), 0)) + link
+            if total + len(name) + len(value) > EMBED_TOTAL:
+                break
+        embed.add_field(name=name, value=value, inline=False)
+        total += len(name) + len(value)
+    if not answer.citations:
+        embed.description = "The last answer cited no sources."
+    return embed
+
+
+def answer_messages(answer: Answer) -> list[str]:
+    """The answer text as message chunks (the sources go in the embed on the last chunk)."""
+    return split_message(answer.text) or ["(empty answer)"]
+
+
+def stats_embed(stats: Mapping[str, object]) -> discord.Embed:
+    embed = discord.Embed(title="Corpus", colour=EMBED_COLOUR)
+    for key, value in list(stats.items())[:EMBED_FIELDS]:
+        embed.add_field(name=clip(key.replace("_", " "), EMBED_FIELD_NAME), value=clip(str(value), 1000))
+    return embed
+
+
+def thread_name(question: str) -> str:
+    return clip(question.replace("\n", " "), THREAD_NAME) or "litbot"
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """Characters Discord counts against the 6,000 total (title, description, fields, footer, author)."""
+    return len(embed)
