@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from bot.repl import chat_command
 from ingest.cli import FORMATS_HELP, ingest_command, stats_command
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 
 app.command("ingest", epilog=FORMATS_HELP)(ingest_command)
 app.command("stats")(stats_command)
+app.command("chat")(chat_command)
 
 
 @app.callback()

@@ -1,0 +1,240 @@
+"""How an :class:`~bot.types.Answer` looks in a terminal (rich) and in a pipe (plain text).
+
+Links: in a terminal each source's title is an OSC-8 hyperlink (rich ``[link=...]``), with a short clickable
+``PMID``/``doi`` tag; where hyperlinks may not work (``--no-links``, not a terminal) the full URL is printed
+instead, so a source can always be opened.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from bot.repl_commands import COMMANDS
+from bot.types import Answer, Citation, Filters
+
+_CITE_RE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
+CITE_STYLE = "bold cyan"
+
+
+def citation_url(citation: Citation) -> str | None:
+    """The link a reader opens: the record's own URL, else PubMed by PMID, else doi.org."""
+    if citation.url:
+        return citation.url
+    if citation.pmid:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid}/"
+    if citation.doi:
+        return f"https://doi.org/{citation.doi}"
+    return None
+
+
+def _short_ref(citation: Citation) -> str:
+    if citation.pmid:
+        return f"PMID {citation.pmid}"
+    if citation.doi:
+        return f"doi:{citation.doi}"
+    return "link"
+
+
+def _where(citation: Citation) -> str:
+    """'Journal, 2019' with whatever is known."""
+    return ", ".join(str(part) for part in (citation.journal, citation.year) if part)
+
+
+def filter_label(filters: Filters) -> str:
+    """A compact form of the active filters for the prompt: ``year=2015-2020 journal="Gut"``."""
+    parts = []
+    low, high = filters.year_from, filters.year_to
+    if low is not None and high is not None:
+        parts.append(f"year={low}" if low == high else f"year={low}-{high}")
+    elif low is not None:
+        parts.append(f"year>={low}")
+    elif high is not None:
+        parts.append(f"year<={high}")
+    if filters.journal:
+        parts.append(f'journal="{filters.journal}"')
+    return " ".join(parts)
+
+
+def answer_text(text: str) -> Text:
+    """The answer with its [n] markers highlighted so the eye finds the citations."""
+    rendered = Text(text)
+    rendered.highlight_regex(_CITE_RE, CITE_STYLE)
+    return rendered
+
+
+def print_source(console: Console, citation: Citation, links: bool, passages: bool = False) -> None:
+    """One numbered source: ``[1] Title — Journal, 2019`` with a hanging indent, then its link.
+
+    With links on, the title and a short PMID/doi tag are OSC-8 hyperlinks. Otherwise the full URL goes on its
+    own line, unwrapped by rich, so terminals that detect URLs can still open it and copying gets it whole.
+    """
+    url = citation_url(citation)
+    body = Text(citation.label, style="bold")
+    if links and url:
+        body.stylize(f"link {url}")
+    where = _where(citation)
+    if where:
+        body.append(f" — {where}", style="dim")
+    if links and url:
+        body.append("  ")
+        body.append(_short_ref(citation), style=f"underline blue link {url}")
+    console.print(_hanging(Text(f"[{citation.n}]", style=CITE_STYLE), body))
+    if url and not links:
+        console.print(Text(f"    {url}", style="blue"), soft_wrap=True)
+    if passages:
+        for passage in citation.passages:
+            console.print(_hanging(Text("   "), Text(f"“{passage.strip()}”", style="italic")))
+
+
+def _hanging(head: Text, body: Text) -> Table:
+    """``head`` then ``body``, with the body's wrapped lines indented under its first."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    grid.add_row(head, body)
+    return grid
+
+
+class StreamWriter:
+    """Prints streamed tokens as they arrive, wrapping at word boundaries (tokens split words anywhere)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.parts: list[str] = []
+        self._word = ""
+        self._column = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def write(self, token: str) -> None:
+        self.parts.append(token)
+        for piece in re.split(r"(\s)", token):
+            if not piece:
+                continue
+            if not piece.isspace():
+                self._word += piece
+                continue
+            self._flush_word()
+            if piece == "\n":
+                self._emit("\n")
+                self._column = 0
+            elif self._column > 0:
+                self._emit(" ")
+                self._column += 1
+
+    def finish(self) -> None:
+        """End the streamed text with a newline (once)."""
+        self._flush_word()
+        if self._column > 0:
+            self._emit("\n")
+            self._column = 0
+
+    def _flush_word(self) -> None:
+        if not self._word:
+            return
+        width = max(self.console.width, 20)
+        if self._column > 0 and self._column + len(self._word) > width:
+            self._emit("\n")
+            self._column = 0
+        self._emit(self._word, styled=True)
+        self._column += len(self._word)
+        self._word = ""
+
+    def _emit(self, text: str, styled: bool = False) -> None:
+        self.console.print(answer_text(text) if styled else text, end="", soft_wrap=True, highlight=False)
+        self.console.file.flush()
+
+
+def print_answer(console: Console, answer: Answer, links: bool, *, streamed: str = "") -> None:
+    """The answer followed by its numbered sources; a streamed answer is printed again only if it changed.
+
+    The final text can differ from the stream when citation numbers were resolved after generation; the
+    sources must match the numbers the reader sees, so the final text is shown then.
+    """
+    if not streamed:
+        console.print(answer_text(answer.text))
+    elif " ".join(streamed.split()) != " ".join(answer.text.split()):
+        console.print(Text("With citations numbered as in the sources:", style="dim"))
+        console.print(answer_text(answer.text))
+    print_sources(console, answer, links)
+
+
+def print_sources(console: Console, answer: Answer, links: bool) -> None:
+    if not answer.citations:
+        return
+    console.print()
+    console.print(Text("Sources", style="bold underline"))
+    for citation in answer.citations:
+        print_source(console, citation, links)
+
+
+def print_sources_detail(console: Console, answer: Answer | None, links: bool) -> None:
+    """``/sources``: each source of the last answer with the passages the answer drew on."""
+    if answer is None:
+        console.print("No answer yet — ask a question first.", style="yellow")
+        return
+    if not answer.citations:
+        console.print("The last answer cited no sources.", style="yellow")
+        return
+    console.print(Text(f"Sources of: {answer.question}", style="bold"))
+    for citation in answer.citations:
+        console.print()
+        print_source(console, citation, links, passages=True)
+
+
+def print_banner(console: Console, stats: Mapping[str, object]) -> None:
+    """The one start-up line: store, article count, embedding model, LLM model or extractive."""
+    mode = f"LLM {stats.get('llm_model')}" if stats.get("mode") == "llm" else "extractive (no LLM configured)"
+    parts = [
+        f"store {stats.get('store', '?')}",
+        f"{stats.get('articles', '?')} articles",
+        f"embeddings {stats.get('embedding_model', '?')}",
+        mode,
+    ]
+    console.print(Text.assemble(("litbot", "bold"), " · ", " · ".join(parts)))
+    console.print("[dim]Ask a question, or /help for commands. Ctrl-D or /quit leaves.[/dim]")
+
+
+def print_stats(console: Console, stats: Mapping[str, object]) -> None:
+    for key, value in stats.items():
+        console.print(f"[bold]{key:>16}[/bold]: {escape(str(value))}", highlight=False)
+
+
+def print_help(console: Console) -> None:
+    console.print(
+        "[bold]Ask anything in plain words; follow-ups keep the context of the conversation.[/bold]"
+    )
+    for name, text in COMMANDS.items():
+        console.print(_hanging(Text(f"  /{name:<8}", style="cyan"), Text(text)))
+    console.print(
+        "  Multi-line input: end a line with \\ or press Esc then Enter to start a new line.\n"
+        "  Ctrl-C cancels an answer in progress; Ctrl-D or /quit leaves. ↑/↓ recall earlier questions."
+    )
+
+
+def print_error(console: Console, message: str) -> None:
+    console.print(Text(f"error: {message}", style="bold red"))
+
+
+def plain_answer(answer: Answer) -> str:
+    """Piped output: the answer, then its sources with full URLs; no colour, no escape codes."""
+    lines = [answer.text.strip()]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for citation in answer.citations:
+            where = _where(citation)
+            url = citation_url(citation)
+            lines.append(
+                f"[{citation.n}] {citation.label}"
+                + (f" — {where}" if where else "")
+                + (f" {url}" if url else "")
+            )
+    return "\n".join(lines)
