@@ -22,7 +22,6 @@ from ingest.store import ArticleStore, ChunkRecord, Metadata
 
 log = logging.getLogger(__name__)
 
-GROUP_SIZE = 64  # articles embedded together: enough for length-sorted batches, small enough to stay flat
 MAX_LISTED_PROBLEMS = 200
 
 
@@ -103,7 +102,7 @@ class Ingestor:
                       name: str = "") -> int:
         """Ingest one input's events; returns how many articles it held."""
         done = 0
-        for group in _groups(events, report):
+        for group in _groups(events, report, self.settings.ingest_group_size):
             self._write_group(group, report)
             done += len(group)
             if progress:
@@ -150,7 +149,7 @@ class Ingestor:
         self.store.bump_revision()
 
 
-def _groups(events: Iterable[ParseEvent], report: IngestReport) -> Iterator[list[Article]]:
+def _groups(events: Iterable[ParseEvent], report: IngestReport, size: int) -> Iterator[list[Article]]:
     group: list[Article] = []
     for event in events:
         if isinstance(event, Skipped):
@@ -158,7 +157,7 @@ def _groups(events: Iterable[ParseEvent], report: IngestReport) -> Iterator[list
             log.warning("skipped %s", event.describe())
             continue
         group.append(event)
-        if len(group) >= GROUP_SIZE:
+        if len(group) >= size:
             yield group
             group = []
     if group:

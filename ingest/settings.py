@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         256, validation_alias=_env("CHUNK_TOKENS"), ge=32, description="Chunk size in embedding-model tokens."
     )
     chunk_overlap_sentences: int = Field(1, validation_alias=_env("CHUNK_OVERLAP_SENTENCES"), ge=0)
+    ingest_group_size: int = Field(
+        64, validation_alias=_env("INGEST_GROUP_SIZE"), ge=1, description="Articles embedded and written together."
+    )
 
     # --- LLM -----------------------------------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
