@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from bot.discord.cli import discord_command
 from bot.repl import chat_command
 from ingest.cli import FORMATS_HELP, ingest_command, stats_command
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 
 app.command("ingest", epilog=FORMATS_HELP)(ingest_command)
 app.command("stats")(stats_command)
+app.command("discord")(discord_command)
 app.command("chat")(chat_command)
 
 
