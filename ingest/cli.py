@@ -114,15 +114,56 @@ def ingest_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit non-zero if any record was skipped.")] = False,
+    pubmed: Annotated[
+        str | None, typer.Option("--pubmed", help="Fetch the records matching this PubMed query.")
+    ] = None,
+    pmid: Annotated[
+        list[str] | None, typer.Option("--pmid", help="Fetch these PMIDs (repeat, or '123,456').")
+    ] = None,
+    ids_file: Annotated[
+        Path | None, typer.Option("--ids-file", help="Fetch the PMIDs and/or DOIs in FILE, one per line.")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="--pubmed: from YYYY, YYYY/MM or YYYY/MM/DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="--pubmed: up to this date (same forms).")] = None,
+    date_type: Annotated[
+        str, typer.Option("--date-type", help="--since/--until on 'pdat' (published) or 'edat' (entered).")
+    ] = "pdat",
+    max_records: Annotated[
+        int | None, typer.Option("--max", help="--pubmed: fetch at most this many (most recent first).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="--pubmed: print the hit count, fetch nothing.")
+    ] = False,
 ) -> None:
     """Read abstracts, chunk and embed them, and store them in Chroma.
 
     Re-ingesting is cheap: unchanged articles are skipped, changed ones replace their old chunks. A bad record
     is reported (file and line or PMID) and skipped; the rest go in. Exit status: 0 on success, 1 when an input
     yielded nothing (or any skip with --strict), 130 when interrupted (rerun to finish).
+
+    With --pubmed/--pmid/--ids-file the records come from NCBI E-utilities instead; an interrupted fetch
+    resumes where it stopped when the same command is run again.
     """
     settings = load_settings()
     specs = list(inputs or [])
+    if pubmed is not None or pmid or ids_file is not None:
+        if specs or sample:
+            raise fail("give files or a PubMed source (--pubmed/--pmid/--ids-file), not both", code=2)
+        from ingest.pubmed_cli import ingest_pubmed
+
+        ingest_pubmed(
+            settings,
+            query=pubmed,
+            pmids=pmid,
+            ids_file=ids_file,
+            since=since,
+            until=until,
+            date_type=date_type,
+            max_records=max_records,
+            dry_run=dry_run,
+            as_json=as_json,
+        )
+        return
     if sample:
         from ingest.sample import sample_paths
 

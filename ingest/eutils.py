@@ -100,6 +100,7 @@ class EutilsClient:
         settings: Settings,
         *,
         max_retries: int = 5,
+        malformed_retries: int = 2,
         backoff: float = 1.0,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -113,6 +114,7 @@ class EutilsClient:
             self._common["api_key"] = self._key
         self.limiter = shared_limiter(self.base_url, 10.0 if self._key else 3.0)
         self.max_retries = max_retries
+        self.malformed_retries = min(malformed_retries, max_retries)  # a page that stays broken is not flaky
         self.backoff = backoff
         self._sleep = sleep
         self._http = httpx.Client(timeout=timeout, follow_redirects=True)
@@ -173,6 +175,7 @@ class EutilsClient:
         url = self.base_url + endpoint
         data = {**self._common, **params}
         problem = ""
+        malformed = 0
         for attempt in range(self.max_retries + 1):
             self.limiter.wait()
             delay = min(self.backoff * 2**attempt, MAX_DELAY)
@@ -192,6 +195,9 @@ class EutilsClient:
                         return check(response.content)
                     except _Malformed as exc:
                         problem = str(exc)
+                        malformed += 1
+                        if malformed > self.malformed_retries:
+                            break
             if attempt < self.max_retries:
                 log.info(
                     "%s: %s; retrying in %.1f s (%d/%d)",
@@ -203,7 +209,7 @@ class EutilsClient:
                 )
                 self._sleep(delay)
         raise EutilsError(
-            f"NCBI {endpoint.split('.')[0]} failed {self.max_retries + 1} times: {self._scrub(problem)}",
+            f"NCBI {endpoint.split('.')[0]} failed {attempt + 1} times; last: {self._scrub(problem)}",
             hint="try again later (rerun the same command to resume)",
         )
 
