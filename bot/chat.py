@@ -1,0 +1,266 @@
+"""The read side's front door: a shared :class:`ChatHandler` and one :class:`ChatSession` per conversation.
+
+Front ends (``litbot ask``, the REPL, Discord) build one handler with :meth:`ChatHandler.from_settings`,
+open a session per conversation and render the :class:`~bot.types.Answer` that ``ask`` returns. The handler
+holds the store, the embedder, the retriever and the answerer (the LLM when one is configured, else
+extractive) and is safe to share between threads; a session holds one conversation's history.
+
+A store that has no collection yet is not an error: every question gets the refusal and
+:meth:`ChatHandler.store_hint` says to ingest something; the store is looked for again on each question, so a
+bot started before the first ingest begins answering without a restart. Unreachable servers, a store built
+with another embedding model and broken prompt files raise a :class:`~ingest.errors.LitbotError`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from bot.citations import Composed
+from bot.errors import Cancelled
+from bot.extractive import ExtractiveAnswerer
+from bot.followups import TopicTracker
+from bot.types import REFUSAL, Answer, Filters, Usage
+from ingest.errors import LitbotError, StoreError, StoreUnavailable
+from ingest.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.citations import RetrievedLike
+    from bot.llm import ChatLLM, LLMAnswerer
+    from bot.prompting import Prompts
+    from bot.retrieval import Retriever
+    from ingest.embeddings import Embedder
+    from ingest.store import ArticleStore
+
+MAX_QUESTION_CHARS = 2000
+EMPTY_STORE_HINT = "the store has no articles yet: run `litbot ingest --sample` or `litbot ingest FILES`"
+
+
+class ChatHandler:
+    """Everything needed to answer, shared by all sessions and threads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: ArticleStore | None,
+        llm: ChatLLM | None = None,
+        prompts: Prompts | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._store = store
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
+        self.extractive = ExtractiveAnswerer(embedder, self._article_texts)
+        self.llm = llm
+        self.llm_answerer: LLMAnswerer | None = None
+        if llm is not None:
+            from bot.llm import LLMAnswerer
+            from bot.prompting import load_prompts
+
+            self.prompts = prompts or load_prompts(settings)
+            self.llm_answerer = LLMAnswerer(llm, self.prompts)
+        self.mode: Literal["llm", "extractive"] = "llm" if llm is not None else "extractive"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, llm_backoff: float = 1.0) -> ChatHandler:
+        """Open the store and embedder, load and check the prompts, and build the LLM when configured."""
+        from ingest.embeddings import make_embedder
+
+        embedder = make_embedder(settings)
+        llm = prompts = None
+        if settings.llm_configured:
+            from bot.llm import ChatLLM
+            from bot.prompting import load_prompts
+
+            prompts = load_prompts(settings)  # checked before anything slow
+            llm = ChatLLM(settings, backoff=llm_backoff)
+        return cls(settings, embedder, _open_store(settings, embedder), llm, prompts)
+
+    def new_session(self, max_turns: int = 10) -> ChatSession:
+        return ChatSession(self, max_turns)
+
+    @property
+    def store(self) -> ArticleStore | None:
+        """The store, looked for again while it does not exist yet."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = _open_store(self.settings, self.embedder)
+        return self._store
+
+    def retriever(self) -> Retriever | None:
+        store = self.store
+        if store is None:
+            return None
+        with self._lock:
+            if self._retriever is None:
+                from bot.retrieval import Retriever
+
+                self._retriever = Retriever(store, self.embedder, self.settings)
+            return self._retriever
+
+    def store_hint(self) -> str | None:
+        """Advice when the store is missing or empty (the reason every answer is the refusal), else None."""
+        store = self.store
+        return EMPTY_STORE_HINT if store is None or store.count_chunks() == 0 else None
+
+    def stats(self) -> dict[str, object]:
+        """What front ends show about the set-up; never a secret."""
+        store = self.store
+        return {
+            "articles": store.count_articles() if store else 0,
+            "chunks": store.count_chunks() if store else 0,
+            "embedding_model": (store.embedding_model if store else "") or self.embedder.name,
+            "store": self.settings.store_label,
+            "mode": self.mode,
+            "llm_model": self.settings.llm_model if self.mode == "llm" else None,
+        }
+
+    def _article_texts(self, article: RetrievedLike) -> list[str]:
+        """An article's chunks in reading order, without the title prefix (for extractive answers)."""
+        count = int(article.metadata.get("n_chunks") or 1)
+        store = self.store
+        if count <= 1 or store is None:
+            return list(article.passages)
+        rows = store.get_chunks([f"{article.article_id}#{i}" for i in range(count)])
+        rows.sort(key=lambda row: int(row[2].get("chunk", 0)))
+        prefix = f"{article.metadata.get('title') or ''}\n\n"
+        return [
+            text[len(prefix) :] if prefix.strip() and text.startswith(prefix) else text for _, text, _ in rows
+        ]
+
+
+def _open_store(settings: Settings, embedder: Embedder) -> ArticleStore | None:
+    from ingest.store import open_store
+
+    try:
+        return open_store(settings, embedder.name, create=False)
+    except StoreUnavailable:
+        raise
+    except StoreError as exc:
+        if exc.message.startswith("no collection"):
+            return None
+        raise
+
+
+class ChatSession:
+    """One conversation: history bounded by ``max_turns``; follow-ups become standalone questions."""
+
+    def __init__(self, handler: ChatHandler, max_turns: int = 10) -> None:
+        self.handler = handler
+        self.max_turns = max_turns
+        self.history: list[tuple[str, Answer]] = []
+        self.last_answer: Answer | None = None
+        self._topic = TopicTracker()
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.history.clear()
+            self.last_answer = None
+            self._topic.reset()
+
+    def ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        k: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
+        """Answer ``question`` in the context of this conversation (see the module docstring for errors)."""
+        question = " ".join(question.split())
+        if not question:
+            raise LitbotError("the question is empty", 'ask something, e.g. `litbot ask "Does X reduce Y?"`')
+        if len(question) > MAX_QUESTION_CHARS:
+            raise LitbotError(
+                f"the question is too long ({len(question)} characters)",
+                f"keep it under {MAX_QUESTION_CHARS}",
+            )
+        with self._lock:
+            answer = self._ask(
+                question, filters or Filters(), k or self.handler.settings.top_k, on_token, cancel
+            )
+            self.history.append((question, answer))
+            del self.history[: -self.max_turns]
+            self.last_answer = answer
+            return answer
+
+    def _ask(
+        self,
+        question: str,
+        filters: Filters,
+        k: int,
+        on_token: Callable[[str], None] | None,
+        cancel: threading.Event | None,
+    ) -> Answer:
+        handler = self.handler
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        _check(cancel)
+        standalone, usage = self._standalone(question, cancel)
+        timings["condense"] = round(time.perf_counter() - start, 4)
+        retriever = handler.retriever()
+        mark = time.perf_counter()
+        articles = retriever.search(standalone, k=k, filters=filters) if retriever else []
+        timings["retrieve"] = round(time.perf_counter() - mark, 4)
+        _check(cancel)
+        mark = time.perf_counter()
+        if not articles:
+            composed = Composed(REFUSAL, refused=True)
+            if on_token is not None:
+                on_token(REFUSAL)
+        elif handler.llm_answerer is not None:
+            composed = handler.llm_answerer.answer(standalone, articles, on_token, cancel)
+        else:
+            composed = handler.extractive.answer(standalone, articles)
+            _check(cancel)
+            if on_token is not None:
+                on_token(composed.text)
+        timings["generate"] = round(time.perf_counter() - mark, 4)
+        timings["total"] = round(time.perf_counter() - start, 4)
+        return Answer(
+            question=question, standalone_question=standalone, text=composed.text, mode=handler.mode,
+            citations=composed.citations, refused=composed.refused, filters=filters, timings=timings,
+            usage=_add(usage, composed.usage) if handler.mode == "llm" else None,
+        )  # fmt: skip
+
+    def _standalone(self, question: str, cancel: threading.Event | None) -> tuple[str, Usage | None]:
+        """The question made standalone: the condense prompt in LLM mode, a topic merge otherwise."""
+        handler = self.handler
+        if handler.llm is None or not self.history:
+            standalone = self._topic.standalone(question)
+            return standalone, None
+        from bot.llm import cost_usd
+        from bot.prompting import format_history
+
+        turns = [(q, a.text) for q, a in self.history[-3:]]
+        prompt = handler.prompts.condense_message(format_history(turns), question)
+        result = handler.llm.generate(None, prompt, cancel=cancel)
+        line = next((ln for ln in result.text.strip().splitlines() if ln.strip()), "")
+        line = line.removeprefix("Standalone question:").strip().strip("\"'“”").strip()
+        standalone = line if 0 < len(line) <= MAX_QUESTION_CHARS else self._topic.standalone(question)
+        cost = cost_usd(handler.llm.model_name, result.prompt_tokens, result.completion_tokens)
+        return standalone, Usage(
+            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, cost_usd=cost
+        )
+
+
+def _add(a: Usage | None, b: Usage | None) -> Usage | None:
+    if a is None or b is None:
+        return a or b
+    cost = None if a.cost_usd is None or b.cost_usd is None else round(a.cost_usd + b.cost_usd, 6)
+    return Usage(
+        prompt_tokens=a.prompt_tokens + b.prompt_tokens,
+        completion_tokens=a.completion_tokens + b.completion_tokens,
+        cost_usd=cost,
+    )
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()

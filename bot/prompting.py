@@ -1,0 +1,124 @@
+"""Prompts are files in ``prompts/``, loaded and checked once at start-up.
+
+A missing file, a missing required placeholder or an unknown one is a :class:`ConfigError` when the handler is
+built, so an edited prompt fails loudly at start instead of silently producing worse answers.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.types import REFUSAL
+from ingest.errors import ConfigError
+from ingest.settings import Settings
+
+#: file stem -> (required placeholders, optional placeholders)
+PROMPT_SPECS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "system": (frozenset({"refusal"}), frozenset()),
+    "answer": (frozenset({"question", "passages"}), frozenset({"refusal", "count"})),
+    "condense": (frozenset({"history", "question"}), frozenset()),
+}
+_TAG = re.compile(r"<\s*/?\s*passage", re.IGNORECASE)
+_CITATION = re.compile(r"\s*\[\d+\]")
+
+
+class PassageSource(Protocol):
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
+
+    @property
+    def passages(self) -> list[str]: ...
+
+
+def default_prompts_dir() -> Path:
+    """``prompts/`` of a source checkout, else the copy a wheel installs as ``bot/_prompts``."""
+    checkout = Path(__file__).resolve().parent.parent / "prompts"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "_prompts"
+
+
+def placeholders(template: str) -> set[str]:
+    """Names used as ``{name}`` in ``template`` (raises ValueError on unbalanced braces)."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+@dataclass(frozen=True)
+class Prompts:
+    system: str
+    answer: str
+    condense: str
+
+    def system_message(self) -> str:
+        return self.system.format(refusal=REFUSAL)
+
+    def answer_message(self, question: str, passages: str, count: int) -> str:
+        return self.answer.format(question=question, passages=passages, refusal=REFUSAL, count=count)
+
+    def condense_message(self, history: str, question: str) -> str:
+        return self.condense.format(history=history, question=question)
+
+
+def load_prompts(settings: Settings) -> Prompts:
+    """Read and check every prompt file; any problem is a ConfigError naming the file."""
+    folder = settings.prompts_dir or default_prompts_dir()
+    texts: dict[str, str] = {}
+    for stem, (required, optional) in PROMPT_SPECS.items():
+        path = folder / f"{stem}.md"
+        hint = "fix it or unset LITBOT_PROMPTS_DIR to use the bundled prompts"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            raise ConfigError(f"prompt file {path} is missing or unreadable", hint) from None
+        try:
+            names = placeholders(text)
+        except ValueError as exc:
+            raise ConfigError(
+                f"prompt file {path}: {exc} (write literal braces as {{{{ and }}}})", hint
+            ) from None
+        if bad := sorted(n for n in names if not n or not n.isidentifier()):
+            raise ConfigError(f"prompt file {path}: positional or malformed placeholder {bad}", hint)
+        if missing := sorted(required - names):
+            raise ConfigError(f"prompt file {path} lacks placeholder(s) {', '.join(missing)}", hint)
+        if unknown := sorted(names - required - optional):
+            allowed = ", ".join(sorted(required | optional))
+            raise ConfigError(
+                f"prompt file {path} has unknown placeholder(s) {', '.join(unknown)}", f"allowed: {allowed}"
+            )
+        texts[stem] = text.strip()
+    return Prompts(**texts)
+
+
+def quote(text: str) -> str:
+    """Neutralise anything in article text that could close or open a passage tag."""
+    return _TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), text)
+
+
+def format_passages(articles: Sequence[PassageSource]) -> str:
+    """The numbered ``<passage>`` blocks: article metadata, then its matched text, as quoted data."""
+    blocks = []
+    for n, article in enumerate(articles, start=1):
+        meta = article.metadata
+        lines = []
+        if meta.get("title"):
+            lines.append(f"Title: {quote(str(meta['title']))}")
+        where = ", ".join(str(meta[k]) for k in ("journal", "year") if meta.get(k))
+        if where:
+            lines.append(f"Published: {quote(where)}")
+        lines.append("Text: " + quote(" … ".join(p.strip() for p in article.passages)))
+        blocks.append(f'<passage id="{n}">\n' + "\n".join(lines) + "\n</passage>")
+    return "\n\n".join(blocks)
+
+
+def format_history(turns: Sequence[tuple[str, str]], max_chars: int = 600) -> str:
+    """Earlier (question, answer text) turns for the condense prompt, citations stripped, answers trimmed."""
+    lines = []
+    for question, answer in turns:
+        text = _CITATION.sub("", answer).strip()
+        if len(text) > max_chars:
+            text = text[:max_chars].rsplit(" ", 1)[0] + " …"
+        lines.append(f"User: {question}\nAssistant: {text}")
+    return "\n".join(lines) if lines else "(none)"
