@@ -8,6 +8,7 @@ import typer
 
 from bot.discord.cli import discord_command
 from bot.repl import chat_command
+from bot.eval_cli import eval_app
 from ingest.cli import FORMATS_HELP, ingest_command, stats_command
 from ingest.pubmed_cli import watch_app
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 
 app.command("ingest", epilog=FORMATS_HELP)(ingest_command)
 app.command("stats")(stats_command)
+app.add_typer(eval_app, name="eval")
 app.add_typer(watch_app, name="watch")
 app.command("discord")(discord_command)
 app.command("chat")(chat_command)

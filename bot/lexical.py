@@ -1,0 +1,199 @@
+"""The lexical side of retrieval: BM25 (bm25s) over whole articles, cached on disk and kept in step with the store.
+
+One document per article (title + abstract, rebuilt from its chunks), because BM25's length normalisation is
+tuned for whole abstracts; the title is counted ``TITLE_WEIGHT`` extra times, a cheap BM25F. The index is
+built once per store revision, saved under ``data_dir/lexical/``, and reloaded by later processes while the
+store's revision is unchanged; an ingest bumps the revision and the next search rebuilds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import pickle
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from bot.terms import tokenize
+from ingest.store import ArticleStore
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = "1"
+TITLE_WEIGHT = 1
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+def strip_title(text: str, metadata: Mapping[str, Any]) -> str:
+    """A chunk's text without the "title\\n\\n" prefix the chunker adds."""
+    title = str(metadata.get("title") or "")
+    prefix = f"{title}\n\n"
+    return text[len(prefix) :] if title and text.startswith(prefix) else text
+
+
+@dataclass
+class ArticleChunks:
+    """One article's chunks (texts without the title prefix) and the metadata of its first chunk."""
+
+    article_id: str
+    metadata: dict[str, Any]
+    chunk_ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LexicalHits:
+    """Scores of one query over every article: BM25, and the idf-weighted share of query terms present."""
+
+    scores: np.ndarray
+    coverage: np.ndarray
+
+
+class LexicalIndex:
+    """BM25 over the articles of one store revision, plus the per-article data filters and results need."""
+
+    def __init__(self, revision: str, articles: list[ArticleChunks]) -> None:
+        self.revision = revision
+        self.articles = articles
+        self.position = {a.article_id: i for i, a in enumerate(articles)}
+        self.years = np.array([int(a.metadata.get("year") or 0) for a in articles], dtype=np.int32)
+        self.journals = [str(a.metadata.get("journal") or "").lower() for a in articles]
+        self.bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+        if articles:
+            self.bm25.index([_document_terms(a) for a in articles], show_progress=False)
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    def score(self, query: str) -> LexicalHits:
+        """BM25 and coverage of ``query`` for every article (all zeros when no term is known)."""
+        n = len(self.articles)
+        scores = np.zeros(n, dtype=np.float32)
+        coverage = np.zeros(n, dtype=np.float32)
+        terms = list(dict.fromkeys(tokenize(query)))
+        if not terms or not n:
+            return LexicalHits(scores, coverage)
+        vocab = self.bm25.vocab_dict
+        total_idf = 0.0
+        for term in terms:
+            term_id = vocab.get(term)
+            if term_id is None:
+                total_idf += _idf(0, n)  # an unknown term is maximally rare and found nowhere
+                continue
+            term_scores = self.bm25.get_scores_from_ids([term_id])
+            present = term_scores > 0
+            idf = _idf(int(present.sum()), n)
+            total_idf += idf
+            scores += term_scores
+            coverage += present * idf
+        return LexicalHits(scores, coverage / total_idf if total_idf else coverage)
+
+
+def _idf(df: int, n: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _document_terms(article: ArticleChunks) -> list[str]:
+    title = str(article.metadata.get("title") or "")
+    return tokenize(title) * (1 + TITLE_WEIGHT) + tokenize(" ".join(article.texts))
+
+
+def collect_articles(store: ArticleStore) -> list[ArticleChunks]:
+    """Every stored article with its chunks in order."""
+    by_id: dict[str, ArticleChunks] = {}
+    rows: list[tuple[str, int, str, Mapping[str, Any]]] = []
+    for chunk_id, text, metadata in store.iter_chunks():
+        rows.append((chunk_id, int(metadata.get("chunk", 0)), text, metadata))
+    rows.sort(key=lambda r: (str(r[3].get("article_id", r[0])), r[1]))
+    for chunk_id, index, text, metadata in rows:
+        article_id = str(metadata.get("article_id") or chunk_id.rsplit("#", 1)[0])
+        entry = by_id.get(article_id)
+        if entry is None:
+            entry = by_id[article_id] = ArticleChunks(article_id, {})
+        if index == 0 or not entry.metadata:
+            entry.metadata = dict(metadata)
+        entry.chunk_ids.append(chunk_id)
+        entry.texts.append(strip_title(text, metadata))
+    return list(by_id.values())
+
+
+def cache_file(data_dir: Path, store_label: str, collection: str) -> Path:
+    key = hashlib.sha256(f"{store_label}|{collection}".encode()).hexdigest()[:16]
+    return data_dir / "lexical" / f"{collection}-{key}.pkl"
+
+
+class LexicalCache:
+    """The current :class:`LexicalIndex` of one store: in memory, on disk, rebuilt when the revision moves.
+
+    Shared by every Retriever of the same store in a process (see :func:`shared_cache`); ``get`` is safe to call
+    from many threads: readers get an immutable index and only one thread rebuilds.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._index: LexicalIndex | None = None
+        self._lock = threading.Lock()
+
+    def get(self, store: ArticleStore) -> LexicalIndex:
+        revision = store.revision()
+        index = self._index
+        if index is not None and index.revision == revision:
+            return index
+        with self._lock:
+            if self._index is not None and self._index.revision == revision:
+                return self._index
+            index = self._load(revision)
+            if index is None:
+                index = LexicalIndex(revision, collect_articles(store))
+                self._save(index)
+            self._index = index
+            return index
+
+    def _load(self, revision: str) -> LexicalIndex | None:
+        try:
+            with self.path.open("rb") as fh:
+                version, stored_revision, index = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError, ImportError):
+            return None
+        if version != FORMAT_VERSION or stored_revision != revision or not isinstance(index, LexicalIndex):
+            return None
+        return index
+
+    def _save(self, index: LexicalIndex) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(f".{threading.get_ident()}.tmp")
+            with partial.open("wb") as fh:
+                pickle.dump((FORMAT_VERSION, index.revision, index), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            partial.replace(self.path)
+        except OSError as exc:  # a read-only data folder costs a rebuild per process, not a failure
+            log.warning("could not save the lexical index to %s: %s", self.path, exc)
+
+
+_caches: dict[Path, LexicalCache] = {}
+_caches_lock = threading.Lock()
+
+
+def shared_cache(path: Path) -> LexicalCache:
+    """The process-wide cache for one cache file."""
+    with _caches_lock:
+        cache = _caches.get(path)
+        if cache is None:
+            cache = _caches[path] = LexicalCache(path)
+        return cache
+
+
+def top(values: np.ndarray, k: int, mask: np.ndarray | None = None) -> Sequence[int]:
+    """Positions of the ``k`` largest positive values (within ``mask``), best first."""
+    candidates = np.flatnonzero(values > 0 if mask is None else (values > 0) & mask)
+    if len(candidates) > k:
+        candidates = candidates[np.argpartition(-values[candidates], k - 1)[:k]]
+    return candidates[np.argsort(-values[candidates], kind="stable")].tolist()
