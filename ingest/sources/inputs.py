@@ -1,0 +1,86 @@
+"""Turn what the user typed (files, folders, globs, ``-``) into the list of files to read.
+
+Folders are walked recursively but only data is taken: hidden files, licences, READMEs, docs and code are
+left out, and so are evaluation files (``queries*``, ``questions*``, ``qrels/``: questions and relevance
+judgements, not articles). A BEIR dataset folder (one holding ``corpus.jsonl``) means its corpus only.
+A file named explicitly is always taken, whatever its name.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ingest.articles import InputError
+
+STDIN = "-"
+_NOT_DATA_PREFIXES = ("license", "licence", "copying", "notice", "readme", "changelog")
+# Evaluation files kept beside corpora (BEIR queries.jsonl, qrels/*.tsv, a questions.jsonl): not articles.
+_EVALUATION_PREFIXES = ("queries", "questions", "qrels")
+_NOT_DATA_SUFFIXES = (".md", ".rst", ".py", ".pyc", ".pyi", ".sh", ".toml", ".cfg", ".ini", ".yaml", ".yml")
+_SKIPPED_DIRS = {"__pycache__", "node_modules", "qrels"}
+_BEIR_CORPUS = ("corpus.jsonl", "corpus.jsonl.gz")
+_GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+def expand_inputs(specs: Sequence[str]) -> list[str]:
+    """Files, folders (recursive), globs and ``"-"`` (stdin) -> file paths, each spec's matches sorted.
+
+    Specs keep the order they were given in; a file reached twice is listed once. A spec that matches no
+    data file raises :class:`InputError` naming it, so a typo is not mistaken for an empty corpus.
+    """
+    paths: list[str] = []
+    for spec in specs:
+        found = list(_expand(spec))
+        if not found:
+            raise InputError(spec, _why_nothing(spec))
+        paths += found
+    return list(dict.fromkeys(paths))
+
+
+def is_data_file(name: str) -> bool:
+    """False for hidden files and obvious non-data (licences, READMEs, docs, code)."""
+    lowered = name.lower()
+    return not (
+        lowered.startswith(".")
+        or lowered.startswith(_NOT_DATA_PREFIXES + _EVALUATION_PREFIXES)
+        or lowered.endswith(_NOT_DATA_SUFFIXES)
+    )
+
+
+def _expand(spec: str) -> Iterator[str]:
+    if spec == STDIN:
+        yield STDIN
+    elif os.path.isdir(spec):
+        yield from _walk(spec)
+    elif os.path.exists(spec):
+        yield spec  # named explicitly: the user meant it, whatever it looks like
+    elif _GLOB_MAGIC.search(spec):
+        for match in sorted(glob.glob(spec, recursive=True)):
+            if os.path.isdir(match):
+                yield from _walk(match)
+            elif is_data_file(os.path.basename(match)):
+                yield match
+
+
+def _walk(folder: str) -> Iterator[str]:
+    found: list[str] = []
+    for directory, subdirs, files in os.walk(folder):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".") and d.lower() not in _SKIPPED_DIRS]
+        corpus = [name for name in files if name in _BEIR_CORPUS]
+        if corpus:  # a BEIR folder: its corpus only (queries.jsonl and qrels/ are not articles)
+            subdirs[:] = []
+            files = corpus
+        found += [os.path.join(directory, name) for name in files if is_data_file(name)]
+    yield from sorted(found, key=lambda path: Path(path).parts)
+
+
+def _why_nothing(spec: str) -> str:
+    if os.path.isdir(spec):
+        return "the folder holds no data files"
+    if _GLOB_MAGIC.search(spec):
+        return "the pattern matches no data files"
+    return "no such file or folder"

@@ -1,0 +1,103 @@
+"""PubMed MEDLINE text ("PMID- " tagged lines; PubMed's "Save → PubMed format", ``.txt`` / ``.nbib``).
+
+Biopython's :func:`Bio.Medline.parse` does the tag/continuation-line bookkeeping and yields one record at a
+time, so a file of any size streams. This module only maps tags onto :class:`~ingest.articles.Article`:
+
+TI title · AB abstract (inline "METHODS: ..." labels become sections) · JT journal, else TA · DP date/year ·
+FAU authors, else AU (+ CN group authors) · AD affiliations · MH MeSH descriptors (``*`` and ``/qualifiers``
+dropped) · OT keywords · LID/AID ``... [doi]`` DOI · PMID.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from Bio import Medline
+from pydantic import ValidationError
+
+from ingest.articles import Article, ParseEvent, Section, Skipped, clean_text
+
+from ._common import parse_date, unique
+
+_DOI = re.compile(r"(\S+)\s*\[doi\]", re.IGNORECASE)
+# A structured-abstract label as PubMed writes it inline: upper case, at the start or after a sentence.
+_LABEL = re.compile(r"(?:^|(?<=[.!?)\]]\s))([A-Z][A-Z ,&/-]{2,}[A-Z]):\s")
+
+
+def parse_medline(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]:
+    """Yield one Article per MEDLINE record (Skipped for a record without an abstract)."""
+    for number, record in enumerate(Medline.parse(iter(stream)), start=1):
+        pmid = clean_text(_text(record, "PMID"))
+        locator = f"PMID {pmid}" if pmid else f"record {number}"
+        abstract = clean_text(_text(record, "AB"))
+        if not abstract:
+            yield Skipped(source_name, locator, "no_abstract", "the record has no abstract (AB)")
+            continue
+        year, date = parse_date(_text(record, "DP"))
+        authors = _list(record, "FAU") or _list(record, "AU")
+        try:
+            yield Article(
+                abstract=abstract,
+                sections=split_labelled(abstract),
+                title=_text(record, "TI") or _text(record, "BTI"),
+                journal=clean_text(_text(record, "JT") or _text(record, "TA")) or None,
+                year=year,
+                date=date,
+                authors=unique(authors + _list(record, "CN")),
+                affiliations=unique(_list(record, "AD")),
+                doi=_doi(record),
+                pmid=pmid or None,
+                mesh=unique(_descriptor(term) for term in _list(record, "MH")),
+                keywords=unique(term.lstrip("*") for term in _list(record, "OT")),
+                source=f"{source_name}:{locator}",
+            )
+        except ValidationError as error:
+            yield Skipped(source_name, locator, "malformed", f"unusable record: {error.errors()[0]['msg']}")
+
+
+def split_labelled(abstract: str) -> list[Section]:
+    """``"PURPOSE: ... METHODS: ..."`` -> sections, when the abstract starts with a label and has two+.
+
+    MEDLINE flattens structured abstracts into one paragraph; restoring the labels lets them be embedded the
+    same way as PubMed XML's ``AbstractText@Label``. Unstructured abstracts are left alone (no sections).
+    """
+    labels = list(_LABEL.finditer(abstract))
+    if len(labels) < 2 or labels[0].start() != 0:
+        return []
+    sections = []
+    for match, following in zip(labels, [*labels[1:], None], strict=True):
+        end = following.start() if following else len(abstract)
+        text = abstract[match.end() : end].strip()
+        if text:
+            sections.append(Section(label=match.group(1).strip(), text=text))
+    return sections
+
+
+def _text(record: dict[str, Any], tag: str) -> str:
+    value = record.get(tag)
+    if isinstance(value, list):
+        return " ".join(value)
+    return value or ""
+
+
+def _list(record: dict[str, Any], tag: str) -> list[str]:
+    value = record.get(tag)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _descriptor(term: str) -> str:
+    """``"Databases, Protein/*standards"`` -> ``"Databases, Protein"`` (the qualifiers refine, not name)."""
+    return term.split("/", 1)[0].replace("*", "").strip()
+
+
+def _doi(record: dict[str, Any]) -> str | None:
+    for tag in ("LID", "AID"):
+        for value in _list(record, tag):
+            match = _DOI.search(value)
+            if match:
+                return match.group(1)
+    return None

@@ -1,0 +1,151 @@
+"""Byte and text plumbing: look at the first bytes without losing them, gunzip, decode, split lines.
+
+Everything here streams in fixed-size chunks, so memory stays flat however large the input is, and it works
+on stdin too (which cannot seek back after the format was sniffed).
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import logging
+from collections.abc import Iterator
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+GZIP_MAGIC = b"\x1f\x8b"
+CHUNK_SIZE = 1 << 16
+
+# Windows-1252 leaves five bytes undefined; those fall back to their Latin-1 meaning so decoding never fails.
+_CP1252_HIGH = {
+    byte: bytes([byte]).decode("cp1252", errors="ignore") or chr(byte) for byte in range(0x80, 0xA0)
+}
+
+
+class ByteSource(Protocol):
+    """Anything with ``read(size) -> bytes``: a file opened in binary, ``sys.stdin.buffer``, a GzipFile."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class PeekableReader:
+    """A binary reader whose first bytes can be inspected (:meth:`head`) and are then read again as usual.
+
+    Each :meth:`read` makes at most one read of the layer below (``read1`` where it has one). That is on
+    purpose, and why this is not an ``io.BufferedReader``: a buffered read that gathers several reads drops
+    what it gathered when a later one raises, so a gzip stream that breaks off would lose its last good
+    records; here they reach the parser first and the error comes on the following read.
+    """
+
+    def __init__(self, raw: ByteSource) -> None:
+        self._raw = raw
+        self._read_once = getattr(raw, "read1", raw.read)
+        self._ahead = b""
+
+    def head(self, size: int) -> bytes:
+        """Up to ``size`` bytes from the start, not consumed (loops: pipes and gzip give less per read)."""
+        parts = [self._ahead]
+        length = len(self._ahead)
+        while length < size:
+            chunk = self._read_once(size - length)
+            if not chunk:
+                break
+            parts.append(chunk)
+            length += len(chunk)
+        self._ahead = b"".join(parts)
+        return self._ahead[:size]
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._ahead:
+            if size < 0:
+                data, self._ahead = self._ahead + self._raw.read(), b""
+                return data
+            data, self._ahead = self._ahead[:size], self._ahead[size:]
+            return data
+        if size < 0:
+            return self._raw.read()
+        chunk: bytes = self._read_once(size)
+        return chunk
+
+    read1 = read
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Streams (stdin, a gzip inside a gzip) cannot go back; GzipFile only needs seek to rewind."""
+        raise io.UnsupportedOperation("this input can only be read forwards")
+
+
+def open_content(raw: ByteSource) -> PeekableReader:
+    """Wrap ``raw``, gunzipping it when it starts with the gzip magic bytes (whatever its name says)."""
+    reader = PeekableReader(raw)
+    if reader.head(2) == GZIP_MAGIC:
+        return PeekableReader(gzip.GzipFile(fileobj=reader, mode="rb"))
+    return reader
+
+
+class Utf8OrCp1252Decoder:
+    """Incremental decoder: UTF-8 (a leading BOM dropped) until the first invalid byte, Windows-1252 after it.
+
+    Why this choice: exports from Excel and older Windows tools are cp1252, and for them every byte is
+    meaningful (é, “smart quotes”, µ), so decoding them as cp1252 keeps the text right, where
+    ``errors="replace"`` would scatter U+FFFD through abstracts. Text before the first invalid byte was
+    valid UTF-8 (nearly always plain ASCII, which reads the same either way). The switch is logged once,
+    as a warning naming the file, so the user knows why an "é" may look different from the original.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.fallback_at: int | None = None  # byte offset of the first non-UTF-8 byte, once seen
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._offset = 0  # bytes given to decode() so far
+        self._at_start = True
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        if self.fallback_at is not None:
+            return _decode_cp1252(data)
+        pending_start = self._offset - len(self._utf8.getstate()[0])  # held-back bytes of a split character
+        self._offset += len(data)
+        try:
+            text = self._utf8.decode(data, final)
+        except UnicodeDecodeError as error:
+            undecoded = bytes(error.object)  # the held-back bytes + data
+            self.fallback_at = pending_start + error.start
+            log.warning(
+                "%s: not valid UTF-8 (first bad byte at offset %d); reading it as Windows-1252",
+                self.name,
+                self.fallback_at,
+            )
+            text = undecoded[: error.start].decode("utf-8") + _decode_cp1252(undecoded[error.start :])
+        if self._at_start and text:
+            self._at_start = False
+            text = text.removeprefix("\ufeff")  # the UTF-8 byte order mark Excel writes
+        return text
+
+
+def _decode_cp1252(data: bytes) -> str:
+    return data.decode("latin-1").translate(_CP1252_HIGH)
+
+
+def iter_lines(stream: ByteSource, decoder: Utf8OrCp1252Decoder) -> Iterator[str]:
+    """Decoded lines, each ending in ``"\\n"`` except perhaps the last.
+
+    Splits on ``"\\n"`` only (``"\\r\\n"`` keeps its ``"\\r"``, which every parser strips): ``str.splitlines``
+    would also split on U+2028 and friends, which may legally sit inside a JSON string or a CSV cell.
+    """
+    partial: list[str] = []
+    while True:
+        chunk = stream.read(CHUNK_SIZE)
+        text = decoder.decode(chunk, final=not chunk)
+        start = 0
+        while (end := text.find("\n", start)) != -1:
+            partial.append(text[start : end + 1])
+            yield "".join(partial)
+            partial.clear()
+            start = end + 1
+        if start < len(text):
+            partial.append(text[start:])
+        if not chunk:
+            break
+    if partial:
+        yield "".join(partial)

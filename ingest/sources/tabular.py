@@ -1,0 +1,229 @@
+"""CSV/TSV and JSON Lines exports, including BEIR ``corpus.jsonl``.
+
+Column (CSV) and key (JSONL) names are matched case-insensitively, with spaces and hyphens read as ``_``;
+the first alias present wins:
+
+========== ====================================================================================
+field      accepted names
+========== ====================================================================================
+pmid       pmid, pubmed_id, pubmedid
+doi        doi
+title      title, article_title
+abstract   abstract, text, abstract_text, body, contexts (a JSON list of strings is joined)
+sections   sections (JSONL: a list of ``{"label": ..., "text": ...}``; ``abstract`` is built from it
+           when absent)
+journal    journal, journal_title, source, venue
+year       year, pub_year, publication_year (else taken from ``date``)
+date       date, pub_date, publication_date
+authors    authors, author, author_list (a list, or one string split on ``;``)
+affiliations  affiliations, affiliation (as authors)
+url        url (a PubMed or doi.org link gives the PMID / DOI; any other link becomes the source id
+           when there is no ``id``)
+mesh       mesh, mesh_terms, meshes (list or ``;``-separated)
+keywords   keywords, keyword (list or ``;``-separated)
+id         id, _id (the source's own id, e.g. a BEIR/S2ORC id; never taken for a PMID)
+========== ====================================================================================
+
+A BEIR line ``{"_id", "title", "text", "metadata": {...}}`` reads the same way; the keys inside
+``metadata`` (``pmid``, ``doi``, ``year``, ``journal``, ``url``, ``mesh``, ...) fill what the line itself
+does not give.
+
+Records with an empty abstract are ``Skipped("no_abstract")``; an unreadable JSONL line is
+``Skipped("malformed")`` and the rest of the file goes on. A CSV without any abstract-like column is refused
+as a whole (:class:`InputError`). Locators are ``"line N"``: the physical line for JSONL, the line a CSV
+record starts on (a quoted cell may span lines).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from ingest.articles import Article, InputError, ParseEvent, Section, Skipped, clean_text, normalise_doi
+
+from ._common import parse_date, split_list, year_of
+
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "pmid": ("pmid", "pubmed_id", "pubmedid"),
+    "doi": ("doi",),
+    "title": ("title", "article_title"),
+    "abstract": ("abstract", "text", "abstract_text", "body", "contexts"),
+    "sections": ("sections",),
+    "journal": ("journal", "journal_title", "source", "venue"),
+    "year": ("year", "pub_year", "publication_year"),
+    "date": ("date", "pub_date", "publication_date"),
+    "authors": ("authors", "author", "author_list"),
+    "affiliations": ("affiliations", "affiliation"),
+    "url": ("url",),
+    "mesh": ("mesh", "mesh_terms", "meshes"),
+    "keywords": ("keywords", "keyword"),
+    "id": ("id", "_id"),
+}
+CSV_FIELD_SIZE_LIMIT = 16 * 1024 * 1024  # the csv default (128 KiB) is too small for full-text "body" cells
+_PUBMED_LINK = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")
+
+
+def accepted_fields() -> dict[str, tuple[str, ...]]:
+    """Field -> accepted column/key names (lower case), for ``--help`` and the README."""
+    return dict(FIELD_ALIASES)
+
+
+def normalise_key(key: str) -> str:
+    return key.strip().lstrip("\ufeff").lower().replace(" ", "_").replace("-", "_")
+
+
+def map_fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Raw column/key -> value mapping to canonical field -> value (first present alias wins)."""
+    by_key = {normalise_key(str(key)): value for key, value in record.items()}
+    fields: dict[str, Any] = {}
+    for field, aliases in FIELD_ALIASES.items():
+        for alias in aliases:
+            if _present(by_key.get(alias)):
+                fields[field] = by_key[alias]
+                break
+    metadata = by_key.get("metadata")
+    if isinstance(metadata, dict):
+        for field, value in map_fields(metadata).items():
+            fields.setdefault(field, value)
+    return fields
+
+
+def build_article(fields: Mapping[str, Any], source_name: str, locator: str) -> ParseEvent:
+    """Canonical fields -> Article, or Skipped when there is no abstract or a value is unusable."""
+    sections = _sections(fields.get("sections"))
+    abstract = _joined(fields.get("abstract")) or "\n".join(
+        f"{s.label}: {s.text}" if s.label else s.text for s in sections
+    )
+    if not abstract.strip():
+        return Skipped(source_name, locator, "no_abstract", "the record has no abstract")
+    url = _scalar(fields.get("url"))
+    link_pmid = _PUBMED_LINK.search(url or "")
+    year = year_of(fields.get("year"))
+    date_year, date = parse_date(_scalar(fields.get("date")))
+    source_id = _scalar(fields.get("id"))
+    try:
+        return Article(
+            abstract=abstract,
+            sections=sections,
+            title=_joined(fields.get("title")),
+            journal=clean_text(_scalar(fields.get("journal"))) or None,
+            year=year or date_year,
+            date=date or (str(year) if year else None),
+            authors=split_list(fields.get("authors")),
+            affiliations=split_list(fields.get("affiliations")),
+            doi=normalise_doi(_scalar(fields.get("doi"))) or normalise_doi(url),
+            pmid=_scalar(fields.get("pmid")) or (link_pmid.group(1) if link_pmid else None),
+            mesh=split_list(fields.get("mesh")),
+            keywords=split_list(fields.get("keywords")),
+            source_id=source_id or (url if url and not link_pmid and not normalise_doi(url) else None),
+            source=f"{source_name}:{locator}",
+        )
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        return Skipped(source_name, locator, "malformed", f"unusable {where}: {problem['msg']}")
+
+
+def parse_jsonl(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]:
+    """One JSON object per line; blank lines are ignored, a bad line is skipped with its line number."""
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        locator = f"line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield Skipped(
+                source_name, locator, "malformed", f"invalid JSON ({error.msg}, column {error.colno})"
+            )
+            continue
+        if not isinstance(record, dict):
+            kind = type(record).__name__
+            yield Skipped(source_name, locator, "malformed", f"a JSON {kind}, not an object")
+            continue
+        yield build_article(map_fields(record), source_name, locator)
+
+
+def parse_csv(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]:
+    """A header row, then one record per row; the delimiter (comma, tab, semicolon) is read off the header."""
+    csv.field_size_limit(max(csv.field_size_limit(), min(CSV_FIELD_SIZE_LIMIT, sys.maxsize)))
+    lines = iter(stream)
+    header_line, consumed = None, 0
+    for line in lines:
+        consumed += 1
+        if line.strip():
+            header_line = line
+            break
+    if header_line is None:
+        return
+    delimiter = max(",\t;", key=header_line.count)  # no delimiter at all: a one-column file
+    header = [normalise_key(cell) for cell in next(csv.reader([header_line], delimiter=delimiter))]
+    _require_abstract_column(header, source_name)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)  # strict: a broken quote is one bad row
+    while True:
+        locator = f"line {consumed + reader.line_num + 1}"  # reader.line_num: lines read so far
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield Skipped(source_name, locator, "malformed", f"unreadable CSV row: {error}")
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        record = {key: cell for key, cell in zip(header, row, strict=False) if key}
+        yield build_article(map_fields(record), source_name, locator)
+
+
+def _require_abstract_column(header: list[str], source_name: str) -> None:
+    if set(header) & set(FIELD_ALIASES["abstract"]):
+        return
+    found = ", ".join(cell for cell in header if cell) or "none"
+    hint = ""
+    if set(header) & set(FIELD_ALIASES["pmid"]):
+        hint = " (PubMed's own CSV export has no abstracts: save the search in PubMed format instead)"
+    raise InputError(
+        source_name,
+        f"has no abstract column; columns found: {found}; "
+        f"expected one of: {', '.join(FIELD_ALIASES['abstract'])}{hint}",
+    )
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str | list | dict):
+        return bool(value if not isinstance(value, str) else value.strip())
+    return True
+
+
+def _scalar(value: Any) -> str | None:
+    """A cell/JSON value as text; 12345.0 (a spreadsheet's idea of a PMID) -> "12345"; lists/dicts -> None."""
+    if value is None or isinstance(value, bool | list | dict):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _joined(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(part).strip() for part in value if isinstance(part, str | int | float))
+    return _scalar(value) or ""
+
+
+def _sections(value: Any) -> list[Section]:
+    if not isinstance(value, list):
+        return []
+    sections = []
+    for part in value:
+        if isinstance(part, dict) and clean_text(_joined(part.get("text"))):
+            sections.append(Section(label=clean_text(_scalar(part.get("label"))), text=_joined(part["text"])))
+    return sections
