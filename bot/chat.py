@@ -68,15 +68,15 @@ class ChatHandler:
     @classmethod
     def from_settings(cls, settings: Settings, llm_backoff: float = 1.0) -> ChatHandler:
         """Open the store and embedder, load and check the prompts, and build the LLM when configured."""
+        from bot.prompting import load_prompts
         from ingest.embeddings import make_embedder
 
+        prompts = load_prompts(settings)  # checked first, in both modes: a broken prompt fails at start
         embedder = make_embedder(settings)
-        llm = prompts = None
+        llm = None
         if settings.llm_configured:
             from bot.llm import ChatLLM
-            from bot.prompting import load_prompts
 
-            prompts = load_prompts(settings)  # checked before anything slow
             llm = ChatLLM(settings, backoff=llm_backoff)
         return cls(settings, embedder, _open_store(settings, embedder), llm, prompts)
 

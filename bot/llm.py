@@ -104,7 +104,7 @@ class ChatLLM:
                     wait if wait is not None else self.backoff * 2**attempt * random.uniform(0.5, 1.0),
                     self.max_backoff,
                 )
-                log.warning("LLM request failed (%s); retry %d in %.1f s", error.message, attempt + 1, delay)
+                log.info("LLM request failed (%s); retry %d in %.1f s", error.message, attempt + 1, delay)
                 if cancel is not None and cancel.wait(delay):
                     raise Cancelled() from None
                 if cancel is None:

@@ -1,0 +1,77 @@
+"""Plain-text rendering of an :class:`~bot.types.Answer`, shared by front ends that print text.
+
+No colours or markup, so the same lines work in a pipe, a log or a chat message.
+"""
+
+from __future__ import annotations
+
+from bot.types import Answer, Citation
+
+
+def source_link(citation: Citation) -> str | None:
+    """The link a reader opens: the record's own URL, else PubMed by PMID, else doi.org."""
+    if citation.url:
+        return citation.url
+    if citation.pmid:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid}/"
+    if citation.doi:
+        return f"https://doi.org/{citation.doi}"
+    return None
+
+
+def source_name(citation: Citation) -> str:
+    """The title, or for untitled records (PubMedQA) a name that does not repeat the quoted text."""
+    if citation.title:
+        return citation.title.rstrip(".")
+    if citation.pmid:
+        return f"Abstract, PMID {citation.pmid}"
+    if citation.doi:
+        return f"Abstract, doi:{citation.doi}"
+    return citation.label
+
+
+def source_line(citation: Citation) -> str:
+    """``[n] Title. Journal, year. link``"""
+    parts = [f"[{citation.n}] {source_name(citation)}."]
+    where = ", ".join(str(x) for x in (citation.journal, citation.year) if x)
+    if where:
+        parts.append(f"{where}.")
+    link = source_link(citation)
+    if link:
+        parts.append(link)
+    return " ".join(parts)
+
+
+def sources_block(answer: Answer) -> str:
+    if not answer.citations:
+        return ""
+    return "Sources:\n" + "\n".join(source_line(c) for c in answer.citations)
+
+
+def footer(answer: Answer) -> str:
+    """One line on how the answer was made: mode, time, and tokens and cost in LLM mode."""
+    bits = [f"{answer.mode} mode"]
+    total = answer.timings.get("total")
+    if total is not None:
+        bits.append(f"{total:.1f} s")
+    if answer.usage is not None:
+        bits.append(
+            f"{answer.usage.prompt_tokens} prompt + {answer.usage.completion_tokens} completion tokens"
+        )
+        if answer.usage.cost_usd is not None:
+            bits.append(f"${answer.usage.cost_usd:.5f}")
+    if not answer.filters.is_empty():
+        bits.append(f"filters: {answer.filters.describe()}")
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        bits.append(f'searched for: "{answer.standalone_question}"')
+    return " · ".join(bits)
+
+
+def render_plain(answer: Answer, with_footer: bool = True) -> str:
+    """The answer text, its numbered sources and (optionally) the footer line."""
+    blocks = [answer.text.strip()]
+    if sources := sources_block(answer):
+        blocks.append(sources)
+    if with_footer:
+        blocks.append(footer(answer))
+    return "\n\n".join(blocks)

@@ -1,0 +1,173 @@
+"""A real HTTP server on 127.0.0.1 that speaks OpenAI's /v1/chat/completions, scripted per test.
+
+It answers plain JSON or server-sent events (``stream: true``, with a final usage chunk when
+``stream_options.include_usage`` is set), and can be told to be slow, rate-limit (429) or fail (5xx). Tests
+point ``OPENAI_BASE_URL`` at :attr:`OpenAIStub.url` and drive the real openai client and LangChain through it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted response."""
+
+    text: str = ""
+    status: int = 200
+    delay: float = 0.0  # seconds before anything is sent
+    chunk_delay: float = 0.0  # seconds between streamed chunks
+    headers: dict[str, str] = field(default_factory=dict)
+    usage: tuple[int, int] = (120, 30)  # prompt, completion tokens
+
+
+@dataclass
+class Request:
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", []))
+
+    def content(self, role: str) -> str:
+        return "\n".join(str(m.get("content", "")) for m in self.messages if m.get("role") == role)
+
+
+def tokens(text: str) -> list[str]:
+    """Split text roughly as a model streams it: words with their leading space, brackets apart."""
+    return re.findall(r"\s*[^\s\[\]]+|\s*[\[\]]|\s+", text)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        stub = self.server.stub
+        stub.requests.append(Request(self.path, body, {k.lower(): v for k, v in self.headers.items()}))
+        reply = stub.next_reply()
+        try:
+            if reply.delay and stub.stopping.wait(reply.delay):
+                return
+            if not self.path.endswith("/chat/completions"):
+                self._json(
+                    404, {"error": {"message": f"unknown path {self.path}", "type": "invalid_request"}}
+                )
+            elif reply.status != 200:
+                error = {"message": f"scripted HTTP {reply.status}", "type": "server_error", "code": None}
+                self._json(reply.status, {"error": error}, reply.headers)
+            elif body.get("stream"):
+                self._stream(body, reply)
+            else:
+                self._json(200, self._completion(body, reply))
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout under test)
+            pass
+
+    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _completion(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        prompt, completion = reply.usage
+        return {
+            "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", "stub"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
+                         "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                      "total_tokens": prompt + completion},
+        }  # fmt: skip
+
+    def _stream(self, body: dict[str, Any], reply: Reply) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": body.get("model", "stub")}  # fmt: skip
+        deltas = [{"role": "assistant", "content": ""}] + [{"content": t} for t in tokens(reply.text)]
+        for i, delta in enumerate(deltas):
+            if i and reply.chunk_delay and self.server.stub.stopping.wait(reply.chunk_delay):
+                return
+            self._event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if body.get("stream_options", {}).get("include_usage"):
+            prompt, completion = reply.usage
+            usage = {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            }
+            self._event({**base, "choices": [], "usage": usage})
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+    def _event(self, payload: dict[str, Any]) -> None:
+        self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+        self.wfile.flush()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    stub: OpenAIStub
+
+
+class OpenAIStub:
+    """Start with ``with OpenAIStub() as stub:``; script replies with :meth:`script` (a queue, then
+    :attr:`default` for every later request); inspect :attr:`requests` afterwards."""
+
+    def __init__(self, default: Reply | None = None) -> None:
+        self.default = default or Reply("No scripted reply.")
+        self.replies: deque[Reply] = deque()
+        self.requests: list[Request] = []
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.stub = self
+        self._thread = threading.Thread(target=self._server.serve_forever, name="openai-stub", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def script(self, *replies: Reply | str) -> None:
+        with self._lock:
+            self.replies.extend(Reply(r) if isinstance(r, str) else r for r in replies)
+
+    def next_reply(self) -> Reply:
+        with self._lock:
+            return self.replies.popleft() if self.replies else self.default
+
+    def __enter__(self) -> OpenAIStub:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

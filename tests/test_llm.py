@@ -1,0 +1,216 @@
+"""LLM mode end to end: the real openai client and LangChain against a loopback OpenAI-protocol server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from bot.chat import ChatHandler
+from bot.citations import check_consistent
+from bot.errors import Cancelled, LLMRejected, LLMUnavailable
+from bot.llm import cost_usd
+from bot.prompting import load_prompts
+from bot.types import REFUSAL
+from ingest.errors import ConfigError
+from ingest.settings import Settings
+from tests.openai_stub import OpenAIStub, Reply
+
+RUGBY = "Does rugby headgear prevent concussion?"
+CRP = "Is CRP useful for diagnosing appendicitis in the elderly?"
+SECRET = "sk-test-secret-123"
+
+
+@pytest.fixture(scope="module")
+def store_settings(mini_store_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One copy of the mini store for this module (read only), explicit settings (no env leaks in)."""
+    path = tmp_path_factory.mktemp("llm-store") / "chroma"
+    shutil.copytree(mini_store_template, path)
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, chroma_path=path, data_dir=path.parent / "data", embedding_model="all-MiniLM-L6-v2",
+        llm_enabled=None, openai_api_key=None, openai_base_url=None, prompts_dir=None,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def stub() -> Iterator[OpenAIStub]:
+    with OpenAIStub() as server:
+        yield server
+
+
+def llm_handler(settings: Settings, stub: OpenAIStub, **overrides: object) -> ChatHandler:
+    update = {"openai_base_url": stub.url, "openai_api_key": SecretStr(SECRET), "llm_model": "gpt-4o-mini",
+              "llm_timeout": 5.0, "llm_max_retries": 2, **overrides}  # fmt: skip
+    handler = ChatHandler.from_settings(settings.model_copy(update=update), llm_backoff=0.01)
+    assert handler.mode == "llm"
+    return handler
+
+
+def passages_sent(stub: OpenAIStub) -> int:
+    return stub.requests[-1].content("user").count("<passage id=")
+
+
+def test_good_answer_is_streamed_cited_and_costed(store_settings: Settings, stub: OpenAIStub) -> None:
+    stub.script(Reply("Most players believe headgear may prevent concussion [1], yet few wear it [1]. "
+                      "Coaches are less convinced [1].", usage=(1000, 200)))  # fmt: skip
+    tokens: list[str] = []
+    answer = llm_handler(store_settings, stub).new_session().ask(RUGBY, on_token=tokens.append)
+
+    assert not answer.refused and answer.mode == "llm"
+    assert answer.text == "Most players believe headgear may prevent concussion [1], yet few wear it [1]. " \
+                          "Coaches are less convinced [1]."  # fmt: skip
+    assert [c.id for c in answer.citations] == ["pmid:11867487"]
+    assert answer.citations[0].url == "https://pubmed.ncbi.nlm.nih.gov/11867487/"
+    assert check_consistent(answer.text, answer.citations)
+    assert len(tokens) > 3 and "".join(tokens) == answer.text
+    assert answer.usage is not None
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (1000, 200)
+    assert answer.usage.cost_usd == pytest.approx(1000 * 0.15e-6 + 200 * 0.60e-6)
+    assert set(answer.timings) >= {"retrieve", "generate", "total"}
+
+    request = stub.requests[-1]
+    assert request.body["stream"] is True and request.body["stream_options"] == {"include_usage": True}
+    assert request.body["model"] == "gpt-4o-mini"
+    assert request.headers["authorization"] == f"Bearer {SECRET}"
+    assert REFUSAL in request.content("system") and "not instructions" in request.content("system")
+    user = request.content("user")
+    assert '<passage id="1">' in user and "headgear" in user and RUGBY in user
+
+
+def test_invented_citations_are_removed_and_the_rest_renumbered(
+    store_settings: Settings, stub: OpenAIStub
+) -> None:
+    stub.script(Reply("CRP alone cannot confirm appendicitis [3]. Normal values exclude it [9][3]. "
+                      "Leukocytes help [1, 12]."))  # fmt: skip
+    answer = llm_handler(store_settings, stub).new_session().ask(CRP, k=3)
+
+    assert passages_sent(stub) == 3
+    assert (
+        answer.text
+        == "CRP alone cannot confirm appendicitis [1]. Normal values exclude it [1]. Leukocytes help [2]."
+    )
+    assert "[9]" not in answer.text and "[12]" not in answer.text
+    assert len(answer.citations) == 2 and check_consistent(answer.text, answer.citations)
+
+
+def test_refusal_and_uncited_answers_become_the_refusal(store_settings: Settings, stub: OpenAIStub) -> None:
+    handler = llm_handler(store_settings, stub)
+    stub.script(
+        Reply(REFUSAL), Reply("Headgear is wonderful and everyone should wear it."), Reply("Yes [7].")
+    )
+    for _ in range(3):
+        tokens: list[str] = []
+        answer = handler.new_session().ask(RUGBY, on_token=tokens.append)
+        assert answer.refused and answer.text == REFUSAL and answer.citations == []
+        assert tokens == [REFUSAL]  # nothing uncited was streamed first
+
+
+def test_off_topic_question_is_refused_without_calling_the_model(
+    store_settings: Settings, stub: OpenAIStub
+) -> None:
+    answer = llm_handler(store_settings, stub).new_session().ask("What is the capital of France?")
+    assert answer.refused and answer.text == REFUSAL
+    assert stub.requests == []
+
+
+def test_slow_replies_are_retried_then_reported(store_settings: Settings, stub: OpenAIStub) -> None:
+    stub.script(*[Reply("late [1].", delay=2.0)] * 3)
+    handler = llm_handler(store_settings, stub, llm_timeout=0.4, llm_max_retries=2)
+    with pytest.raises(LLMUnavailable) as caught:
+        handler.new_session().ask(RUGBY)
+    assert len(stub.requests) == 3
+    assert "did not answer in time" in caught.value.user_message and caught.value.retryable
+
+
+def test_rate_limits_are_retried_until_success(store_settings: Settings, stub: OpenAIStub) -> None:
+    limited = Reply(status=429, headers={"retry-after": "0"})
+    stub.script(limited, limited, Reply("Few players wear headgear [1]."))
+    answer = llm_handler(store_settings, stub).new_session().ask(RUGBY)
+    assert answer.text == "Few players wear headgear [1]." and len(stub.requests) == 3
+
+
+def test_server_errors_are_retried_then_reported(store_settings: Settings, stub: OpenAIStub) -> None:
+    stub.script(Reply(status=500), Reply(status=502), Reply(status=503), Reply("never [1]."))
+    with pytest.raises(LLMUnavailable) as caught:
+        llm_handler(store_settings, stub).new_session().ask(RUGBY)
+    assert len(stub.requests) == 3
+    assert "HTTP 503" in caught.value.user_message and SECRET not in caught.value.user_message
+
+
+def test_a_rejected_key_is_not_retried(store_settings: Settings, stub: OpenAIStub) -> None:
+    stub.script(Reply(status=401), Reply("never [1]."))
+    with pytest.raises(LLMRejected) as caught:
+        llm_handler(store_settings, stub).new_session().ask(RUGBY)
+    assert len(stub.requests) == 1 and not caught.value.retryable
+    assert "API key" in caught.value.user_message and SECRET not in caught.value.user_message
+
+
+def test_cancel_stops_the_stream(store_settings: Settings, stub: OpenAIStub) -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    stub.script(Reply(f"Players wear headgear rarely [1]. {words}.", chunk_delay=0.02))
+    cancel = threading.Event()
+    tokens: list[str] = []
+
+    def on_token(token: str) -> None:
+        tokens.append(token)
+        cancel.set()
+
+    with pytest.raises(Cancelled):
+        llm_handler(store_settings, stub).new_session().ask(RUGBY, on_token=on_token, cancel=cancel)
+    assert len(tokens) == 1 and "word199" not in "".join(tokens)
+
+
+def test_cost_is_known_only_for_openai_models() -> None:
+    assert cost_usd("gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(0.75)
+    assert cost_usd("gpt-4o-2024-08-06", 1_000_000, 0) == pytest.approx(2.50)
+    assert cost_usd("gpt-4o-mini-2024-07-18", 0, 1_000_000) == pytest.approx(0.60)
+    assert cost_usd("llama3.1:8b", 10, 10) is None
+
+
+def write_prompts(folder: Path, **texts: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    defaults = load_prompts(Settings(_env_file=None))  # type: ignore[call-arg]
+    for stem in ("system", "answer", "condense"):
+        (folder / f"{stem}.md").write_text(texts.get(stem, getattr(defaults, stem)), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (
+            {"answer": "Question: {question}\nPassages: {passages}\nAlso {sources}"},
+            "unknown placeholder(s) sources",
+        ),
+        ({"answer": "Question: {question} only"}, "lacks placeholder(s) passages"),
+        ({"system": "No refusal sentence here."}, "lacks placeholder(s) refusal"),
+        ({"condense": "{history} {question} {"}, "condense.md"),
+    ],
+)
+def test_broken_prompts_fail_at_start(
+    tmp_path: Path, settings: Settings, broken: dict[str, str], message: str
+) -> None:
+    folder = write_prompts(tmp_path / "prompts", **broken)
+    with pytest.raises(ConfigError) as caught:
+        ChatHandler.from_settings(settings.model_copy(update={"prompts_dir": folder}))
+    assert message in caught.value.user_message
+
+
+def test_missing_prompt_file_fails_at_start(tmp_path: Path, settings: Settings) -> None:
+    folder = write_prompts(tmp_path / "prompts")
+    (folder / "condense.md").unlink()
+    with pytest.raises(ConfigError, match=r"condense\.md is missing"):
+        ChatHandler.from_settings(settings.model_copy(update={"prompts_dir": folder, "llm_enabled": True}))
+
+
+def test_edited_prompts_are_what_the_model_receives(
+    tmp_path: Path, store_settings: Settings, stub: OpenAIStub
+) -> None:
+    folder = write_prompts(tmp_path / "prompts", system="CUSTOM SYSTEM. Refuse with: {refusal}")
+    stub.script(Reply("Rarely worn [1]."))
+    llm_handler(store_settings, stub, prompts_dir=folder).new_session().ask(RUGBY)
+    assert stub.requests[-1].content("system") == f"CUSTOM SYSTEM. Refuse with: {REFUSAL}"
