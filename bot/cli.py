@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from bot.ask_cli import ask_command
 from bot.discord.cli import discord_command
 from bot.repl import chat_command
 from bot.eval_cli import eval_app
@@ -26,6 +27,7 @@ app = typer.Typer(
 
 app.command("ingest", epilog=FORMATS_HELP)(ingest_command)
 app.command("stats")(stats_command)
+app.command("ask")(ask_command)
 app.add_typer(eval_app, name="eval")
 app.add_typer(watch_app, name="watch")
 app.command("discord")(discord_command)
