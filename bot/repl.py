@@ -64,6 +64,15 @@ class Conversation:
         if self.session is not None:
             self.session.reset()
 
+    def store_hint(self) -> str | None:
+        """Why every answer will be the refusal (no store, or an empty one), with what to do; else None."""
+        if self.handler is None:
+            return None
+        try:
+            return self.handler.store_hint()
+        except LitbotError:
+            return None  # the store went away mid-session: the next question reports that itself
+
 
 def describe_error(exc: BaseException, debug: bool) -> str:
     """One line for the user; the traceback only with --debug, and only for the unexpected ones."""
@@ -146,6 +155,10 @@ def run_piped(conversation: Conversation, lines: Iterable[str], as_json: bool, d
             typer.echo(json.dumps(answer.to_json_dict()))
         else:
             typer.echo(render.plain_answer(answer) + "\n")
+        hint = conversation.store_hint() if answer.refused else None
+        if hint:  # refused only because there is nothing to search: say so, and fail the run
+            failed += 1
+            typer.echo(f"error: {hint}", err=True)
     return 1 if failed else 0
 
 

@@ -112,8 +112,14 @@ class TerminalRepl:
             render.print_error(self.console, describe_error(exc, self.debug))
             return False
         render.print_banner(self.console, stats)
+        self._show_store_hint()
         self.opened = True
         return True
+
+    def _show_store_hint(self) -> None:
+        hint = self.conversation.store_hint()
+        if hint:
+            render.print_error(self.console, hint)
 
     def _handle(self, line: str) -> bool:
         """Run one line; False means leave."""
@@ -174,6 +180,8 @@ class TerminalRepl:
                 if kind == "answer":
                     assert isinstance(value, Answer)
                     render.print_answer(self.console, value, self.links, streamed=stream.text)
+                    if value.refused:
+                        self._show_store_hint()
                 else:
                     assert isinstance(value, BaseException)
                     self._show_failure(value)

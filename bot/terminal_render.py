@@ -165,6 +165,7 @@ def print_answer(console: Console, answer: Answer, links: bool, *, streamed: str
         console.print(Text("With citations numbered as in the sources:", style="dim"))
         console.print(answer_text(answer.text))
     print_sources(console, answer, links)
+    console.print()
 
 
 def print_sources(console: Console, answer: Answer, links: bool) -> None:
@@ -225,8 +226,11 @@ def print_error(console: Console, message: str) -> None:
 
 
 def plain_answer(answer: Answer) -> str:
-    """Piped output: the answer, then its sources with full URLs; no colour, no escape codes."""
-    lines = [answer.text.strip()]
+    """Piped output: ``> question``, the answer, then its sources with full URLs; no colour, no escape codes.
+
+    The question line makes a transcript readable and separates answers, which may hold blank lines.
+    """
+    lines = [f"> {answer.question}", answer.text.strip()]
     if answer.citations:
         lines += ["", "Sources:"]
         for citation in answer.citations:
