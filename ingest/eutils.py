@@ -187,7 +187,8 @@ class EutilsClient:
                 status = response.status_code
                 if status in _RETRY_STATUS:
                     problem = f"HTTP {status}"
-                    delay = _retry_after(response) or delay
+                    asked = _retry_after(response)
+                    delay = delay if asked is None else asked
                 elif status >= 400:
                     raise self._refusal(endpoint, status, response.content)
                 else:

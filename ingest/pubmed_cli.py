@@ -123,6 +123,9 @@ def _print_outcome(outcome: FetchOutcome, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(outcome.as_dict()))
         return
+    if outcome.error and not outcome.fetched:  # nothing happened: the reason is all there is to say
+        typer.secho(f"error: {outcome.error}", fg=typer.colors.RED, err=True)
+        return
     resumed = " (resumed)" if outcome.resumed else ""
     typer.echo(f"{outcome.query}: {outcome.count} matching, {outcome.fetched} fetched{resumed}")
     print_report(outcome.report)

@@ -290,7 +290,6 @@ class PubmedFetcher:
     def _failed(self, outcome: FetchOutcome, exc: EutilsError) -> FetchOutcome:
         outcome.error = exc.user_message
         outcome.report.failed_inputs.append(outcome.query)
-        outcome.report.problems.append(exc.user_message)
         return self._finish(outcome)
 
 

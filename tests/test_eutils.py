@@ -1,0 +1,348 @@
+"""PubMed by query and by identifiers, against a loopback E-utilities server serving real recorded replies."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from ingest.cli import ingest_command
+from ingest.embeddings import Embedder, make_embedder
+from ingest.eutils import EutilsClient, EutilsError, RateLimiter
+from ingest.pipeline import Ingestor
+from ingest.pubmed_fetch import Cursor, PubmedFetcher, PubmedQuery
+from ingest.settings import Settings
+from ingest.store import open_store
+from tests.eutils_stub import EFETCH_HEAD, FIXTURES, EutilsStub, Fault, running_stub
+
+KEY = "k3y-that-must-not-leak-0123456789"
+# Real recorded records with short abstracts keep embedding cheap; 12091962 has no abstract.
+TINY = ["9997", "12091962", "11700088"]
+
+
+@pytest.fixture
+def stub() -> Iterator[EutilsStub]:
+    yield from running_stub()
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return make_embedder(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def ncbi(settings: Settings, stub: EutilsStub) -> Settings:
+    """Settings pointing at the stub, with an API key (10 requests/s keeps the tests quick)."""
+    return settings.model_copy(
+        update={"eutils_url": stub.url, "ncbi_api_key": SecretStr(KEY), "ncbi_email": "dev@example.org"}
+    )
+
+
+def make_fetcher(
+    settings: Settings, embedder: Embedder, batch_size: int = 3, retries: int = 3
+) -> PubmedFetcher:
+    client = EutilsClient(settings, max_retries=retries, backoff=0.01)
+    ingestor = Ingestor(open_store(settings, embedder.name), embedder, settings)
+    return PubmedFetcher(client, ingestor, settings.data_dir, batch_size=batch_size)
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(ingest_command)
+    return app
+
+
+def test_query_uses_history_server_and_fetches_in_batches(
+    ncbi: Settings, stub: EutilsStub, embedder: Embedder
+) -> None:
+    stub.results = TINY
+    fetcher = make_fetcher(ncbi, embedder, batch_size=2)
+    outcome = fetcher.fetch_query(PubmedQuery("gut microbiota AND hepatocellular carcinoma"))
+
+    assert outcome.error is None
+    assert (outcome.count, outcome.fetched) == (3, 3)
+    assert (outcome.report.new, outcome.report.skipped_no_abstract) == (2, 1)
+    search = stub.requests("esearch")
+    assert len(search) == 1
+    assert search[0].params["usehistory"] == "y"
+    assert search[0].params["term"] == "gut microbiota AND hepatocellular carcinoma"
+    assert (search[0].params["tool"], search[0].params["email"], search[0].params["api_key"]) == (
+        "litbot",
+        "dev@example.org",
+        KEY,
+    )
+    fetches = stub.requests("efetch")
+    assert [(f.params["retstart"], f.params["retmax"]) for f in fetches] == [("0", "2"), ("2", "1")]
+    assert all(
+        f.params["WebEnv"] == "MCID_" + "1".zfill(24) and f.params["query_key"] == "1" for f in fetches
+    )
+    assert all((f.params["retmode"], f.params["rettype"]) == ("xml", "abstract") for f in fetches)
+    stored = fetcher.ingestor.store.stored_hashes(["pmid:9997", "pmid:11700088", "pmid:12091962"])
+    assert sorted(stored) == ["pmid:11700088", "pmid:9997"]
+    assert not list((ncbi.data_dir / "eutils").glob("cursor-*.json")), "a finished fetch leaves no cursor"
+
+
+def test_cli_json_summary_then_rerun_dedups(stub: EutilsStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITBOT_EUTILS_URL", stub.url)
+    stub.results = TINY
+    args = ["--pubmed", "gut microbiota", "--since", "2020", "--json"]
+    first = CliRunner().invoke(cli(), args)
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output)
+    assert (summary["query"], summary["count"], summary["fetched"]) == ("pubmed: gut microbiota", 3, 3)
+    assert (summary["read"], summary["new"], summary["skipped"]) == (2, 2, 1)
+    assert {
+        "updated",
+        "unchanged",
+        "chunks",
+        "seconds",
+        "store",
+        "embedding_model",
+        "error",
+    } <= summary.keys()
+    esearch = stub.requests("esearch")[0].params
+    assert (esearch["mindate"], esearch["maxdate"], esearch["datetype"]) == ("2020", "3000", "pdat")
+
+    second = json.loads(CliRunner().invoke(cli(), args).output)
+    assert (second["new"], second["unchanged"]) == (0, 2)
+
+
+def test_dry_run_reports_the_recorded_hit_count_without_fetching(
+    stub: EutilsStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LITBOT_EUTILS_URL", stub.url)
+    stub.esearch_reply = (FIXTURES / "esearch2.xml").read_bytes()
+    args = [
+        "--pubmed",
+        "cancer",
+        "--dry-run",
+        "--since",
+        "2025/09/27",
+        "--until",
+        "2025-11-26",
+        "--date-type",
+        "edat",
+    ]
+    result = CliRunner().invoke(cli(), args)
+    assert result.exit_code == 0, result.output
+    assert "42249 PubMed records match 'cancer'" in result.output
+    assert "2025/09/27:2025/11/26[Date - Entry]" in result.output
+    assert stub.requests("efetch") == []
+    params = stub.requests("esearch")[0].params
+    assert (params["mindate"], params["maxdate"], params["datetype"]) == ("2025/09/27", "2025/11/26", "edat")
+    assert "usehistory" not in params
+
+
+def test_max_caps_what_is_fetched(ncbi: Settings, stub: EutilsStub, embedder: Embedder) -> None:
+    stub.results = ["12091962", "9997", "11700088", "29768149"]
+    outcome = make_fetcher(ncbi, embedder, batch_size=1).fetch_query(PubmedQuery("x", max=2))
+    assert (outcome.count, outcome.fetched, outcome.report.new) == (4, 2, 1)
+    assert [(f.params["retstart"], f.params["retmax"]) for f in stub.requests("efetch")] == [
+        ("0", "1"),
+        ("1", "1"),
+    ]
+    assert stub.fetched_pmids() == ["12091962", "9997"]
+
+
+def test_bad_dates_and_options_are_one_line_errors(stub: EutilsStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITBOT_EUTILS_URL", stub.url)
+    result = CliRunner().invoke(cli(), ["--pubmed", "x", "--since", "last year"])
+    assert result.exit_code == 2
+    assert "is not a date" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(cli(), ["--pubmed", "x", "--date-type", "mdat"])
+    assert result.exit_code == 2 and "--date-type" in result.output
+    assert stub.log == []
+
+
+def search_x(client: EutilsClient) -> tuple[str, str]:
+    result = client.esearch("x")
+    assert result.webenv and result.query_key
+    return result.webenv, result.query_key
+
+
+def test_throttled_request_waits_for_retry_after(ncbi: Settings, stub: EutilsStub) -> None:
+    stub.faults.append(Fault("efetch", 429, b'{"error":"API rate limit exceeded"}', {"Retry-After": "1"}))
+    with EutilsClient(ncbi, backoff=0.01) as client:
+        body = client.efetch_history(*search_x(client), 0, 2)
+    assert body.count(b"<PubmedArticle>") == 2
+    throttled, retried = stub.requests("efetch")
+    assert retried.params == throttled.params
+    assert retried.at - throttled.at >= 0.9  # the server asked for 1 s; backoff alone would be 0.01 s
+
+
+def test_server_error_mid_batch_is_retried(ncbi: Settings, stub: EutilsStub, embedder: Embedder) -> None:
+    stub.results = ["12091962", "9997"]
+    stub.faults.append(
+        Fault("efetch", 500, b"Internal Server Error", times=2, when=lambda p: p["retstart"] == "1")
+    )
+    outcome = make_fetcher(ncbi, embedder, batch_size=1).fetch_query(PubmedQuery("x"))
+    assert outcome.error is None and outcome.report.new == 1
+    assert [f.params["retstart"] for f in stub.requests("efetch")] == ["0", "1", "1", "1"]
+
+
+def test_truncated_body_is_retried_then_reported(ncbi: Settings, stub: EutilsStub) -> None:
+    record = stub.records["9997"]
+    cut = EFETCH_HEAD + record[: len(record) // 2]
+    stub.faults.append(Fault("efetch", 200, cut, {"Content-Type": "text/xml"}, times=1))
+    with EutilsClient(ncbi, backoff=0.01) as client:
+        history = search_x(client)
+        assert client.efetch_history(*history, 0, 3).rstrip().endswith(b"</PubmedArticleSet>")
+        assert len(stub.requests("efetch")) == 2
+
+        stub.faults.append(Fault("efetch", 200, cut, times=-1))
+        with pytest.raises(EutilsError) as caught:
+            client.efetch_history(*history, 3, 3)
+    assert caught.value.user_message.startswith(
+        "NCBI efetch failed 3 times; last: a PubMed XML reply that breaks off before its end"
+    )
+    assert caught.value.retryable
+    assert len(stub.requests("efetch")) == 5  # a reply that stays broken is retried twice, not five times
+
+
+def test_html_error_page_is_a_clear_error(ncbi: Settings, stub: EutilsStub) -> None:
+    page = (FIXTURES / "pubmed3.html").read_bytes()
+    stub.faults.append(Fault("efetch", 200, page, {"Content-Type": "text/html"}, times=-1))
+    with EutilsClient(ncbi, backoff=0.01) as client, pytest.raises(EutilsError) as caught:
+        client.efetch_ids(["19304878"])
+    assert "an HTML page ('PmFetch response') instead of PubMed XML" in caught.value.user_message
+    assert "check LITBOT_EUTILS_URL" in caught.value.user_message
+
+
+def test_refused_query_is_one_line_without_the_key(stub: EutilsStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITBOT_EUTILS_URL", stub.url)
+    monkeypatch.setenv("LITBOT_NCBI_API_KEY", KEY)
+    stub.faults.append(Fault("esearch", 400, json.dumps({"error": f"bad key {KEY}"}).encode(), times=-1))
+    result = CliRunner().invoke(cli(), ["--pubmed", "x"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: NCBI refused the esearch request (HTTP 400): bad key ***"
+    ]
+    assert len(stub.log) == 1  # a refusal is not retried
+
+
+def test_interrupted_fetch_resumes_where_it_stopped(
+    ncbi: Settings, stub: EutilsStub, embedder: Embedder
+) -> None:
+    stub.results = TINY
+    stub.faults.append(Fault("efetch", 503, b"busy", times=-1, when=lambda p: p["retstart"] == "1"))
+    fetcher = make_fetcher(ncbi, embedder, batch_size=1, retries=1)
+    first = fetcher.fetch_query(PubmedQuery("x"))
+    assert first.error is not None and "HTTP 503" in first.error
+    assert first.report.failed_inputs == ["pubmed: x"]
+    assert fetcher.ingestor.store.count_articles() == 1  # batch 1 is in
+    assert len(list((ncbi.data_dir / "eutils").glob("cursor-*.json"))) == 1
+
+    stub.faults.clear()
+    seen = len(stub.log)
+    second = fetcher.fetch_query(PubmedQuery("x"))
+    assert second.error is None and second.resumed
+    rerun = stub.log[seen:]
+    assert [r.endpoint for r in rerun] == ["efetch", "efetch"]  # no new search, batch 1 not fetched again
+    assert [r.params["retstart"] for r in rerun] == ["1", "2"]
+    assert (second.report.new, fetcher.ingestor.store.count_articles()) == (1, 2)
+
+
+def test_resume_after_the_history_server_forgot(ncbi: Settings, stub: EutilsStub, embedder: Embedder) -> None:
+    stub.results = TINY
+    stub.faults.append(Fault("efetch", 503, b"busy", times=-1, when=lambda p: p["retstart"] == "1"))
+    fetcher = make_fetcher(ncbi, embedder, batch_size=1, retries=0)
+    assert fetcher.fetch_query(PubmedQuery("x")).error is not None
+    stub.faults.clear()
+    stub.webenvs.clear()  # NCBI forgot the WebEnv
+    seen = len(stub.log)
+    outcome = fetcher.fetch_query(PubmedQuery("x"))
+    assert outcome.error is None and outcome.resumed
+    rerun = stub.log[seen:]
+    assert [r.endpoint for r in rerun] == ["efetch", "esearch", "efetch", "efetch"]  # refused, searched again
+    assert "usehistory" not in rerun[1].params
+    assert [r.params["id"] for r in rerun[2:]] == ["12091962", "11700088"]  # 9997 was done
+    assert fetcher.ingestor.store.count_articles() == 2
+
+
+def test_rate_limit_spaces_requests_without_a_key(settings: Settings, stub: EutilsStub) -> None:
+    plain = settings.model_copy(update={"eutils_url": stub.url})
+    with EutilsClient(plain) as client:
+        assert client.limiter.interval == pytest.approx(1 / 3)
+        history = search_x(client)
+        for start in (0, 3, 6):
+            client.efetch_history(*history, start, 3)
+    arrivals = [entry.at for entry in stub.log]
+    assert len(arrivals) == 4 and "api_key" not in stub.log[0].params
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert min(gaps) >= 0.25, gaps  # 3/s = 0.33 s apart, with a generous tolerance
+
+
+def test_rate_limiter_is_shared_by_threads() -> None:
+    limiter = RateLimiter(20.0)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        limiter.wait()
+        with lock:
+            stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stamps.sort()
+    assert min(b - a for a, b in itertools.pairwise(stamps)) >= 0.035  # 0.05 s slots
+
+
+def test_api_key_is_sent_but_never_logged_or_printed(
+    stub: EutilsStub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LITBOT_EUTILS_URL", stub.url)
+    monkeypatch.setenv("LITBOT_NCBI_API_KEY", KEY)
+    stub.results = ["12091962"]  # no abstract: nothing to embed
+    throttled = json.dumps({"error": "API rate limit exceeded", "api-key": KEY}).encode()
+    stub.faults.append(Fault("efetch", 429, throttled, {"Retry-After": "0"}))
+    caplog.set_level(logging.DEBUG)
+    result = CliRunner().invoke(cli(), ["--pubmed", "x"])
+    assert result.exit_code == 0, result.output
+    assert "1 matching, 1 fetched" in result.output
+    assert all(entry.params["api_key"] == KEY for entry in stub.log)
+    assert len(stub.requests("efetch")) == 2  # the 429 was retried (and logged)
+    assert "retrying" in caplog.text and "127.0.0.1" in caplog.text  # httpx logged its requests too
+    assert KEY not in result.output and KEY not in caplog.text
+    assert all(KEY not in p.read_text(errors="ignore") for p in tmp_path.rglob("*.json"))
+
+
+def test_pmids_and_an_ids_file_with_dois(
+    stub: EutilsStub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LITBOT_EUTILS_URL", stub.url)
+    result = CliRunner().invoke(cli(), ["--pmid", "9997,12091962", "--pmid", "9997", "--json"])
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.output)["new"], json.loads(result.output)["skipped_no_abstract"]) == (1, 1)
+    assert stub.requests("efetch")[0].params["id"] == "9997,12091962"
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text(
+        "# my reading list\n11700088\nhttps://doi.org/10.1117/1.JMI.5.2.026002\n10.9999/none\nnonsense\n"
+    )
+    result = CliRunner().invoke(cli(), ["--ids-file", str(ids), "--json"])
+    summary = json.loads(result.output)
+    assert (summary["new"], summary["count"]) == (2, 2)
+    assert '"10.1117/1.jmi.5.2.026002"[doi]' in stub.requests("esearch")[-1].params["term"]
+    assert sorted(stub.requests("efetch")[-1].params["id"].split(",")) == ["11700088", "29963580"]
+    assert any("10.9999/none" in p and "not found" in p for p in summary["problems"])
+    assert any("'nonsense'" in p for p in summary["problems"])
+
+
+def test_cursor_file_is_written_atomically(ncbi: Settings) -> None:
+    cursor = Cursor("abc", count=5, done=["1", "2"])
+    cursor.save(ncbi.data_dir)
+    assert Cursor.load(ncbi.data_dir, "abc") == cursor
+    assert [p.name for p in (ncbi.data_dir / "eutils").iterdir()] == ["cursor-abc.json"]
