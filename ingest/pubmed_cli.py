@@ -56,11 +56,15 @@ def ingest_pubmed(
         except OSError as exc:
             raise fail(f"{ids_file}: {exc.strerror or exc}", code=2) from None
         identifiers += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        if query is None and not identifiers:
+            raise fail(f"{ids_file}: no PMIDs or DOIs in it (one per line)", code=2)
+    fetching = False
     try:
         with EutilsClient(settings) as client:
             if dry_run:
                 _dry_run(client, query, dates, date_type, identifiers, as_json)
                 return
+            fetching = True
             with writer_lock(settings):
                 fetcher = PubmedFetcher(
                     client, build_ingestor(settings), settings.data_dir, progress=_progress(as_json)
@@ -75,6 +79,9 @@ def ingest_pubmed(
         raise fail("interrupted; what was written is kept — rerun the same command to resume", 130) from None
     except LitbotError as exc:
         raise fail(exc.user_message) from None
+    finally:
+        if fetching and fetcher_progress_shown(as_json):
+            typer.echo("", err=True)  # end the progress line
     for outcome in outcomes:
         _print_outcome(outcome, as_json)
     if any(o.error or o.report.failed_inputs for o in outcomes):
@@ -109,12 +116,17 @@ def _dry_run(
         typer.echo(f"{len(identifiers)} identifiers given (dry run: nothing fetched)")
 
 
+def fetcher_progress_shown(as_json: bool) -> bool:
+    return not as_json and sys.stderr.isatty()
+
+
 def _progress(as_json: bool) -> Progress | None:
-    if as_json or not sys.stderr.isatty():
+    """A one-line counter on a terminal (batches arrive every second or so; a bar would need the total)."""
+    if not fetcher_progress_shown(as_json):
         return None
 
     def show(name: str, done: int) -> None:
-        typer.echo(f"\r{name}: {done} records fetched", nl=False, err=True)
+        typer.echo(f"\r\033[K{name[:60]}: {done} records fetched", nl=False, err=True)
 
     return show
 
@@ -128,6 +140,8 @@ def _print_outcome(outcome: FetchOutcome, as_json: bool) -> None:
         return
     resumed = " (resumed)" if outcome.resumed else ""
     typer.echo(f"{outcome.query}: {outcome.count} matching, {outcome.fetched} fetched{resumed}")
+    for warning in outcome.warnings:
+        typer.secho(f"note: {warning}", fg=typer.colors.YELLOW, err=True)
     print_report(outcome.report)
     if outcome.error:
         typer.secho(f"error: {outcome.error}", fg=typer.colors.RED, err=True)

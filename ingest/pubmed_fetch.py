@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from ingest.articles import Article, ParseEvent, normalise_doi, normalise_pmid
-from ingest.eutils import EutilsClient, EutilsError, HistoryExpired
+from ingest.eutils import EutilsClient, EutilsError, EutilsQueryError, HistoryExpired
 from ingest.pipeline import Ingestor, IngestReport, Progress
 from ingest.sources.pubmed_xml import parse_pubmed_xml
 
 BATCH_SIZE = 200
 HISTORY_TTL = 3 * 3600.0  # seconds a WebEnv is trusted; NCBI keeps them "about 8 hours"
-MAX_ESEARCH_IDS = 9999  # esearch cannot page past 10,000 PubMed ids
+PUBMED_LIMIT = 10_000  # PubMed's E-utilities serve at most the first 10,000 records of a search
 _DATE = re.compile(r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?$")
 _PMID_LOCATOR = re.compile(r"PMID (\d+)")
 
@@ -58,6 +58,7 @@ class FetchOutcome:
     fetched: int = 0
     resumed: bool = False
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         extra = {
@@ -66,6 +67,7 @@ class FetchOutcome:
             "fetched": self.fetched,
             "resumed": self.resumed,
             "error": self.error,
+            "warnings": self.warnings,
         }
         return {**self.report.as_dict(), **extra}
 
@@ -144,31 +146,29 @@ class PubmedFetcher:
         self.batch_size = batch_size
         self.progress = progress
 
-    def count(self, query: PubmedQuery) -> int:
-        """The hit count alone (a dry run)."""
-        return self.client.esearch(query.term, usehistory=False, dates=query.date_params()).count
-
     def fetch_query(self, query: PubmedQuery) -> FetchOutcome:
         """Search with the history server, then efetch the hits (at most ``query.max``) in batches."""
         outcome = self._start(f"pubmed: {query.term}")
         key = _key("query", self.client.base_url, query.term, query.date_params(), query.max)
         cursor = Cursor.load(self.data_dir, key)
         try:
-            if cursor and (cursor.ids is not None or time.time() - cursor.searched_at < HISTORY_TTL):
-                outcome.resumed = True
-            else:
+            if cursor is None:
                 result = self.client.esearch(query.term, dates=query.date_params())
-                target = min(result.count, query.max if query.max is not None else result.count)
+                limit = min(query.max or PUBMED_LIMIT, PUBMED_LIMIT)
+                if result.count > limit and limit == PUBMED_LIMIT:
+                    outcome.warnings.append(
+                        f"{result.count} records match; PubMed serves only the first {PUBMED_LIMIT:,} of a "
+                        "search (narrow it, e.g. with --since/--until)"
+                    )
+                target = min(result.count, limit)
                 cursor = Cursor(
-                    key,
-                    result.webenv,
-                    result.query_key,
-                    result.count,
-                    target,
-                    done=cursor.done if cursor else [],
-                    searched_at=time.time(),
+                    key, result.webenv, result.query_key, result.count, target, searched_at=time.time()
                 )
                 cursor.save(self.data_dir)
+            else:
+                outcome.resumed = True
+                if cursor.ids is None and time.time() - cursor.searched_at > HISTORY_TTL:
+                    self._switch_to_ids(cursor, query)  # the WebEnv is likely gone: don't even try it
             outcome.count = cursor.count
             while cursor.ids is None and cursor.retstart < cursor.target:
                 size = min(self.batch_size, cursor.target - cursor.retstart)
@@ -192,6 +192,8 @@ class PubmedFetcher:
         """Fetch PMIDs and DOIs (DOIs are looked up with esearch ``<doi>[doi]``)."""
         outcome = self._start(label)
         pmids, dois = split_identifiers(identifiers, outcome.report)
+        if not (pmids or dois):
+            return self._failed(outcome, EutilsQueryError("no PMID or DOI among the identifiers given"))
         key = _key("ids", self.client.base_url, sorted(pmids), sorted(dois))
         cursor = Cursor.load(self.data_dir, key)
         try:
@@ -227,7 +229,7 @@ class PubmedFetcher:
         """NCBI forgot the WebEnv: re-run the search for its PMIDs and keep only the ones not yet done."""
         result = self.client.esearch(
             query.term,
-            retmax=min(cursor.target, MAX_ESEARCH_IDS),
+            retmax=cursor.target,
             usehistory=False,
             dates=query.date_params(),
         )
