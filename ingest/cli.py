@@ -146,6 +146,8 @@ def ingest_command(
     """
     settings = load_settings()
     specs = list(inputs or [])
+    if pmid and specs and all(spec.replace(",", "").isdigit() for spec in specs):
+        pmid, specs = [*pmid, *specs], []  # `--pmid 123 456`: the shell hands 456 over as an input
     if pubmed is not None or pmid or ids_file is not None:
         if specs or sample:
             raise fail("give files or a PubMed source (--pubmed/--pmid/--ids-file), not both", code=2)
