@@ -46,13 +46,19 @@ class Screen:
         self._seen = 0  # offset in visible(raw) up to which earlier waits consumed the screen
         self._raw_mark = 0
 
-    def wait_for(self, pattern: str, timeout: float = WAIT) -> str:
-        """Wait until ``pattern`` (a regex) appears in output not yet consumed; return that new output."""
+    def wait_for(self, pattern: str, timeout: float = WAIT, settled: bool = False) -> str:
+        """Wait until ``pattern`` (a regex) appears in output not yet consumed; return that new output.
+
+        With ``settled`` the match must also survive a short quiet spell, for patterns anchored at the end of
+        the output that a half-delivered screen update could match too early.
+        """
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout  # bounds the wait only; never asserts on speed
         while True:
             text = visible(self.raw)
             found = regex.search(text, self._seen)
+            if found and settled and self._more(0.5):
+                continue
             if found:
                 new = text[self._seen : found.end()]
                 self._seen = found.end()
@@ -68,6 +74,16 @@ class Screen:
                     f"litbot exited before {pattern!r}; the screen ends with:\n{text[-3000:]}"
                 ) from None
 
+    def _more(self, quiet: float) -> bool:
+        """Whether more output arrives within ``quiet`` seconds (it is kept)."""
+        try:
+            self.raw += self.child.read_nonblocking(65536, timeout=quiet)
+        except pexpect.TIMEOUT:
+            return False
+        except pexpect.EOF:
+            return False
+        return True
+
     def links_since_mark(self) -> list[str]:
         """URLs of the OSC-8 hyperlinks written since the last :meth:`mark`."""
         return _LINK.findall(self.raw[self._raw_mark :])
@@ -76,12 +92,17 @@ class Screen:
         self._raw_mark = len(self.raw)
 
     def ask(self, line: str) -> None:
+        """Type ``line`` and press Enter (a carriage return, as a terminal sends it)."""
         self.mark()
-        self.child.sendline(line)
+        self.child.send(line + "\r")
 
     def prompt(self, label: str = "") -> str:
-        """Wait for the prompt, ``litbot> `` or ``litbot [<label>]> ``."""
-        return self.wait_for(re.escape(f"litbot [{label}]> " if label else "litbot> "))
+        """Wait for a fresh, empty prompt (``litbot>`` or ``litbot [<label>]>``) that the program waits at.
+
+        prompt_toolkit redraws the prompt with the typed text when a line is sent, so only a prompt at the end
+        of the output so far, with nothing typed after it, counts.
+        """
+        return self.wait_for(re.escape(f"litbot [{label}]>" if label else "litbot>") + r"\s*\Z", settled=True)
 
     def finish(self, timeout: float = WAIT) -> int:
         """Wait for the process to end; its exit status."""

@@ -62,7 +62,8 @@ def test_ask_follow_up_filter_sources_help_and_quit(mini_settings: Settings, tmp
         assert "did you mean /sources?" in screen.prompt()
 
         screen.child.sendintr()  # Ctrl-C at an empty prompt does not leave
-        assert "Ctrl-D or /quit leaves" in screen.prompt()
+        screen.wait_for("Ctrl-D or /quit leaves")
+        screen.prompt()
         screen.ask("/quit")
         assert screen.finish() == 0
     finally:

@@ -45,21 +45,16 @@ def test_piped_plain_answers_with_full_links_and_follow_ups(mini_settings: Setti
         assert PUBMED in sources  # printed in full; the follow-up stays on the rugby article: context is kept
 
 
-def test_piped_json_lines(mini_settings: Settings, tmp_path: Path) -> None:
-    done = _chat(f"{QUESTION}\n{FOLLOW_UP}\n", "chat", "--json", cwd=tmp_path)
+def test_piped_json_lines_follow_ups_and_filter_command(mini_settings: Settings, tmp_path: Path) -> None:
+    lines = f"{QUESTION}\n{FOLLOW_UP}\n/filter year>=2020\n{QUESTION}\n"
+    done = _chat(lines, "chat", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    first, second, filtered = (json.loads(line) for line in done.stdout.splitlines())
     assert first["question"] == QUESTION and "[1]" in first["answer"]
     assert PMID in [c["pmid"] for c in first["citations"]]
     assert second["question"] == FOLLOW_UP and PMID in [c["pmid"] for c in second["citations"]]
-
-
-def test_piped_filter_command_changes_results(mini_settings: Settings, tmp_path: Path) -> None:
-    done = _chat(f"/filter year>=2020\n{QUESTION}\n", "chat", "--json", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    (answer,) = (json.loads(line) for line in done.stdout.splitlines())
-    assert answer["filters"] == {"year_from": 2020}
-    assert PMID not in [c["pmid"] for c in answer["citations"]]
+    assert filtered["filters"] == {"year_from": 2020}
+    assert PMID not in [c["pmid"] for c in filtered["citations"]]  # the filter changed what was found
 
 
 def test_piped_missing_store_is_one_line_per_question_without_traceback(tmp_path: Path) -> None:
