@@ -143,7 +143,9 @@ class FakeFollowup:
         await asyncio.sleep(0)
         channel = self.interaction.channel
         self.interaction.recorder.sent.append(Sent("followup", channel.id, content, kwargs))
-        return FakeMessage(self.interaction.recorder, channel, content or "", author=FakeUser(id=BOT_ID, bot=True))
+        return FakeMessage(
+            self.interaction.recorder, channel, content or "", author=FakeUser(id=BOT_ID, bot=True)
+        )
 
 
 class FakeInteraction:

@@ -1,4 +1,4 @@
-"""`litbot discord` without a usable token: one clear line on stderr, exit status 2, the token never echoed."""
+"""`litbot discord` without a usable token: one line on stderr, exit status 2, the token never echoed."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ def run_discord(env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LITBOT_DISCORD", "DISCORD_"))}
     env.update(env_extra)
     return subprocess.run(
-        [str(LITBOT), "discord"], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+        [str(LITBOT), "discord"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
 
 

@@ -86,6 +86,14 @@ class Services:
             feedback=FeedbackLog(settings.data_dir),
         )
 
+    def warm_up(self) -> None:
+        """Answer one throwaway question so the lexical index and models are loaded before the first user
+        asks (blocking: call it in a worker thread). A failure here is logged, not fatal."""
+        try:
+            self.handler.new_session(max_turns=1).ask("warm-up question about treatment outcomes")
+        except Exception as exc:  # the real question will report the problem to its user
+            log.warning("warm-up question failed: %s", exc)
+
     def admit(self, user_id: int) -> str | None:
         """None if the question may go ahead, else the polite reason why not (then nothing is recorded)."""
         if self.slots.full:

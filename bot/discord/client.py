@@ -6,6 +6,7 @@ Text-prefix commands are not used (the bot answers mentions, DMs and thread mess
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -16,13 +17,32 @@ from discord.ext import commands
 from bot.discord.answering import GENERIC_ERROR, NO_MENTIONS, Services
 from bot.discord.cogs.admin import AdminCog
 from bot.discord.cogs.ask import AskCog
-from bot.discord.cogs.ingest import IngestCog
+from bot.discord.cogs.ingest import IngestCog, StoreWriter
+from bot.discord.cogs.watches import WatchCog
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
     from bot.chat import ChatHandler
 
 log = logging.getLogger(__name__)
+
+
+# Exactly what the bot uses: read/see channels, reply (replies need Read Message History), embeds for sources,
+# a public thread on each answer and follow-ups in it. Value 309237730304; printed in the invite URL on start.
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    embed_links=True,
+    read_message_history=True,
+)
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(
+        application_id, permissions=REQUIRED_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
 
 
 def bot_intents() -> discord.Intents:
@@ -47,9 +67,12 @@ class LitbotBot(commands.Bot):
         self.tree.error(self._on_app_command_error)
 
     async def setup_hook(self) -> None:
+        await asyncio.to_thread(self.services.warm_up)
         await self.add_cog(AskCog(self, self.services))
         await self.add_cog(AdminCog(self, self.services))
-        await self.add_cog(IngestCog(self, self.settings))
+        writer = StoreWriter(self.settings)
+        await self.add_cog(IngestCog(self, self.settings, writer))
+        await self.add_cog(WatchCog(self, self.settings, writer))
         if not self.sync_commands:
             return
         guild_id = self.settings.discord_guild_id
@@ -71,6 +94,8 @@ class LitbotBot(commands.Bot):
             user.id if user else "?",
             len(self.guilds),
         )
+        if self.application_id:
+            log.info("invite it to a server with %s", invite_url(self.application_id))
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: AskCog's listener handles messages."""

@@ -64,12 +64,28 @@ def summary(report: IngestReport, filename: str) -> str:
     return clip(text, MESSAGE_LIMIT)
 
 
+class StoreWriter:
+    """The bot's one writer to the store, shared by /ingest and the watch scheduler: one write at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lock = asyncio.Lock()
+        self._ingestor: Ingestor | None = None
+
+    def ingestor(self) -> Ingestor:
+        """Built on first use (loads the embedder: blocking, call it in a worker thread)."""
+        if self._ingestor is None:
+            from ingest.cli import build_ingestor
+
+            self._ingestor = build_ingestor(self.settings)
+        return self._ingestor
+
+
 class IngestCog(commands.Cog):
-    def __init__(self, bot: commands.Bot, settings: Settings) -> None:
+    def __init__(self, bot: commands.Bot, settings: Settings, writer: StoreWriter) -> None:
         self.bot = bot
         self.settings = settings
-        self._one_at_a_time = asyncio.Lock()
-        self._ingestor: Ingestor | None = None
+        self.writer = writer
         self._tasks: set[asyncio.Task[None]] = set()
 
     @app_commands.command(
@@ -93,7 +109,7 @@ class IngestCog(commands.Cog):
             )
             return
         name = file.filename
-        waiting = " (waiting for the ingest in progress to finish)" if self._one_at_a_time.locked() else ""
+        waiting = " (waiting for the ingest in progress to finish)" if self.writer.lock.locked() else ""
         await interaction.response.send_message(
             f"📥 Ingesting **{discord.utils.escape_markdown(name)}**{waiting}…", allowed_mentions=NO_MENTIONS
         )
@@ -108,7 +124,7 @@ class IngestCog(commands.Cog):
 
     async def _run(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         status = Status(interaction)
-        async with self._one_at_a_time:
+        async with self.writer.lock:
             try:
                 with tempfile.TemporaryDirectory(prefix="litbot-discord-") as folder:
                     path = Path(folder) / (Path(file.filename).name or "upload")
@@ -139,13 +155,12 @@ class IngestCog(commands.Cog):
         return work.result()
 
     def _ingest_blocking(self, path: Path, progress: Any) -> IngestReport:
-        from ingest.cli import build_ingestor, writer_lock
+        from ingest.cli import writer_lock
         from ingest.pipeline import ingest_inputs
 
-        if self._ingestor is None:
-            self._ingestor = build_ingestor(self.settings)
+        ingestor = self.writer.ingestor()
         with writer_lock(self.settings):  # also serialises with a `litbot ingest` run on this machine
-            return ingest_inputs([str(path)], self._ingestor, progress=progress)
+            return ingest_inputs([str(path)], ingestor, progress=progress)
 
 
 class Status:
