@@ -200,8 +200,8 @@ class EutilsClient:
                         if malformed > self.malformed_retries:
                             break
             if attempt < self.max_retries:
-                log.info(
-                    "%s: %s; retrying in %.1f s (%d/%d)",
+                log.warning(
+                    "NCBI %s: %s; retrying in %.1f s (%d/%d)",
                     endpoint,
                     problem,
                     delay,

@@ -233,7 +233,9 @@ def watch_run(
     elif not results:
         typer.echo("no watches yet: `litbot watch add NAME 'QUERY'`")
     for r in results if not as_json else []:
-        typer.echo(f"{r.name}: {r.new} new ({r.count} entered PubMed in the window, {r.fetched} fetched)")
+        typer.echo(
+            f"{r.name}: {r.new} new abstracts ({r.count} matching, {r.fetched} not yet stored fetched)"
+        )
         if r.error:
             typer.secho(f"  error: {r.error}", fg=typer.colors.RED, err=True)
     if any(r.error for r in results):

@@ -95,7 +95,7 @@ def test_run_fetches_only_what_is_new_since_the_last_run(settings: Settings, stu
     seen = len(stub.log)
     code, output = cli("run")
     assert code == 0
-    assert output == "hcc: 0 new (2 entered PubMed in the window, 0 fetched)\n"
+    assert output == "hcc: 0 new abstracts (2 matching, 0 not yet stored fetched)\n"
     assert [entry.endpoint for entry in stub.log[seen:]] == ["esearch"]  # nothing left to fetch
     [listed] = json.loads(cli("list", "--json")[1])
     assert (listed["last_new"], listed["total_new"]) == (0, 2)
