@@ -8,20 +8,16 @@ likely alive; once NCBI forgets it, the search is re-run for its PMIDs and the o
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ingest.articles import Article, ParseEvent, normalise_doi, normalise_pmid
 from ingest.eutils import EutilsClient, EutilsError, EutilsQueryError, HistoryExpired
+from ingest.fetch_cursor import Cursor, cursor_key
 from ingest.pipeline import Ingestor, IngestReport, Progress
 from ingest.sources.pubmed_xml import parse_pubmed_xml
 
@@ -80,55 +76,6 @@ def ncbi_date(text: str) -> str:
     return "/".join(part.zfill(2) if i else part for i, part in enumerate(match.groups()) if part)
 
 
-@dataclass
-class Cursor:
-    """The persisted progress of one fetch."""
-
-    key: str
-    webenv: str | None = None
-    query_key: str | None = None
-    count: int = 0
-    target: int = 0
-    retstart: int = 0
-    ids: list[str] | None = None  # id mode: the PMIDs to fetch
-    done: list[str] = field(default_factory=list)
-    searched_at: float = 0.0
-
-    @staticmethod
-    def path(data_dir: Path, key: str) -> Path:
-        return data_dir / "eutils" / f"cursor-{key}.json"
-
-    @classmethod
-    def load(cls, data_dir: Path, key: str) -> Cursor | None:
-        try:
-            return cls(**json.loads(cls.path(data_dir, key).read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
-    def save(self, data_dir: Path) -> None:
-        write_json_atomic(self.path(data_dir, self.key), asdict(self))
-
-    def remove(self, data_dir: Path) -> None:
-        self.path(data_dir, self.key).unlink(missing_ok=True)
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write-then-rename, so a reader never sees half a file and a crash never leaves one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _key(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
-
-
 class PubmedFetcher:
     """Runs fetches into one ingestor, with one client, keeping cursors under ``data_dir``."""
 
@@ -149,7 +96,7 @@ class PubmedFetcher:
     def fetch_query(self, query: PubmedQuery) -> FetchOutcome:
         """Search with the history server, then efetch the hits (at most ``query.max``) in batches."""
         outcome = self._start(f"pubmed: {query.term}")
-        key = _key("query", self.client.base_url, query.term, query.date_params(), query.max)
+        key = cursor_key("query", self.client.base_url, query.term, query.date_params(), query.max)
         cursor = Cursor.load(self.data_dir, key)
         try:
             if cursor is None:
@@ -194,7 +141,7 @@ class PubmedFetcher:
         pmids, dois = split_identifiers(identifiers, outcome.report)
         if not (pmids or dois):
             return self._failed(outcome, EutilsQueryError("no PMID or DOI among the identifiers given"))
-        key = _key("ids", self.client.base_url, sorted(pmids), sorted(dois))
+        key = cursor_key("ids", self.client.base_url, sorted(pmids), sorted(dois))
         cursor = Cursor.load(self.data_dir, key)
         try:
             if cursor is None:

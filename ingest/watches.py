@@ -19,8 +19,9 @@ from filelock import FileLock
 
 from ingest.errors import ConfigError
 from ingest.eutils import EutilsClient, EutilsError
+from ingest.fetch_cursor import write_json_atomic
 from ingest.pipeline import Ingestor, IngestReport
-from ingest.pubmed_fetch import PubmedFetcher, write_json_atomic
+from ingest.pubmed_fetch import PubmedFetcher
 from ingest.settings import Settings
 
 DEFAULT_WATCH_MAX = 1000  # records per run; the most recent come first
