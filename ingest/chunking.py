@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ingest.articles import Article
 from ingest.sentences import split_sentences
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 _SPECIAL_TOKENS = 2  # [CLS] and [SEP]
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -82,27 +82,40 @@ def chunk_article(
     ]
 
 
+def _greedy(sizes: list[int], capacity: int) -> list[int]:
+    """Start index of each group when packing left to right up to ``capacity`` (optimal group count)."""
+    starts, size = [0], 0
+    for i, n in enumerate(sizes):
+        if size and size + n > capacity:
+            starts.append(i)
+            size = 0
+        size += n
+    return starts
+
+
 def _pack(pieces: list[tuple[str, int]], budget: int, overlap: int) -> list[list[tuple[str, int]]]:
-    """Greedy packing toward an even target size, repeating the last ``overlap`` pieces in the next group."""
-    total = sum(n for _, n in pieces)
-    target = min(budget, math.ceil(total / math.ceil(total / budget)) + 8)
-    groups: list[list[tuple[str, int]]] = []
-    current: list[tuple[str, int]] = []
-    size = 0
-    fresh = 0  # pieces in `current` that are not overlap
-    for piece in pieces:
-        if current and fresh and size + piece[1] > target:
-            groups.append(current)
-            carry = current[-overlap:] if overlap else []
-            while carry and sum(n for _, n in carry) + piece[1] > budget:
-                carry = carry[1:]
-            current, size, fresh = list(carry), sum(n for _, n in carry), 0
-        current.append(piece)
-        size += piece[1]
-        fresh += 1
-    if current and fresh:
-        groups.append(current)
-    return groups
+    """As few chunks as the budget allows, balanced in size, then the last ``overlap`` pieces of each chunk
+    repeated at the start of the next where they still fit (overlap never costs an extra chunk)."""
+    sizes = [n for _, n in pieces]
+    fewest = len(_greedy(sizes, budget))
+    low, high = max(sizes), budget  # smallest capacity that still needs no more than `fewest` chunks
+    while low < high:
+        mid = (low + high) // 2
+        if len(_greedy(sizes, mid)) <= fewest:
+            high = mid
+        else:
+            low = mid + 1
+    starts = [*_greedy(sizes, low), len(pieces)]
+    groups = [pieces[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+    if not overlap:
+        return groups
+    out = [groups[0]]
+    for previous, group in zip(groups, groups[1:], strict=False):
+        carry = previous[-overlap:]
+        while carry and sum(n for _, n in carry) + sum(n for _, n in group) > budget:
+            carry = carry[1:]
+        out.append([*carry, *group])
+    return out
 
 
 def _make(article: Article, index: int, count: int, text: str, tokens: int) -> Chunk:

@@ -87,3 +87,22 @@ def test_embeddings_are_normalised_ordered_and_meaningful(embedder: MiniLMEmbedd
 def test_unknown_embedding_model_is_a_clear_error() -> None:
     with pytest.raises(EmbeddingError, match="unknown embedding model"):
         make_embedder(Settings(_env_file=None, embedding_model="word2vec"))  # type: ignore[call-arg]
+
+
+def test_real_abstracts_take_as_few_chunks_as_the_window_allows(embedder: MiniLMEmbedder) -> None:
+    """Overlap and balancing never cost an extra chunk: PubMedQA abstracts are one or two chunks, rarely three."""
+    import math
+
+    from ingest.sources import read_input
+
+    from .conftest import MINI_CORPUS
+
+    articles = [a for a in read_input(str(MINI_CORPUS / "pubmedqa-mini.jsonl")) if isinstance(a, Article)]
+    counts = []
+    for article in articles:
+        chunks = chunk_article(article, embedder.count_tokens, window=256, overlap_sentences=1)
+        body = embedder.count_tokens([article.body_text()])[0] - 2
+        assert len(chunks) <= math.ceil(body / 254) + 1, article.id
+        assert max(embedder.count_tokens([c.text for c in chunks])) <= 256
+        counts.append(len(chunks))
+    assert sum(n <= 2 for n in counts) / len(counts) >= 0.85, counts
