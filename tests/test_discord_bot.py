@@ -359,3 +359,34 @@ def test_due_watches_are_announced_in_the_channel(mini_settings: Settings) -> No
             assert_no_pings(world.recorder)
 
         run_with_bot(settings, scenario)
+
+
+def test_errors_reach_the_user_as_one_short_ephemeral_line(mini_settings: Settings) -> None:
+    async def scenario(world: World) -> None:
+        await world.ask("why " * 600)  # longer than the chat handler accepts: a LitbotError
+        assert [s.kind for s in world.recorder.sent] == ["defer", "delete", "followup"]
+        error = world.recorder.of("followup")[0]
+        assert error.kwargs["ephemeral"] is True and "too long" in (error.content or "")
+        assert "\n" not in (error.content or "") and not error.kwargs.get("embed")
+        assert_no_pings(world.recorder)
+
+    run_with_bot(mini_settings, scenario)
+
+
+def test_a_full_queue_is_refused_politely(mini_settings: Settings) -> None:
+    async def scenario(world: World) -> None:
+        from bot.discord.limits import AnswerSlots
+
+        world.bot.services.slots = AnswerSlots(concurrent=1, queue=0)
+        first = asyncio.create_task(world.ask(HEADGEAR))
+        while world.bot.services.slots.pending == 0:
+            await asyncio.sleep(0.005)
+        await world.ask(HEADGEAR)  # arrives while the only slot is taken and nobody may queue
+        busy = world.recorder.of("response")[-1]
+        assert busy.kwargs["ephemeral"] is True and "try again" in (busy.content or "")
+        await first
+        assert len(world.recorder.of("defer")) == 1
+        await world.ask(HEADGEAR)  # the slot is free again
+        assert len(world.recorder.of("defer")) == 2
+
+    run_with_bot(mini_settings, scenario)
