@@ -55,7 +55,7 @@ class World:
 
     async def ask(self, question: str, **kwargs: Any) -> FakeInteraction:
         interaction = kwargs.pop("interaction", None) or self.interaction()
-        await self.ask_cog.ask.callback(self.ask_cog, interaction, question, **kwargs)  # type: ignore[arg-type]
+        await invoke(self.ask_cog.ask, self.ask_cog, interaction, question, **kwargs)
         return interaction
 
     async def say(
@@ -70,6 +70,11 @@ class World:
         return message
 
 
+async def invoke(command: Any, cog: Any, *args: Any, **kwargs: Any) -> None:
+    """Call an app command's own callback, as discord.py does once Discord has delivered the interaction."""
+    await command.callback(cog, *args, **kwargs)
+
+
 def run_with_bot(settings: Settings, scenario: Callable[[World], Awaitable[T]]) -> T:
     settings = settings.model_copy(update={"top_k": 1})  # one source per answer keeps 60+ answers cheap
 
@@ -78,7 +83,14 @@ def run_with_bot(settings: Settings, scenario: Callable[[World], Awaitable[T]]) 
         bot = LitbotBot(settings, handler, sync_commands=False)
         bot._connection.user = discord.ClientUser(
             state=bot._connection,
-            data={"id": BOT_ID, "username": "litbot", "discriminator": "0", "avatar": None, "bot": True},
+            data={
+                "id": BOT_ID,
+                "username": "litbot",
+                "discriminator": "0",
+                "avatar": None,
+                "bot": True,
+                "global_name": None,
+            },
         )
         await bot.setup_hook()
         return await scenario(World(bot))
@@ -138,7 +150,7 @@ def test_thread_follow_up_uses_that_threads_memory(mini_settings: Settings) -> N
 
         # /sources in the thread: the last answer's sources, with passages, ephemeral.
         sources = world.interaction(channel=thread)
-        await world.ask_cog.sources.callback(world.ask_cog, sources)  # type: ignore[arg-type]
+        await invoke(world.ask_cog.sources, world.ask_cog, sources)
         response = world.recorder.of("response")[-1]
         assert response.kwargs["ephemeral"] is True
         embed = response.kwargs["embed"]
@@ -242,11 +254,11 @@ def test_fifty_simultaneous_asks_are_all_answered_without_blocking_the_loop(mini
 def test_stats_and_help(mini_settings: Settings) -> None:
     async def scenario(world: World) -> None:
         stats = world.interaction()
-        await world.admin_cog.stats.callback(world.admin_cog, stats)  # type: ignore[arg-type]
+        await invoke(world.admin_cog.stats, world.admin_cog, stats)
         embed = world.recorder.of("followup")[-1].kwargs["embed"]
         fields = {f.name: f.value for f in embed.fields}
         assert fields["articles"] == "64"
-        await world.admin_cog.help.callback(world.admin_cog, world.interaction())  # type: ignore[arg-type]
+        await invoke(world.admin_cog.help, world.admin_cog, world.interaction())
         assert "/ask" in (world.recorder.of("response")[-1].content or "")
         assert_no_pings(world.recorder)
 
@@ -300,14 +312,14 @@ def test_ingest_needs_the_role_or_manage_server(mini_settings: Settings, tmp_pat
     async def scenario(world: World) -> None:
         cog = world.ingest_cog
         stranger = world.interaction(user=FakeUser(roles=[FakeRole("Readers")]))
-        await cog.ingest.callback(cog, stranger, upload(tmp_path))  # type: ignore[arg-type]
+        await invoke(cog.ingest, cog, stranger, upload(tmp_path))
         refusal = world.recorder.of("response")[-1]
         assert refusal.kwargs["ephemeral"] is True and "Curators" in (refusal.content or "")
         too_big = FakeAttachment(
             upload(tmp_path).source, size=int(settings.discord_max_upload_mb * 2**20) + 1
         )
         curator = world.interaction(user=FakeUser(roles=[FakeRole("curators")]))
-        await cog.ingest.callback(cog, curator, too_big)  # type: ignore[arg-type]
+        await invoke(cog.ingest, cog, curator, too_big)
         assert "limit" in (world.recorder.of("response")[-1].content or "")
         await cog.wait_idle()
         assert (await asyncio.to_thread(world.bot.services.handler.stats))[
@@ -321,7 +333,7 @@ def test_ingest_by_a_server_manager_edits_one_status_message(mini_settings: Sett
     async def scenario(world: World) -> None:
         cog = world.ingest_cog
         manager = world.interaction(user=FakeUser(guild_permissions=discord.Permissions(manage_guild=True)))
-        await cog.ingest.callback(cog, manager, upload(tmp_path))  # type: ignore[arg-type]
+        await invoke(cog.ingest, cog, manager, upload(tmp_path))
         status = world.recorder.of("response")[-1]
         assert "regeneration.jsonl" in (status.content or "") and not status.kwargs.get("ephemeral")
         await cog.wait_idle()
