@@ -61,6 +61,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1  # -1: forever
     when: Callable[[dict[str, str]], bool] | None = None
+    missing_bytes: int = 0  # announce this many more bytes than are sent, then hang up (a cut connection)
 
 
 class EutilsStub:
@@ -111,7 +112,10 @@ class EutilsStub:
                     and (fault.when is None or fault.when(params))
                 ):
                     fault.times -= 1 if fault.times > 0 else 0
-                    return fault.status, fault.headers, fault.body
+                    headers = dict(fault.headers)
+                    if fault.missing_bytes:
+                        headers["Content-Length"] = str(len(fault.body) + fault.missing_bytes)
+                    return fault.status, headers, fault.body
         if endpoint == "esearch":
             return 200, {"Content-Type": "text/xml"}, self._esearch(params)
         if endpoint == "efetch":
@@ -194,9 +198,9 @@ def _handler(stub: EutilsStub) -> type[BaseHTTPRequestHandler]:
             params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
             status, headers, body = stub.answer(endpoint, params)
             self.send_response(status)
+            headers.setdefault("Content-Length", str(len(body)))
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 

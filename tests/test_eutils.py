@@ -209,6 +209,18 @@ def test_truncated_body_is_retried_then_reported(ncbi: Settings, stub: EutilsStu
     assert len(stub.requests("efetch")) == 5  # a reply that stays broken is retried twice, not five times
 
 
+def test_connection_cut_mid_body_is_retried(
+    ncbi: Settings, stub: EutilsStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = (FIXTURES / "pubmed2.xml").read_bytes()
+    stub.faults.append(Fault("efetch", 200, whole[: len(whole) // 2], missing_bytes=len(whole) // 2))
+    with EutilsClient(ncbi, backoff=0.01) as client:
+        body = client.efetch_ids(["11748933", "11700088"])
+    assert body.count(b"<PubmedArticle>") == 2
+    assert len(stub.requests("efetch")) == 2
+    assert "network error (RemoteProtocolError)" in caplog.text
+
+
 def test_html_error_page_is_a_clear_error(ncbi: Settings, stub: EutilsStub) -> None:
     page = (FIXTURES / "pubmed3.html").read_bytes()
     stub.faults.append(Fault("efetch", 200, page, {"Content-Type": "text/html"}, times=-1))
