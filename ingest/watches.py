@@ -131,11 +131,11 @@ class WatchBook:
     def _read(self) -> dict[str, Watch]:
         try:
             payload = json.loads(self.path.read_text())
+            return {item["name"]: Watch(**item) for item in payload.get("watches", [])}
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read the saved watches in {self.path}: {exc}") from None
-        return {item["name"]: Watch(**item) for item in payload.get("watches", [])}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ConfigError(f"cannot read the saved watches in {self.path}: {exc!r}") from None
 
 
 def run_watch(

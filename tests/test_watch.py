@@ -61,6 +61,11 @@ def test_add_list_remove(settings: Settings) -> None:
     code, output = cli("remove", "hcc")
     assert code == 1 and "no watch named 'hcc'" in output
 
+    (settings.data_dir / "watches.json").write_text('{"watches": [{"nme": "typo"}]}')
+    code, output = cli("list")
+    assert code == 1 and output.startswith("error: cannot read the saved watches in ")
+    assert len(output.strip().splitlines()) == 1
+
 
 def test_run_fetches_only_what_is_new_since_the_last_run(settings: Settings, stub: EutilsStub) -> None:
     stub.results = ["9997", "12091962"]  # entered PubMed long ago
