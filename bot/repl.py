@@ -9,6 +9,7 @@ terminal (or ``--json``) it reads one question per line and writes plain answers
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Iterable
@@ -210,6 +211,9 @@ def chat_command(
             code = run_piped(conversation, sys.stdin, as_json, debug)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # the reader left (`litbot chat < questions | head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            raise typer.Exit(0) from None
         raise typer.Exit(code)
     from bot.repl_terminal import TerminalRepl
 

@@ -60,7 +60,10 @@ class TerminalRepl:
         self._pending: threading.Thread | None = None  # a cancelled answer still winding down
 
     def run(self) -> None:
-        self._open()
+        try:
+            self._open()
+        except KeyboardInterrupt:  # the next question tries again
+            self.console.print("[yellow]interrupted[/yellow]")
         prompt = self._prompt_session()
         warned = False
         while True:
@@ -73,8 +76,11 @@ class TerminalRepl:
                 continue
             except EOFError:
                 break
-            if not self._handle(line):
-                break
+            try:
+                if not self._handle(line):
+                    break
+            except KeyboardInterrupt:  # Ctrl-C while opening the store or running a command
+                self.console.print("[yellow]interrupted[/yellow]")
         self.console.print("[dim]bye[/dim]")
 
     def _prompt_session(self) -> PromptSession[str]:
@@ -115,6 +121,13 @@ class TerminalRepl:
         self._show_store_hint()
         self.opened = True
         return True
+
+    def _show_refusal_hints(self) -> None:
+        """Say why an answer may have been refused when the reason is on our side: filters or the store."""
+        label = render.filter_label(self.conversation.filters)
+        if label:
+            self.console.print(f"[dim]Filters active ({label}); /filter off searches every article.[/dim]")
+        self._show_store_hint()
 
     def _show_store_hint(self) -> None:
         hint = self.conversation.store_hint()
@@ -181,7 +194,7 @@ class TerminalRepl:
                     assert isinstance(value, Answer)
                     render.print_answer(self.console, value, self.links, streamed=stream.text)
                     if value.refused:
-                        self._show_store_hint()
+                        self._show_refusal_hints()
                 else:
                     assert isinstance(value, BaseException)
                     self._show_failure(value)

@@ -108,6 +108,7 @@ class StreamWriter:
         self.console = console
         self.parts: list[str] = []
         self._word = ""
+        self._space = False  # a space is owed before the next word on this line
         self._column = 0
 
     @property
@@ -125,28 +126,30 @@ class StreamWriter:
             self._flush_word()
             if piece == "\n":
                 self._emit("\n")
-                self._column = 0
-            elif self._column > 0:
-                self._emit(" ")
-                self._column += 1
+                self._column, self._space = 0, False
+            else:
+                self._space = self._column > 0
 
     def finish(self) -> None:
         """End the streamed text with a newline (once)."""
         self._flush_word()
         if self._column > 0:
             self._emit("\n")
-            self._column = 0
+        self._column, self._space = 0, False
 
     def _flush_word(self) -> None:
         if not self._word:
             return
-        width = max(self.console.width, 20)
-        if self._column > 0 and self._column + len(self._word) > width:
+        width = max(self.console.width, 20) - 1  # never the last column: terminals wrap early there
+        if self._column > 0 and self._column + self._space + len(self._word) > width:
             self._emit("\n")
-            self._column = 0
+            self._column, self._space = 0, False
+        if self._space:
+            self._emit(" ")
+            self._column += 1
         self._emit(self._word, styled=True)
         self._column += len(self._word)
-        self._word = ""
+        self._word, self._space = "", False
 
     def _emit(self, text: str, styled: bool = False) -> None:
         self.console.print(answer_text(text) if styled else text, end="", soft_wrap=True, highlight=False)

@@ -28,7 +28,8 @@ def test_ask_follow_up_filter_sources_help_and_quit(mini_settings: Settings, tmp
         assert "64 articles" in banner and "all-MiniLM-L6-v2" in banner and "extractive" in banner
         assert str(mini_settings.chroma_path) in banner
 
-        screen.ask(QUESTION)
+        screen.ask("Does rugby headgear \\")  # a trailing backslash continues the question on a new line
+        screen.ask("prevent concussion?")
         shown = screen.prompt()
         assert "Searching the literature" in shown  # the spinner, drawn while retrieving
         assert "[1]" in shown and "Sources" in shown

@@ -68,6 +68,14 @@ def test_piped_missing_store_is_one_line_per_question_without_traceback(tmp_path
     assert "Traceback" not in done.stderr
 
 
+def test_chroma_server_down_is_one_line_per_question(tmp_path: Path) -> None:
+    done = _chat(f"{QUESTION}\n{QUESTION}\n", "chat", cwd=tmp_path, **_DEAD_CHROMA)
+    assert done.returncode == 1 and done.stdout == ""
+    errors = _errors(done.stderr)
+    assert len(errors) == 2 and all("chroma run" in line for line in errors), done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_unreachable_llm_is_one_line_and_the_session_continues(
     mini_settings: Settings, tmp_path: Path
 ) -> None:
@@ -79,13 +87,14 @@ def test_unreachable_llm_is_one_line_and_the_session_continues(
     assert "articles" in done.stdout  # /stats ran between the two failures
 
 
-def test_debug_shows_the_traceback(mini_settings: Settings, tmp_path: Path) -> None:
-    done = _chat(f"{QUESTION}\n", "--debug", "chat", cwd=tmp_path, **_DEAD_LLM)
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    done = _chat(f"{QUESTION}\n", "--debug", "chat", cwd=tmp_path, **_DEAD_CHROMA)
     assert done.returncode == 1 and "Traceback" in done.stderr and _errors(done.stderr)
 
 
 # The discard port on loopback: nothing listens there, so the connection is refused at once.
 _DEAD_LLM = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "LITBOT_LLM_MAX_RETRIES": "0"}
+_DEAD_CHROMA = {"LITBOT_CHROMA_HOST": "127.0.0.1", "LITBOT_CHROMA_PORT": "9"}
 
 
 def _errors(stderr: str) -> list[str]:
