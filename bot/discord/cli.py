@@ -50,7 +50,8 @@ def discord_command() -> None:
 
     Needs a bot token (LITBOT_DISCORD_TOKEN or DISCORD_TOKEN) and the Message Content intent; see the README's
     Discord section. Set LITBOT_DISCORD_GUILD_ID to register the slash commands on one server instantly.
-    Exit status: 2 for a missing or rejected token, 1 for a store or configuration problem.
+    Exit status: 2 for a missing or rejected token, 1 for a store or configuration problem or when Discord
+    cannot be reached.
     """
     settings = load_settings()
     token = read_token(settings)
@@ -75,6 +76,7 @@ def discord_command() -> None:
 
 def run_bot(settings: Settings, handler: ChatHandler, token: str) -> int:
     """Connect and serve until interrupted; returns the exit status."""
+    import aiohttp
     import discord
 
     from bot.discord.client import LitbotBot
@@ -91,6 +93,11 @@ def run_bot(settings: Settings, handler: ChatHandler, token: str) -> int:
     except discord.PrivilegedIntentsRequired:
         typer.secho(f"error: {NO_INTENT}", fg=typer.colors.RED, err=True)
         return 2
+    except (aiohttp.ClientError, OSError) as exc:  # DNS, proxy, firewall: no secret in these messages
+        typer.secho(
+            f"error: cannot reach Discord ({exc.__class__.__name__}: {exc})", fg=typer.colors.RED, err=True
+        )
+        return 1
     except KeyboardInterrupt:
         return 0
     return 0

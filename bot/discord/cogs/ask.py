@@ -153,8 +153,9 @@ class AskCog(commands.Cog):
         if key is None and not mentioned:
             return
         question = strip_mention(message.content, my_id)
-        if not question:
-            await message.reply(EMPTY_MENTION, allowed_mentions=NO_MENTIONS)
+        if not question:  # a bare mention gets a hint; an image or sticker in a thread is not a question
+            if mentioned:
+                await message.reply(EMPTY_MENTION, allowed_mentions=NO_MENTIONS)
             return
         refusal = self.services.admit(message.author.id)
         if refusal:
