@@ -13,9 +13,11 @@ with another embedding model and broken prompt files raise a :class:`~ingest.err
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from bot.citations import Composed
@@ -27,6 +29,8 @@ from ingest.errors import LitbotError, StoreError, StoreUnavailable
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from bot.citations import RetrievedLike
     from bot.llm import ChatLLM, LLMAnswerer
     from bot.prompting import Prompts
@@ -72,7 +76,9 @@ class ChatHandler:
         from ingest.embeddings import make_embedder
 
         prompts = load_prompts(settings)  # checked first, in both modes: a broken prompt fails at start
-        embedder = make_embedder(settings)
+        embedder = QueryMemo(make_embedder(settings))
+        # Load the model while Chroma is imported and opened: two slow starts overlap.
+        threading.Thread(target=_warm_up, args=(embedder.inner,), name="litbot-warm-up", daemon=True).start()
         llm = None
         if settings.llm_configured:
             from bot.llm import ChatLLM
@@ -132,6 +138,46 @@ class ChatHandler:
         return [
             text[len(prefix) :] if prefix.strip() and text.startswith(prefix) else text for _, text, _ in rows
         ]
+
+
+class QueryMemo:
+    """The embedder, remembering recent query vectors: retrieval and the extractive answer embed the same
+    (standalone) question, and a front end often asks it again."""
+
+    def __init__(self, inner: Embedder, size: int = 128) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.max_tokens = inner.max_tokens
+        self._size = size
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            if text in self._memo:
+                self._memo.move_to_end(text)
+                return self._memo[text]
+        vector = self.inner.embed_query(text)
+        with self._lock:
+            self._memo[text] = vector
+            while len(self._memo) > self._size:
+                self._memo.popitem(last=False)
+        return vector
+
+
+def _warm_up(embedder: Embedder) -> None:
+    """Load the local model now (never calls a remote embedding API)."""
+    from ingest.embeddings import MiniLMEmbedder
+
+    if isinstance(embedder, MiniLMEmbedder):
+        with contextlib.suppress(Exception):  # the real call reports any problem
+            embedder.embed_query("warm-up")
 
 
 def _open_store(settings: Settings, embedder: Embedder) -> ArticleStore | None:
