@@ -62,6 +62,15 @@ class WatchResult:
     report: IngestReport = field(default_factory=IngestReport)
     error: str | None = None
 
+    def note(self) -> str | None:
+        """The short line a channel gets ("3 new abstracts on <query>"); None when there is nothing to say."""
+        if self.error:
+            return f"watch {self.name}: could not check PubMed ({self.error})"
+        if not self.new:
+            return None
+        noun = "abstract" if self.new == 1 else "abstracts"
+        return f"{self.new} new {noun} on {self.query} (watch {self.name})"
+
     def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,

@@ -125,12 +125,17 @@ def test_run_due_watches_respects_the_interval_and_isolates_failures(
     results = run_due_watches(ncbi, ingestor, client=client, now=start)
     assert [(r.name, r.new, r.error is not None) for r in results] == [("a", 0, True), ("b", 1, False)]
     assert "HTTP 503" in (results[0].error or "")
+    assert [r.note() for r in results] == [
+        f"watch a: could not check PubMed ({results[0].error})",
+        "1 new abstract on beta (watch b)",
+    ]
     assert [w.last_run for w in book.list()] == [None, start.isoformat()]  # a failed run is not recorded
 
     results = run_due_watches(ncbi, ingestor, client=client, now=start + timedelta(hours=1))
     assert [(r.name, r.new, r.count, r.fetched) for r in results] == [
         ("a", 0, 1, 0)
     ]  # b is not due; 9997 stored
+    assert results[0].note() is None
 
     later = start + timedelta(hours=25)
     assert [r.name for r in run_due_watches(ncbi, ingestor, client=client, now=later)] == ["a", "b"]
