@@ -70,7 +70,8 @@ def ask_command(
         typer.echo(answer.text)
     if sources := sources_block(answer):
         typer.echo("\n" + sources)
-    typer.secho("\n" + footer(answer), dim=True, err=False)
+    typer.echo("")
+    typer.secho(footer(answer), dim=True)
     if hint:
         typer.secho(f"note: {hint}", fg=typer.colors.YELLOW, err=True)
 

@@ -61,12 +61,15 @@ class ChatHandler:
         self.extractive = ExtractiveAnswerer(embedder, self._article_texts)
         self.llm = llm
         self.llm_answerer: LLMAnswerer | None = None
-        if llm is not None:
-            from bot.llm import LLMAnswerer
+        if prompts is None:
             from bot.prompting import load_prompts
 
-            self.prompts = prompts or load_prompts(settings)
-            self.llm_answerer = LLMAnswerer(llm, self.prompts)
+            prompts = load_prompts(settings)
+        self.prompts = prompts
+        if llm is not None:
+            from bot.llm import LLMAnswerer
+
+            self.llm_answerer = LLMAnswerer(llm, prompts)
         self.mode: Literal["llm", "extractive"] = "llm" if llm is not None else "extractive"
 
     @classmethod

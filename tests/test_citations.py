@@ -1,4 +1,4 @@
-"""Citation mapping: [n] of the passages given -> articles, invented numbers removed, renumbered by first use."""
+"""Citation mapping: passage [n] -> article, invented numbers removed, renumbered by first use."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.citations import CitationRewriter, check_consistent, cited_numbers, citations_for, parse_group
+from bot.citations import CitationRewriter, check_consistent, citations_for, cited_numbers, parse_group
 from bot.prompting import format_passages, quote
 
 
@@ -43,8 +43,8 @@ def test_groups_are_expanded_and_renumbered_by_first_use(raw: str, expected: str
 
 
 def test_invented_citations_are_removed_with_their_space() -> None:
-    text, order, invented = rewrite("Headgear helps [9]. It is worn rarely [2] and liked [4, 2] by [0] coaches.")
-    assert text == "Headgear helps. It is worn rarely [1] and liked [1] by coaches."
+    text, order, invented = rewrite("Headgear helps [9]. It is worn rarely [2], liked [4, 2] by [0] coaches.")
+    assert text == "Headgear helps. It is worn rarely [1], liked [1] by coaches."
     assert order == [2]
     assert invented == [9, 4, 0]
 
