@@ -3,19 +3,28 @@
 Only the objects that would talk to Discord's API are replaced; discord.py's own value objects (Embed,
 AllowedMentions, Permissions, ChannelType, ClientUser, ui.View) are real, and so is every line of litbot.
 Every send, reply, edit and thread creation lands in one :class:`Recorder`, so a test can check all of them
-(e.g. that each carried ``allowed_mentions=AllowedMentions.none()``).
+(e.g. that each carried ``allowed_mentions=AllowedMentions.none()``). :func:`run_with_bot` builds the real bot
+(not connected) over the real ChatHandler and hands a :class:`World` to a test's scenario.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
+
+from bot.chat import ChatHandler
+from bot.discord.client import LitbotBot
+from bot.discord.cogs.admin import AdminCog
+from bot.discord.cogs.ask import AskCog
+from bot.discord.cogs.ingest import IngestCog
+from ingest.settings import Settings
 
 BOT_ID = 424242
 _ids = itertools.count(1000)
@@ -178,3 +187,87 @@ class FakeAttachment:
         data = self.source.read_bytes()
         Path(fp).write_bytes(data)
         return len(data)
+
+
+T = TypeVar("T")
+HEADGEAR = "Does rugby headgear prevent concussion?"  # PMID 11867487 in the mini corpus
+HEADGEAR_PMID = "11867487"
+FOLLOW_UP = "Which players took part in that study?"
+SEND_KINDS = ("send", "reply", "followup", "response", "edit")
+
+
+class World:
+    """One bot (not connected) with its cogs, a recorder and a text channel."""
+
+    def __init__(self, bot: LitbotBot) -> None:
+        self.bot = bot
+        self.recorder = Recorder()
+        self.channel = FakeChannel(self.recorder)
+        ask, admin, ingest = bot.get_cog("AskCog"), bot.get_cog("AdminCog"), bot.get_cog("IngestCog")
+        assert isinstance(ask, AskCog) and isinstance(admin, AdminCog) and isinstance(ingest, IngestCog)
+        self.ask_cog, self.admin_cog, self.ingest_cog = ask, admin, ingest
+
+    def interaction(
+        self, user: FakeUser | None = None, channel: FakeChannel | None = None
+    ) -> FakeInteraction:
+        return FakeInteraction(self.recorder, user or FakeUser(), channel or self.channel)
+
+    async def ask(self, question: str, **kwargs: Any) -> FakeInteraction:
+        interaction = kwargs.pop("interaction", None) or self.interaction()
+        await invoke(self.ask_cog.ask, self.ask_cog, interaction, question, **kwargs)
+        return interaction
+
+    async def say(
+        self,
+        content: str,
+        channel: FakeChannel,
+        user: FakeUser | None = None,
+        mentions: list[Any] | None = None,
+    ) -> FakeMessage:
+        message = FakeMessage(self.recorder, channel, content, user or FakeUser(), mentions)
+        await self.ask_cog.on_message(message)  # type: ignore[arg-type]
+        return message
+
+
+async def invoke(command: Any, cog: Any, *args: Any, **kwargs: Any) -> None:
+    """Call an app command's own callback, as discord.py does once Discord has delivered the interaction."""
+    await command.callback(cog, *args, **kwargs)
+
+
+def run_with_bot(settings: Settings, scenario: Callable[[World], Awaitable[T]]) -> T:
+    settings = settings.model_copy(update={"top_k": 1})  # one source per answer keeps 60+ answers cheap
+
+    async def main() -> T:
+        handler = await asyncio.to_thread(ChatHandler.from_settings, settings)
+        bot = LitbotBot(settings, handler, sync_commands=False)
+        bot._connection.user = discord.ClientUser(
+            state=bot._connection,
+            data={
+                "id": BOT_ID,
+                "username": "litbot",
+                "discriminator": "0",
+                "avatar": None,
+                "bot": True,
+                "global_name": None,
+            },
+        )
+        await bot.setup_hook()
+        return await scenario(World(bot))
+
+    return asyncio.run(main())
+
+
+def assert_no_pings(recorder: Recorder) -> None:
+    """Every message the bot sent or edited carried allowed_mentions=none (so @everyone/roles cannot ping)."""
+    sends = recorder.of(*SEND_KINDS)
+    assert sends
+    for sent in sends:
+        mentions = sent.kwargs.get("allowed_mentions")
+        assert isinstance(mentions, discord.AllowedMentions), sent
+        assert mentions.to_dict() == {"parse": []}, sent
+
+
+def sources_text(interaction_sends: list[Any]) -> str:
+    embeds = [s.kwargs["embed"] for s in interaction_sends if s.kwargs.get("embed")]
+    assert len(embeds) == 1
+    return embeds[0].description or ""

@@ -48,10 +48,11 @@ def token_looks_valid(token: str) -> bool:
 def discord_command() -> None:
     """Run the Discord bot: /ask, /sources, /stats, /help, /ingest, mentions, DMs and answer threads.
 
-    Needs a bot token (LITBOT_DISCORD_TOKEN or DISCORD_TOKEN) and the Message Content intent; see the README's
-    Discord section. Set LITBOT_DISCORD_GUILD_ID to register the slash commands on one server instantly.
-    Exit status: 2 for a missing or rejected token, 1 for a store or configuration problem or when Discord
-    cannot be reached.
+    Needs a bot token (LITBOT_DISCORD_TOKEN or DISCORD_TOKEN) and the Message Content intent (see README).
+
+    LITBOT_DISCORD_GUILD_ID puts the slash commands on one server at once (global: up to an hour).
+
+    Exit status: 2 for a missing or rejected token; 1 for a store or settings problem or no route to Discord.
     """
     settings = load_settings()
     token = read_token(settings)
