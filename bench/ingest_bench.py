@@ -103,12 +103,21 @@ def _litbot_ingest(corpus: Path, store: Path) -> dict[str, float]:
     env = {**os.environ, "LITBOT_CHROMA_PATH": str(store)}
     stdout, wall, rss = _measured([str(BIN / "litbot"), "ingest", str(corpus), "--json"], env)
     report = json.loads(stdout)
-    return {"seconds": wall, "inner_seconds": report["seconds"], "chunks": report["chunks"], "read": report["read"],
-            "new": report["new"], "unchanged": report["unchanged"], "peak_rss_mb": rss}
+    return {
+        "seconds": wall,
+        "inner_seconds": report["seconds"],
+        "chunks": report["chunks"],
+        "read": report["read"],
+        "new": report["new"],
+        "unchanged": report["unchanged"],
+        "peak_rss_mb": rss,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=0, help="only the first N abstracts (0 = all)")
     args = parser.parse_args()
@@ -134,21 +143,30 @@ def main() -> None:
 
     rows = [
         ("litbot ingest", litbot["seconds"], litbot["chunks"], litbot["peak_rss_mb"]),
-        ("embedding floor (same chunks, same model)", floor["seconds"], floor["chunks"], floor["peak_rss_mb"]),
+        (
+            "embedding floor (same chunks, same model)",
+            floor["seconds"],
+            floor["chunks"],
+            floor["peak_rss_mb"],
+        ),
         ("plain LangChain (splitter + Chroma.add_documents)", lc["seconds"], lc["chunks"], lc["peak_rss_mb"]),
         ("litbot re-ingest, unchanged", again["seconds"], again["chunks"], again["peak_rss_mb"]),
     ]
     print("\n| phase | wall s | abstracts/s | chunks | chunks/s | peak RSS MB |\n|---|---|---|---|---|---|")
     for name, secs, chunks, rss in rows:
-        print(f"| {name} | {secs:.1f} | {n / secs:.1f} | {chunks:.0f} | {chunks / secs if chunks else 0:.1f} "
-              f"| {rss} |")
+        print(
+            f"| {name} | {secs:.1f} | {n / secs:.1f} | {chunks:.0f} | {chunks / secs if chunks else 0:.1f} "
+            f"| {rss} |"
+        )
     ratios = {
         "ingest_over_floor": round(litbot["seconds"] / floor["seconds"], 3),
         "langchain_over_ingest": round(lc["seconds"] / litbot["seconds"], 3),
         "first_over_reingest": round(litbot["seconds"] / again["seconds"], 1),
         "peak_rss_mb": litbot["peak_rss_mb"],
     }
-    print("\nratios (targets: ingest/floor <= 1.15, langchain/ingest >= 1.3, first/re-ingest >= 50, RSS <= 1536 MB):")
+    print(
+        "\nratios (targets: ingest/floor <= 1.15, langchain/ingest >= 1.3, first/re-ingest >= 50, RSS <= 1536 MB):"
+    )
     print(json.dumps({"abstracts": n, **ratios}))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ingest.articles import Article
 from ingest.sentences import split_sentences
@@ -106,11 +107,11 @@ def _pack(pieces: list[tuple[str, int]], budget: int, overlap: int) -> list[list
         else:
             low = mid + 1
     starts = [*_greedy(sizes, low), len(pieces)]
-    groups = [pieces[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+    groups = [pieces[a:b] for a, b in pairwise(starts)]
     if not overlap:
         return groups
     out = [groups[0]]
-    for previous, group in zip(groups, groups[1:], strict=False):
+    for previous, group in pairwise(groups):
         carry = previous[-overlap:]
         while carry and sum(n for _, n in carry) + sum(n for _, n in group) > budget:
             carry = carry[1:]

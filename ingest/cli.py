@@ -20,7 +20,7 @@ from ingest.settings import Settings, load_settings
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ingest.pipeline import IngestReport, Ingestor
+    from ingest.pipeline import Ingestor, IngestReport
 
 FORMATS_HELP = (
     "Formats are detected from content: PubMed MEDLINE text (.txt/.nbib), PubMed/efetch XML (also gzipped "
@@ -75,12 +75,24 @@ def run_ingest(
     stdin = sys.stdin.buffer if "-" in specs else None
     if not show_progress:
         return ingest_inputs(specs, ingestor, stdin=stdin)
-    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[rate]}"))
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[rate]}"),
+    )
     with Progress(*columns, transient=False) as bar:
-        tasks: dict[str, tuple[int, float]] = {}
+        tasks: dict[str, tuple[TaskID, float]] = {}
 
         def on_progress(name: str, done: int) -> None:
             if name not in tasks:
@@ -113,7 +125,9 @@ def ingest_command(
         bool, typer.Option("--sample", help="Ingest the bundled sample: 1,000 PubMedQA abstracts + the seed.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit non-zero if any record was skipped.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit non-zero if any record was skipped.")
+    ] = False,
     pubmed: Annotated[
         str | None, typer.Option("--pubmed", help="Fetch the records matching this PubMed query.")
     ] = None,
@@ -177,7 +191,9 @@ def ingest_command(
         with writer_lock(settings):
             report = run_ingest(specs, settings, show_progress)
     except KeyboardInterrupt:
-        raise fail("interrupted; what was written is consistent — rerun the same command to finish", 130) from None
+        raise fail(
+            "interrupted; what was written is consistent — rerun the same command to finish", 130
+        ) from None
     except LitbotError as exc:
         raise fail(exc.user_message) from None
     if as_json:

@@ -98,8 +98,13 @@ class Ingestor:
         self.settings = settings
         self.signature = chunk_signature(settings, embedder)
 
-    def ingest_events(self, events: Iterable[ParseEvent], report: IngestReport, progress: Progress | None = None,
-                      name: str = "") -> int:
+    def ingest_events(
+        self,
+        events: Iterable[ParseEvent],
+        report: IngestReport,
+        progress: Progress | None = None,
+        name: str = "",
+    ) -> int:
         """Ingest one input's events; returns how many articles it held."""
         done = 0
         for group in _groups(events, report, self.settings.ingest_group_size):
@@ -126,9 +131,17 @@ class Ingestor:
         if not changed:
             return
         plans = [
-            (article, digest, is_update, chunk_article(article, self.embedder.count_tokens,
-                                                       self.settings.chunk_tokens,
-                                                       self.settings.chunk_overlap_sentences))
+            (
+                article,
+                digest,
+                is_update,
+                chunk_article(
+                    article,
+                    self.embedder.count_tokens,
+                    self.settings.chunk_tokens,
+                    self.settings.chunk_overlap_sentences,
+                ),
+            )
             for article, digest, is_update in changed
         ]
         texts = [c.text for *_, chunks in plans for c in chunks]

@@ -40,7 +40,9 @@ class Settings(BaseSettings):
         None, validation_alias=_env("CHROMA_HOST"), description="Chroma server host; set to use a server."
     )
     chroma_port: int = Field(8000, validation_alias=_env("CHROMA_PORT"), description="Chroma server port.")
-    chroma_ssl: bool = Field(False, validation_alias=_env("CHROMA_SSL"), description="Use HTTPS to the server.")
+    chroma_ssl: bool = Field(
+        False, validation_alias=_env("CHROMA_SSL"), description="Use HTTPS to the server."
+    )
     chroma_token: SecretStr | None = Field(
         None, validation_alias=_env("CHROMA_TOKEN"), description="Bearer token for a secured Chroma server."
     )
@@ -61,12 +63,17 @@ class Settings(BaseSettings):
     )
     chunk_overlap_sentences: int = Field(1, validation_alias=_env("CHUNK_OVERLAP_SENTENCES"), ge=0)
     ingest_group_size: int = Field(
-        64, validation_alias=_env("INGEST_GROUP_SIZE"), ge=1, description="Articles embedded and written together."
+        64,
+        validation_alias=_env("INGEST_GROUP_SIZE"),
+        ge=1,
+        description="Articles embedded and written together.",
     )
 
     # --- LLM -----------------------------------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
-        None, validation_alias=_env("OPENAI_API_KEY", "OPENAI_API_KEY"), description="API key; unset = no LLM."
+        None,
+        validation_alias=_env("OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="API key; unset = no LLM.",
     )
     openai_base_url: str | None = Field(
         None,

@@ -180,7 +180,7 @@ class ArticleStore:
                 ids=[r.id for r in part],
                 embeddings=np.stack([r.vector for r in part]),
                 documents=[r.text for r in part],
-                metadatas=[r.metadata for r in part],  # type: ignore[misc]
+                metadatas=[r.metadata for r in part],
             )
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:

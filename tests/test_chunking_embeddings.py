@@ -54,7 +54,10 @@ def test_structured_sections_keep_their_labels(embedder: MiniLMEmbedder) -> None
     article = Article(
         pmid="2",
         abstract="x",
-        sections=[Section(label="METHODS", text="We did a trial."), Section(label="RESULTS", text="It worked.")],
+        sections=[
+            Section(label="METHODS", text="We did a trial."),
+            Section(label="RESULTS", text="It worked."),
+        ],
     )
     (chunk,) = chunk_article(article, embedder.count_tokens)
     assert "METHODS: We did a trial." in chunk.text and "RESULTS: It worked." in chunk.text

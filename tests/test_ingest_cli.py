@@ -20,10 +20,16 @@ from .conftest import MINI_CORPUS
 LITBOT = [str(Path(sys.executable).parent / "litbot")]
 
 
-def run(*args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*LITBOT, *args], input=input.decode() if input else None, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=600,
+        [*LITBOT, *args],
+        input=input.decode() if input else None,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
     )
 
 
@@ -82,8 +88,12 @@ def test_killed_ingest_rerun_equals_a_clean_run(tmp_path: Path) -> None:
     """SIGKILL in the middle of an ingest, rerun: the same chunks and hashes as an uninterrupted run."""
     corpus = str(MINI_CORPUS / "pubmedqa-mini.jsonl")
     killed_env = {"LITBOT_CHROMA_PATH": str(tmp_path / "killed"), "LITBOT_INGEST_GROUP_SIZE": "8"}
-    proc = subprocess.Popen([*LITBOT, "ingest", corpus], env={**os.environ, **killed_env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*LITBOT, "ingest", corpus],
+        env={**os.environ, **killed_env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     probe = Settings(_env_file=None, chroma_path=tmp_path / "killed")  # type: ignore[call-arg]
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:

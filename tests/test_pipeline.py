@@ -32,7 +32,9 @@ def _jsonl(path: Path, records: list[dict[str, object]]) -> Path:
     return path
 
 
-LONG = " ".join(f"Sentence {i} reports that interleukin-6 rose in cohort {i} after treatment." for i in range(40))
+LONG = " ".join(
+    f"Sentence {i} reports that interleukin-6 rose in cohort {i} after treatment." for i in range(40)
+)
 
 
 def test_round_trip_then_reingest_is_free(settings: Settings) -> None:
@@ -50,7 +52,7 @@ def test_round_trip_then_reingest_is_free(settings: Settings) -> None:
     assert store.revision() == revision  # nothing written, caches stay valid
 
     # what was stored is citable and filterable
-    (cid, text, meta), *_ = store.get_chunks(["pmid:1571683#0"])
+    (_, text, meta), *_ = store.get_chunks(["pmid:1571683#0"])
     assert meta["url"] == "https://pubmed.ncbi.nlm.nih.gov/1571683/"
     assert isinstance(meta["year"], int) and meta["article_id"] == "pmid:1571683"
     assert "cold chain" in text.lower() or "vaccine" in text.lower()
@@ -60,15 +62,25 @@ def test_changed_article_replaces_its_chunks_without_orphans(settings: Settings,
     ingestor = _ingestor(settings)
     store = ingestor.store
     path = tmp_path / "a.jsonl"
-    _jsonl(path, [{"pmid": "42", "title": "IL-6 study", "abstract": LONG, "year": 2020},
-                  {"pmid": "43", "title": "Other", "abstract": "Short abstract about aspirin.", "year": 2019}])
+    _jsonl(
+        path,
+        [
+            {"pmid": "42", "title": "IL-6 study", "abstract": LONG, "year": 2020},
+            {"pmid": "43", "title": "Other", "abstract": "Short abstract about aspirin.", "year": 2019},
+        ],
+    )
     report = ingest_inputs([str(path)], ingestor)
     assert report.new == 2
     long_chunks = [cid for cid, _, meta in store.iter_chunks() if meta["article_id"] == "pmid:42"]
     assert len(long_chunks) >= 3
 
-    _jsonl(path, [{"pmid": "42", "title": "IL-6 study", "abstract": "Now a short abstract.", "year": 2021},
-                  {"pmid": "43", "title": "Other", "abstract": "Short abstract about aspirin.", "year": 2019}])
+    _jsonl(
+        path,
+        [
+            {"pmid": "42", "title": "IL-6 study", "abstract": "Now a short abstract.", "year": 2021},
+            {"pmid": "43", "title": "Other", "abstract": "Short abstract about aspirin.", "year": 2019},
+        ],
+    )
     report = ingest_inputs([str(path)], ingestor)
     assert (report.new, report.updated, report.unchanged) == (0, 1, 1)
     chunks = {cid: (text, meta) for cid, text, meta in store.iter_chunks()}
@@ -89,10 +101,13 @@ def test_bad_records_are_named_and_good_ones_still_go_in(settings: Settings, tmp
     folder = tmp_path / "inputs"
     folder.mkdir()
     (folder / "good.jsonl").write_text(
-        json.dumps({"pmid": "7", "abstract": "Metformin lowered HbA1c."}) + "\n"
+        json.dumps({"pmid": "7", "abstract": "Metformin lowered HbA1c."})
+        + "\n"
         + "{not json\n"
-        + json.dumps({"pmid": "8", "abstract": ""}) + "\n"
-        + json.dumps({"pmid": "9", "abstract": "Statins lowered LDL."}) + "\n"
+        + json.dumps({"pmid": "8", "abstract": ""})
+        + "\n"
+        + json.dumps({"pmid": "9", "abstract": "Statins lowered LDL."})
+        + "\n"
     )
     shutil.copy(FIXTURES / "pubmed-xml" / "pubmed3.html", folder / "error-page.xml")
     ingestor = _ingestor(settings)

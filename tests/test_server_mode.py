@@ -37,8 +37,18 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
     port = _free_port()
     log = (tmp_path / "chroma.log").open("w")
     proc = subprocess.Popen(
-        [str(BIN / "chroma"), "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1",
-         "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(BIN / "chroma"),
+            "run",
+            "--path",
+            str(tmp_path / "server-data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -65,7 +75,10 @@ def test_ingest_and_stats_through_a_chroma_server(chroma_server: int, tmp_path: 
     settings = Settings(_env_file=None, chroma_host="127.0.0.1", chroma_port=chroma_server)  # type: ignore[call-arg]
     embedder = make_embedder(settings)
     ingestor = Ingestor(open_store(settings, embedder.name), embedder, settings)
-    corpus = [str(MINI_CORPUS / "gut-microbiota-hcc-drug-resistance.txt"), str(MINI_CORPUS / "pubmedqa-mini.jsonl")]
+    corpus = [
+        str(MINI_CORPUS / "gut-microbiota-hcc-drug-resistance.txt"),
+        str(MINI_CORPUS / "pubmedqa-mini.jsonl"),
+    ]
     first = ingest_inputs(corpus, ingestor)
     assert first.new == 64 and not first.failed_inputs
     again = ingest_inputs(corpus, ingestor)
@@ -73,8 +86,9 @@ def test_ingest_and_stats_through_a_chroma_server(chroma_server: int, tmp_path: 
     assert not (tmp_path / "chroma").exists()  # nothing went to the embedded store
 
     env = {**os.environ, "LITBOT_CHROMA_HOST": "127.0.0.1", "LITBOT_CHROMA_PORT": str(chroma_server)}
-    stats = subprocess.run([str(BIN / "litbot"), "stats", "--json"], capture_output=True, text=True, env=env,
-                           timeout=120)
+    stats = subprocess.run(
+        [str(BIN / "litbot"), "stats", "--json"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert stats.returncode == 0, stats.stderr
     info = json.loads(stats.stdout)
     assert info["articles"] == 64 and info["mode"] == "server"

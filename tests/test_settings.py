@@ -26,7 +26,9 @@ def test_standard_names_are_accepted_and_secrets_stay_hidden(monkeypatch: pytest
     assert "SECRET" not in repr(s) and "SECRET" not in str(s.model_dump())
 
 
-def test_litbot_prefix_wins_over_nothing_and_dotenv_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_litbot_prefix_wins_over_nothing_and_dotenv_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / ".env").write_text("LITBOT_COLLECTION=from-dotenv\nLITBOT_TOP_K=9\n")
     monkeypatch.chdir(tmp_path)
     s = Settings()
