@@ -91,6 +91,7 @@ class IngestCog(commands.Cog):
     @app_commands.command(
         name="ingest", description="Add or update articles from an attached file (trusted members)."
     )
+    @app_commands.guild_only()
     @app_commands.describe(file="MEDLINE, PubMed XML, CSV, JSONL or PubMed page text; may be gzipped")
     async def ingest(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         if not may_ingest(interaction.user, self.settings):
