@@ -115,3 +115,21 @@ def test_llm_mode_json_and_errors(
         err.startswith("error: the LLM server") and "HTTP 500" in err and len(err.strip().splitlines()) == 1
     )
     assert "sk-cli-secret" not in err
+
+
+def test_extractive_mode_never_imports_langchain(settings: Settings) -> None:
+    """LangChain and the OpenAI client take seconds to import; `litbot ask` without an LLM must not pay that."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from bot.cli import app\n"
+        "result = CliRunner().invoke(app, ['ask', '--json', 'Does rugby headgear prevent concussion?'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'langchain_core', 'langchain_openai', 'openai'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
