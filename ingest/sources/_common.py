@@ -8,6 +8,7 @@ the formats agree with each other.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from collections.abc import Iterable
 
@@ -82,6 +83,8 @@ def year_of(value: object) -> int | None:
     """A year from an int, ``"2011"``, ``"2011-05-03"`` or ``"May 2011"``; None when there is none."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON's NaN / Infinity
     if isinstance(value, int | float):
         number = int(value)
         return number if 1000 <= number <= 2999 else None

@@ -50,6 +50,8 @@ def detect_format(head: bytes, name: str) -> str:
         raise InputError(name, "is empty")
     _refuse_binary(head, name)
     text = head.decode("utf-8", errors="replace").lstrip()
+    if not text:  # only Unicode whitespace (NEL, U+2028...), which bytes.strip() above keeps
+        raise InputError(name, "is empty (it holds only whitespace)")
     if text.startswith("<"):
         return _xml_format(text, name)
     lines = [line for line in text.splitlines() if line.strip()]

@@ -143,6 +143,10 @@ def parse_jsonl(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]
                 source_name, locator, "malformed", f"invalid JSON ({error.msg}, column {error.colno})"
             )
             continue
+        except (ValueError, RecursionError) as error:  # a number past int's digit limit; absurd nesting
+            problem = "nested too deeply" if isinstance(error, RecursionError) else str(error).split(";")[0]
+            yield Skipped(source_name, locator, "malformed", f"unreadable JSON ({problem})")
+            continue
         if not isinstance(record, dict):
             kind = type(record).__name__
             yield Skipped(source_name, locator, "malformed", f"a JSON {kind}, not an object")
