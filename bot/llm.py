@@ -88,7 +88,10 @@ class ChatLLM:
         def forward(piece: str) -> None:
             emitted[0] = True
             if on_text is not None:
-                on_text(piece)
+                try:
+                    on_text(piece)
+                except BaseException as exc:  # the caller's problem, not the server's: never retried
+                    raise _CallerError(exc) from exc
 
         for attempt in range(self.max_retries + 1):
             _check(cancel)
@@ -96,6 +99,8 @@ class ChatLLM:
                 return self._once(system, user, forward if on_text else None, cancel)
             except (Cancelled, LLMError):
                 raise
+            except _CallerError as wrapped:
+                raise wrapped.error from None
             except Exception as exc:
                 error, wait = self._translate(exc)
                 if not error.retryable or attempt == self.max_retries or emitted[0]:
@@ -176,6 +181,14 @@ class ChatLLM:
                 return LLMRejected(f"{where} does not know the model (404)", "check LITBOT_LLM_MODEL"), None
             return LLMRejected(f"{where} refused the request (HTTP {status})"), None
         return LLMUnavailable(f"{where} failed: {type(exc).__name__}"), None
+
+
+class _CallerError(Exception):
+    """An exception raised by the caller's ``on_text`` callback, carried through LangChain unchanged."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _retry_after(response: Any) -> float | None:

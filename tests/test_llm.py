@@ -245,3 +245,20 @@ def test_instructions_inside_an_abstract_stay_quoted_data(settings: Settings, st
     answer = handler.new_session().ask(question)
     assert answer.text == "Vitamin D lowered hip fracture risk [1], and causes fractures."
     assert [c.id for c in answer.citations] == ["pmid:999001"]
+
+
+def test_a_failing_token_callback_is_not_mistaken_for_a_server_error(stub: OpenAIStub) -> None:
+    from bot.llm import ChatLLM
+
+    settings = Settings(_env_file=None, openai_base_url=stub.url, openai_api_key=SecretStr(SECRET))  # type: ignore[call-arg]
+    llm = ChatLLM(settings, backoff=0.01)
+    stub.script(Reply("one two three"), Reply("four five"))
+
+    def broken(token: str) -> None:
+        raise KeyError("front-end bug")
+
+    with pytest.raises(KeyError, match="front-end bug"):
+        llm.generate(None, "hello", on_text=broken)
+    assert len(stub.requests) == 1  # not retried
+    result = llm.generate(None, "hello again")
+    assert (result.text, result.prompt_tokens, result.completion_tokens) == ("four five", 120, 30)
