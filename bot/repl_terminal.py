@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from bot import terminal_render as render
+from bot.errors import Cancelled
 from bot.repl import Conversation, _active, describe_error, run_command
 from bot.repl_commands import CommandError, parse_command
 from bot.types import Answer
@@ -208,7 +209,7 @@ class TerminalRepl:
             self._pending = worker if worker.is_alive() else None
 
     def _show_failure(self, exc: BaseException) -> None:
-        if type(exc).__name__ == "Cancelled":  # a cancel that raced the Ctrl-C handler
+        if isinstance(exc, Cancelled):  # a cancel that raced the Ctrl-C handler
             self.console.print("[yellow]cancelled[/yellow]")
             return
         render.print_error(self.console, describe_error(exc, self.debug))
