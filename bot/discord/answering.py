@@ -87,11 +87,13 @@ class Services:
         )
 
     def warm_up(self) -> None:
-        """Answer one throwaway question so the lexical index and models are loaded before the first user
-        asks (blocking: call it in a worker thread). A failure here is logged, not fatal."""
+        """Run one throwaway search so the lexical index and the embedder are loaded before the first user
+        asks; no LLM call, so it costs nothing. Blocking: call it in a worker thread. Failures are logged."""
         try:
-            self.handler.new_session(max_turns=1).ask("warm-up question about treatment outcomes")
-        except Exception as exc:  # the real question will report the problem to its user
+            retriever = self.handler.retriever()
+            if retriever is not None:
+                retriever.search("treatment outcome", k=1, filters=Filters())
+        except Exception as exc:  # the first real question will report the problem to its user
             log.warning("warm-up question failed: %s", exc)
 
     def admit(self, user_id: int) -> str | None:
