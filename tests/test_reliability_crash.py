@@ -1,0 +1,133 @@
+"""Crash safety: `litbot ingest` killed with SIGKILL at a random moment, then rerun, equals a clean run.
+
+The helpers here (:func:`snapshot`, :func:`orphans`, :func:`kill_and_rerun`) are also what bench/soak.py runs
+twenty times; the suite runs one kill on a dozen abstracts (tests/test_ingest_cli.py has another on the whole
+mini corpus). The store's chunk 0 is each article's commit marker, so the check is strict: the ids, texts and
+content hashes must equal a clean run's, and every article present must have chunk 0 and exactly ``n_chunks``
+chunks numbered 0..n-1.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ingest.settings import Settings
+from ingest.store import open_store
+
+from .conftest import MINI_CORPUS
+
+LITBOT = str(Path(sys.executable).parent / "litbot")
+Snapshot = dict[str, tuple[str, object]]
+
+
+def store_settings(path: Path) -> Settings:
+    return Settings(_env_file=None, chroma_path=path)  # type: ignore[call-arg]
+
+
+def snapshot(path: Path) -> Snapshot:
+    """chunk id -> (text, content hash) for every chunk in the embedded store at ``path``."""
+    store = open_store(store_settings(path), "all-MiniLM-L6-v2", create=False)
+    return {cid: (text, meta.get("hash")) for cid, text, meta in store.iter_chunks()}
+
+
+def orphans(path: Path) -> list[str]:
+    """Articles whose chunks do not form one complete set 0..n_chunks-1 (empty when the store is sound)."""
+    store = open_store(store_settings(path), "all-MiniLM-L6-v2", create=False)
+    chunks: dict[str, list[Mapping[str, object]]] = defaultdict(list)
+    for cid, _, meta in store.iter_chunks():
+        chunks[str(meta["article_id"])].append(meta)
+        assert cid == f"{meta['article_id']}#{meta['chunk']}", cid
+    problems = []
+    for article, metas in chunks.items():
+        numbers = sorted(int(str(m["chunk"])) for m in metas)
+        counts = {int(str(m["n_chunks"])) for m in metas}
+        hashes = {m.get("hash") for m in metas}
+        if numbers[0] != 0 or len(counts) != 1 or numbers != list(range(counts.pop())) or len(hashes) != 1:
+            problems.append(f"{article}: chunks {numbers}, n_chunks {sorted(counts)}, hashes {len(hashes)}")
+    return problems
+
+
+def ingest(corpus: Path, store: Path, group_size: int = 4, **popen: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "LITBOT_CHROMA_PATH": str(store), "LITBOT_INGEST_GROUP_SIZE": str(group_size)}
+    env.pop("LITBOT_CHROMA_HOST", None)
+    return subprocess.Popen(  # type: ignore[call-overload]
+        [LITBOT, "ingest", str(corpus), "--json"], env=env, text=True, **popen
+    )
+
+
+def clean_run(corpus: Path, store: Path) -> Snapshot:
+    proc = ingest(corpus, store, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    return snapshot(store)
+
+
+@dataclass
+class KillResult:
+    killed: bool  # False when the ingest finished before the chosen moment
+    killed_after: float  # seconds after start
+    chunks_at_kill: int
+    equal: bool
+    orphans: list[str]
+    rerun_report: str
+
+
+def kill_and_rerun(
+    corpus: Path, store: Path, reference: Snapshot, rng: random.Random, max_extra: float = 3.0
+) -> KillResult:
+    """Start an ingest, SIGKILL it once it has written something plus a random extra delay, rerun, compare."""
+    proc = ingest(corpus, store, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    start = time.monotonic()
+    probe = store_settings(store)
+    extra = rng.uniform(0.0, max_extra)  # beyond the first write: anywhere inside the run
+    chunks = 0
+    first_write: float | None = None
+    while proc.poll() is None and time.monotonic() - start < 600:
+        time.sleep(0.05)
+        if first_write is None:
+            try:
+                chunks = open_store(probe, "all-MiniLM-L6-v2", create=False).count_chunks()
+            except Exception:  # not created yet, or mid-creation
+                continue
+            if chunks > 0:
+                first_write = time.monotonic()
+        elif time.monotonic() - first_write >= extra:
+            break
+    killed_after = time.monotonic() - start
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    rerun = ingest(corpus, store, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, err
+    return KillResult(killed, killed_after, chunks, snapshot(store) == reference, orphans(store), out.strip())
+
+
+def small_corpus(folder: Path, count: int = 12) -> Path:
+    lines = (MINI_CORPUS / "pubmedqa-mini.jsonl").read_text(encoding="utf-8").splitlines()[:count]
+    path = folder / f"corpus-{count}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_sigkill_at_a_random_point_then_rerun_equals_a_clean_run(tmp_path: Path) -> None:
+    corpus = small_corpus(tmp_path)
+    reference = clean_run(corpus, tmp_path / "clean")
+    assert len({cid.split("#")[0] for cid in reference}) == 12 and not orphans(tmp_path / "clean")
+    result = kill_and_rerun(corpus, tmp_path / "killed", reference, random.Random(7), max_extra=0.3)
+    assert result.killed, "the ingest finished before it could be killed"
+    assert '"unchanged": 0' not in result.rerun_report  # the rerun resumed: what was committed stayed
+    assert result.equal and not result.orphans, result
