@@ -43,7 +43,7 @@ def load_beir(folder: Path, split: str) -> BeirSet:
     with qrels_path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh):
             parts = line.rstrip("\n").split("\t")
-            if number == 0 and parts[0] == "query-id" or len(parts) < 3:
+            if (number == 0 and parts[0] == "query-id") or len(parts) < 3:
                 continue
             score = int(float(parts[2]))
             if score > 0:
@@ -82,7 +82,7 @@ def eval_store_settings(folder: Path, settings: Settings) -> Settings:
 def ensure_ingested(
     folder: Path, settings: Settings, progress: Callable[[str, int], None] | None = None
 ) -> Settings:
-    """Ingest ``corpus.jsonl`` into the cached store unless a finished ingest is recorded; returns its settings."""
+    """Ingest ``corpus.jsonl`` into the cached store unless already done; returns the store's settings."""
     from ingest.embeddings import make_embedder
     from ingest.pipeline import Ingestor, ingest_inputs
     from ingest.store import open_store

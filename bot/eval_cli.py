@@ -18,14 +18,23 @@ eval_app = typer.Typer(help="Measure litbot on benchmark data.", no_args_is_help
 _COLUMNS = ("ndcg@10", "recall@5", "recall@100", "mrr@10", "p50_ms", "p95_ms", "queries")
 
 
+@eval_app.callback()
+def _group() -> None:
+    """Keeps `eval` a group (a one-command Typer app would otherwise collapse into that command)."""
+
+
 @eval_app.command("retrieval")
 def retrieval_command(
-    folder: Annotated[Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.")],
+    folder: Annotated[
+        Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.")
+    ],
     split: Annotated[str, typer.Option("--split", help="Which qrels/<split>.tsv to score.")] = "test",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: {mode: metrics}.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Score only the first N queries.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Score only the first N queries.")
+    ] = None,
 ) -> None:
-    """Score hybrid, lexical-only and dense-only retrieval in one run (nDCG@10, recall@5/100, MRR@10, latency).
+    """Score hybrid, lexical-only and dense-only retrieval in one run: nDCG@10, recall@5/100, MRR@10, latency.
 
     The corpus is ingested once into a cached store under the data folder and reused while the corpus file
     and embedding model are unchanged.

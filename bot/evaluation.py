@@ -1,4 +1,4 @@
-"""`litbot eval retrieval`: run a BEIR set's queries through ``Retriever.search`` in every mode and score them.
+"""`litbot eval retrieval`: a BEIR set's queries through ``Retriever.search`` in every mode, scored.
 
 The same search the bot uses (apply_floor=False, k=100), so the figures describe what users get. Articles map
 to qrels by the corpus ``_id``: metadata ``source_id`` (kept for every BEIR line), else ``pmid``.
@@ -67,8 +67,15 @@ def score_mode(retriever: Retriever, beir: BeirSet, mode: Mode, query_ids: list[
         recall100 += recall_at(ranked, relevant, 100)
         mrr += mrr_at(ranked, relevant, 10)
     n = max(len(query_ids), 1)
-    return ModeReport(ndcg / n, recall5 / n, recall100 / n, mrr / n, percentile(latencies, 50),
-                      percentile(latencies, 95), len(query_ids))
+    return ModeReport(
+        ndcg / n,
+        recall5 / n,
+        recall100 / n,
+        mrr / n,
+        percentile(latencies, 50),
+        percentile(latencies, 95),
+        len(query_ids),
+    )
 
 
 def open_retriever(store_settings: Settings) -> Retriever:

@@ -22,6 +22,7 @@ class Candidate:
     dense: float | None
     lexical: float
     coverage: float
+    exact: bool = False  # holds every query term, one of them rare (see bot.lexical.LexicalHits)
 
 
 @dataclass(frozen=True)
@@ -41,14 +42,11 @@ DEFAULT_PARAMS = FusionParams()
 def fuse(
     candidates: Iterable[Candidate], params: FusionParams = DEFAULT_PARAMS, dense_missing: float = 0.0
 ) -> list[tuple[str, float]]:
-    """(article id, fused score) best first; ``dense_missing`` stands in for a cosine below the dense cut-off."""
+    """(article id, fused score) best first; ``dense_missing`` stands in for cosines past the dense cut-off."""
     items = list(candidates)
     if not items:
         return []
-    if params.method == "rrf":
-        scores = _rrf(items, params)
-    else:
-        scores = _weighted(items, params, dense_missing)
+    scores = _rrf(items, params) if params.method == "rrf" else _weighted(items, params, dense_missing)
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 

@@ -1,4 +1,4 @@
-"""The lexical side of retrieval: BM25 (bm25s) over whole articles, cached on disk and kept in step with the store.
+"""The lexical side of retrieval: BM25 (bm25s) over whole articles, cached on disk, in step with the store.
 
 One document per article (title + abstract, rebuilt from its chunks), because BM25's length normalisation is
 tuned for whole abstracts; the title is counted ``TITLE_WEIGHT`` extra times, a cheap BM25F. The index is
@@ -25,11 +25,22 @@ from bot.terms import tokenize
 from ingest.store import ArticleStore
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
 
-FORMAT_VERSION = "1"
-TITLE_WEIGHT = 1
-BM25_K1 = 1.2
-BM25_B = 0.75
+FORMAT_VERSION = "5"
+# A term in at most this many articles (or this share of them) is a name-like identifier: an article holding
+# it and every other query term is an exact match that passes the relevance floor whatever its cosine.
+RARE_DF = 3
+RARE_SHARE = 0.001
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    """Chosen on the SciFact tuning half (bench/retrieval_tune.py)."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    title_weight: int = 1  # extra times the title's terms count
 
 
 def strip_title(text: str, metadata: Mapping[str, Any]) -> str:
@@ -47,63 +58,80 @@ class ArticleChunks:
     metadata: dict[str, Any]
     chunk_ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    terms: list[frozenset[str]] = field(default_factory=list)  # each chunk's terms, to order passages
 
 
 @dataclass(frozen=True)
 class LexicalHits:
-    """Scores of one query over every article: BM25, and the idf-weighted share of query terms present."""
+    """One query over every article: BM25, the idf-weighted share of query terms present, and whether the
+    article holds *every* query term including a rare one (an exact match on a name such as "ABCA1")."""
 
     scores: np.ndarray
     coverage: np.ndarray
+    exact: np.ndarray
 
 
 class LexicalIndex:
     """BM25 over the articles of one store revision, plus the per-article data filters and results need."""
 
-    def __init__(self, revision: str, articles: list[ArticleChunks]) -> None:
+    def __init__(
+        self, revision: str, articles: list[ArticleChunks], params: BM25Params = BM25Params()
+    ) -> None:
         self.revision = revision
         self.articles = articles
+        self.params = params
         self.position = {a.article_id: i for i, a in enumerate(articles)}
+        self.chunk_count = sum(len(a.texts) for a in articles)
+        self.chunk_slot = {cid: (i, n) for i, a in enumerate(articles) for n, cid in enumerate(a.chunk_ids)}
         self.years = np.array([int(a.metadata.get("year") or 0) for a in articles], dtype=np.int32)
         self.journals = [str(a.metadata.get("journal") or "").lower() for a in articles]
-        self.bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+        self.bm25 = bm25s.BM25(k1=params.k1, b=params.b, method="lucene")
+        documents = []
+        for article in articles:
+            article.terms = [frozenset(tokenize(t)) for t in article.texts]
+            title = tokenize(str(article.metadata.get("title") or ""))
+            documents.append(
+                title * (1 + params.title_weight) + [t for text in article.texts for t in tokenize(text)]
+            )
         if articles:
-            self.bm25.index([_document_terms(a) for a in articles], show_progress=False)
+            self.bm25.index(documents, show_progress=False)
 
     def __len__(self) -> int:
         return len(self.articles)
 
     def score(self, query: str) -> LexicalHits:
-        """BM25 and coverage of ``query`` for every article (all zeros when no term is known)."""
+        """BM25, coverage and exact-match flags of ``query`` for every article (zeros when no term is known)."""
         n = len(self.articles)
         scores = np.zeros(n, dtype=np.float32)
         coverage = np.zeros(n, dtype=np.float32)
+        all_terms = np.ones(n, dtype=bool)
+        rare = np.zeros(n, dtype=bool)
         terms = list(dict.fromkeys(tokenize(query)))
         if not terms or not n:
-            return LexicalHits(scores, coverage)
+            return LexicalHits(scores, coverage, rare)
         vocab = self.bm25.vocab_dict
         total_idf = 0.0
         for term in terms:
             term_id = vocab.get(term)
             if term_id is None:
                 total_idf += _idf(0, n)  # an unknown term is maximally rare and found nowhere
+                all_terms[:] = False
                 continue
             term_scores = self.bm25.get_scores_from_ids([term_id])
             present = term_scores > 0
-            idf = _idf(int(present.sum()), n)
+            df = int(present.sum())
+            idf = _idf(df, n)
             total_idf += idf
             scores += term_scores
             coverage += present * idf
-        return LexicalHits(scores, coverage / total_idf if total_idf else coverage)
+            all_terms &= present
+            if df <= max(RARE_DF, n * RARE_SHARE):
+                rare |= present
+        return LexicalHits(scores, coverage / total_idf, all_terms & rare)
 
 
 def _idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-
-def _document_terms(article: ArticleChunks) -> list[str]:
-    title = str(article.metadata.get("title") or "")
-    return tokenize(title) * (1 + TITLE_WEIGHT) + tokenize(" ".join(article.texts))
 
 
 def collect_articles(store: ArticleStore) -> list[ArticleChunks]:
@@ -133,8 +161,8 @@ def cache_file(data_dir: Path, store_label: str, collection: str) -> Path:
 class LexicalCache:
     """The current :class:`LexicalIndex` of one store: in memory, on disk, rebuilt when the revision moves.
 
-    Shared by every Retriever of the same store in a process (see :func:`shared_cache`); ``get`` is safe to call
-    from many threads: readers get an immutable index and only one thread rebuilds.
+    Shared by every Retriever of the same store in a process (see :func:`shared_cache`); ``get`` is safe to
+    call from many threads: readers get an immutable index and only one thread rebuilds.
     """
 
     def __init__(self, path: Path) -> None:

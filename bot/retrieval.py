@@ -1,9 +1,9 @@
 """Hybrid retrieval: BM25 over articles + dense chunk vectors from the store, fused, merged per article.
 
-The read side's entry point. ``Retriever.search`` returns one :class:`RetrievedArticle` per article (its chunks
-merged, best passage first), so one long article never fills every slot. A relevance floor on the best dense
-cosine turns "nothing in the corpus is about this" into an empty list, which the answer layer turns into
-the refusal.
+The read side's entry point. ``Retriever.search`` returns one :class:`RetrievedArticle` per article (its
+chunks merged, best passage first), so one long article never fills every slot. A relevance floor on the
+best dense cosine turns "nothing in the corpus is about this" into an empty list, which the answer layer
+turns into the refusal.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bot.dense import nearest_chunks
 from bot.fusion import DEFAULT_PARAMS, Candidate, FusionParams, fuse
-from bot.lexical import LexicalIndex, cache_file, shared_cache, strip_title, top
+from bot.lexical import LexicalIndex, cache_file, shared_cache, top
 from bot.terms import tokenize
 from bot.types import Filters
 from ingest.embeddings import Embedder
@@ -25,10 +26,11 @@ from ingest.store import ArticleStore
 Mode = Literal["hybrid", "lexical", "dense"]
 
 #: Minimum best-chunk cosine (MiniLM) for an article to count as evidence; chosen in bench/retrieval_floor.py.
-RELEVANCE_FLOOR = 0.30
+RELEVANCE_FLOOR = 0.35
 #: In lexical-only mode, the minimum idf-weighted share of query terms an article must contain.
 LEXICAL_FLOOR = 0.5
-MIN_POOL = 100  # candidates fetched from each side, at least; more when k is larger
+MIN_POOL = 100  # articles taken from each side, at least; 3 * k when k is larger
+DENSE_CHUNKS_PER_ARTICLE = 1.5  # chunks asked of the store per article in the pool
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Evidence:
     """Raw candidates of one query before fusion (the tuning bench re-fuses these with other parameters)."""
 
     candidates: dict[str, Candidate] = field(default_factory=dict)
-    dense_chunks: dict[str, list[tuple[float, str, Mapping[str, Any]]]] = field(default_factory=dict)
+    dense_chunks: dict[str, list[tuple[float, int]]] = field(default_factory=dict)  # (cosine, chunk slot)
     dense_missing: float = 0.0  # cosine bound for articles outside the dense hits
 
 
@@ -84,29 +86,20 @@ class Retriever:
             return []
         index = self.lexical_index()
         evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode)
-        if mode == "lexical":
-            ranked = sorted(
-                ((c.article_id, c.lexical) for c in evidence.candidates.values() if c.lexical > 0),
-                key=lambda kv: (-kv[1], kv[0]),
-            )
-        elif mode == "dense":
-            ranked = sorted(
-                ((c.article_id, c.dense) for c in evidence.candidates.values() if c.dense is not None),
-                key=lambda kv: (-kv[1], kv[0]),
-            )
-        else:
-            ranked = fuse(evidence.candidates.values(), self.params, evidence.dense_missing)
+        terms = set(tokenize(query))
         results: list[RetrievedArticle] = []
-        for article_id, score in ranked:
+        for article_id, score in rank(evidence, mode, self.params):
             candidate = evidence.candidates[article_id]
             if mode == "lexical":
                 relevance, floor = candidate.coverage, LEXICAL_FLOOR
             else:
                 relevance = candidate.dense if candidate.dense is not None else evidence.dense_missing
+                if candidate.exact:  # an exact name match is evidence however far the vectors are
+                    relevance = max(relevance, candidate.coverage)
                 floor = self.floor
             if apply_floor and relevance < floor:
                 continue
-            results.append(self._result(index, evidence, query, article_id, score, relevance))
+            results.append(_result(index, evidence, terms, article_id, score, relevance))
             if len(results) == k:
                 break
         return results
@@ -114,57 +107,81 @@ class Retriever:
     def gather(
         self, query: str, index: LexicalIndex, pool: int, filters: Filters | None, mode: Mode
     ) -> Evidence:
-        """Lexical and/or dense candidates within ``filters``."""
+        """Candidates within ``filters``: the ``pool`` best articles of each side, each with both scores.
+
+        BM25 is known for every article; the cosine of a lexical candidate the dense search did not reach is
+        fetched with a second, id-filtered query, so fusion never has to guess it.
+        """
         evidence = Evidence()
         allowed = _allowed(index, filters)
         if allowed is not None and not allowed.any():
             return evidence
-        if mode != "dense":
-            hits = index.score(query)
-            for pos in top(hits.scores, pool, allowed):
-                aid = index.articles[pos].article_id
-                evidence.candidates[aid] = Candidate(
-                    aid, None, float(hits.scores[pos]), float(hits.coverage[pos])
-                )
+        lexical = index.score(query) if mode != "dense" else None
+        chosen: dict[int, None] = dict.fromkeys(top(lexical.scores, pool, allowed)) if lexical else {}
         if mode != "lexical":
-            where = _dense_where(index, filters, allowed)
             vector = self.embedder.embed_query(query)
-            found = self.store.query(vector, pool + pool // 2, where)
-            for hit in found:
-                aid = str(hit.metadata.get("article_id") or hit.id.rsplit("#", 1)[0])
-                evidence.dense_chunks.setdefault(aid, []).append((hit.similarity, hit.text, hit.metadata))
-            evidence.dense_missing = min((h.similarity for h in found), default=0.0)
-            for aid, chunks in evidence.dense_chunks.items():
-                best = max(s for s, _, _ in chunks)
-                old = evidence.candidates.get(aid)
-                evidence.candidates[aid] = Candidate(
-                    aid, best, old.lexical if old else 0.0, old.coverage if old else 0.0
+            n = min(int(pool * DENSE_CHUNKS_PER_ARTICLE), index.chunk_count)
+            found = nearest_chunks(self.store, vector, n, _dense_where(index, filters, allowed))
+            evidence.dense_missing = min((s for _, s in found), default=0.0) if len(found) == n else 0.0
+            _add_dense(evidence, index, found)
+            missing = [p for p in chosen if index.articles[p].article_id not in evidence.dense_chunks]
+            if missing:
+                ids = [index.articles[p].article_id for p in missing]
+                n = sum(len(index.articles[p].chunk_ids) for p in missing)
+                _add_dense(
+                    evidence, index, nearest_chunks(self.store, vector, n, {"article_id": {"$in": ids}})
                 )
+            chosen.update(dict.fromkeys(index.position[aid] for aid in evidence.dense_chunks))
+        for pos in chosen:
+            aid = index.articles[pos].article_id
+            cosines = evidence.dense_chunks.get(aid)
+            evidence.candidates[aid] = Candidate(
+                aid,
+                max(s for s, _ in cosines) if cosines else None,
+                float(lexical.scores[pos]) if lexical else 0.0,
+                float(lexical.coverage[pos]) if lexical else 0.0,
+                bool(lexical.exact[pos]) if lexical else False,
+            )
         return evidence
 
-    def _result(
-        self,
-        index: LexicalIndex,
-        evidence: Evidence,
-        query: str,
-        article_id: str,
-        score: float,
-        relevance: float,
-    ) -> RetrievedArticle:
-        dense = sorted(evidence.dense_chunks.get(article_id, []), key=lambda c: -c[0])
-        passages = [strip_title(text, meta) for _, text, meta in dense]
-        metadata: Mapping[str, Any] = dense[0][2] if dense else {}
-        pos = index.position.get(article_id)
-        if pos is not None:
-            article = index.articles[pos]
-            metadata = metadata or article.metadata
-            terms = set(tokenize(query))
-            rest = [(len(terms & set(tokenize(t))), t) for t in article.texts if t not in passages]
-            rest.sort(key=lambda r: -r[0])
-            passages += [t for overlap, t in rest if overlap > 0] or (
-                [] if passages else [rest[0][1]] if rest else []
-            )
-        return RetrievedArticle(article_id, float(score), float(relevance), dict(metadata), passages)
+
+def _add_dense(evidence: Evidence, index: LexicalIndex, found: list[tuple[str, float]]) -> None:
+    for chunk_id, similarity in found:
+        slot = index.chunk_slot.get(chunk_id)
+        if slot is not None:  # else written after this index was built: found after the rebuild
+            aid = index.articles[slot[0]].article_id
+            evidence.dense_chunks.setdefault(aid, []).append((similarity, slot[1]))
+
+
+def rank(evidence: Evidence, mode: Mode, params: FusionParams = DEFAULT_PARAMS) -> list[tuple[str, float]]:
+    """(article id, score) best first: BM25 alone, cosine alone, or fused."""
+    if mode == "lexical":
+        pairs = [(c.article_id, c.lexical) for c in evidence.candidates.values() if c.lexical > 0]
+    elif mode == "dense":
+        pairs = [(c.article_id, c.dense) for c in evidence.candidates.values() if c.dense is not None]
+    else:
+        return fuse(evidence.candidates.values(), params, evidence.dense_missing)
+    return sorted(pairs, key=lambda kv: (-kv[1], kv[0]))
+
+
+def _result(
+    index: LexicalIndex, evidence: Evidence, terms: set[str], article_id: str, score: float, relevance: float
+) -> RetrievedArticle:
+    """The merged article: chunks the dense side found (nearest first), then chunks sharing query terms."""
+    article = index.articles[index.position[article_id]]
+    if len(article.texts) == 1:
+        order = [0]
+    else:
+        order = [n for _, n in sorted(evidence.dense_chunks.get(article_id, []), key=lambda c: -c[0])]
+        overlaps = sorted(
+            ((len(terms & t), n) for n, t in enumerate(article.terms) if n not in order), key=lambda c: -c[0]
+        )
+        order += [n for overlap, n in overlaps if overlap > 0] or ([] if order else [0])
+    metadata = dict(article.metadata)
+    metadata["chunk"] = order[0]
+    return RetrievedArticle(
+        article_id, float(score), float(relevance), metadata, [article.texts[n] for n in order]
+    )
 
 
 def _allowed(index: LexicalIndex, filters: Filters | None) -> np.ndarray | None:
