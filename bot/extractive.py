@@ -27,8 +27,10 @@ HEADER = f"{_NO_LLM}: the most relevant sentences from the indexed abstracts."
 MAX_SENTENCES = 5
 MAX_WORDS = 120
 PER_ARTICLE = 2
-MIN_COSINE = 0.25  # a best sentence below this is not an answer, whatever retrieval thought
+MIN_COSINE = 0.35  # sentences less similar to the question than this are not evidence, whatever their source
+MARGIN = 0.15  # sentences scoring further below the best one are left out
 MAX_EMBEDDED = 16  # sentences embedded per answer, the slowest step (all 63 mini questions still hit)
+_BRACKETS = str.maketrans("[]", "()")
 _LABEL = re.compile(r"^([A-Z][A-Z0-9 ,&/()-]{1,40}):\s+")
 _SECTION_BONUS = {
     "RESULTS": 0.06, "RESULT": 0.06, "FINDINGS": 0.06, "CONCLUSIONS": 0.08, "CONCLUSION": 0.08,
@@ -91,6 +93,7 @@ def article_sentences(rank: int, texts: Sequence[str]) -> list[Sentence]:
         match = _LABEL.match(text)
         if match:
             label, text = match.group(1).strip(), text[match.end() :].strip()
+        text = text.translate(_BRACKETS)  # "[OR 3.6]" or a reference "[12]" must not read as a citation
         key = " ".join(text.lower().split())
         if key in seen or len(text.split()) < 5:
             continue
@@ -145,6 +148,8 @@ class ExtractiveAnswerer:
         for sentence, cosine in zip(candidates, cosines, strict=True):
             sentence.score = 0.65 * float(cosine) + sentence.score
         chosen = self._select(candidates, vectors, cosines)
+        if not chosen:
+            return Composed(REFUSAL, refused=True)
         chosen.sort(key=lambda s: (s.rank, s.position))
         order = list(dict.fromkeys(s.rank for s in chosen))
         lines = [f"- {_cited(s.text, order.index(s.rank) + 1)}" for s in chosen]
@@ -177,14 +182,14 @@ class ExtractiveAnswerer:
         """Greedy pick by score: close to the best, no near-duplicates, few per article, short in total."""
         by_score = sorted(range(len(candidates)), key=lambda i: -candidates[i].score)
         best = candidates[by_score[0]].score
-        per_article = PER_ARTICLE if len({c.rank for c in candidates}) > 1 else MAX_SENTENCES - 1
+        eligible = [i for i in by_score if candidates[i].score >= best - MARGIN and cosines[i] >= MIN_COSINE]
+        # Two sentences per source when several qualify; one strong source alone may give a few more.
+        per_article = PER_ARTICLE if len({candidates[i].rank for i in eligible}) > 1 else MAX_SENTENCES - 1
         picked: list[int] = []
         words = 0
-        for i in by_score:
+        for i in eligible:
             sentence = candidates[i]
             if len(picked) == MAX_SENTENCES:
-                break
-            if picked and (sentence.score < best - 0.2 or cosines[i] < MIN_COSINE):
                 break
             length = len(sentence.text.split())
             if picked and words + length > MAX_WORDS:

@@ -154,3 +154,8 @@ def test_without_the_store_the_matched_passages_are_used(settings: Settings) -> 
     assert "lowered systolic blood pressure by 12 mmHg" in composed.text
     assert "weather" not in composed.text
     assert [c.id for c in composed.citations] == ["pmid:1"]
+
+
+def test_square_brackets_in_abstracts_cannot_pose_as_citations() -> None:
+    sentences = article_sentences(1, ["Age predicted perforation [odds ratio 3.6] as shown before [12]."])
+    assert sentences[0].text == "Age predicted perforation (odds ratio 3.6) as shown before (12)."
