@@ -6,7 +6,9 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -14,7 +16,7 @@ from pydantic import SecretStr
 from bot.chat import ChatHandler
 from bot.citations import check_consistent
 from bot.errors import Cancelled, LLMRejected, LLMUnavailable
-from bot.llm import cost_usd
+from bot.llm import ChatLLM, LLMAnswerer, cost_usd
 from bot.prompting import load_prompts
 from bot.types import REFUSAL
 from ingest.errors import ConfigError
@@ -82,20 +84,38 @@ def test_good_answer_is_streamed_cited_and_costed(store_settings: Settings, stub
     assert '<passage id="1">' in user and "headgear" in user and RUGBY in user
 
 
-def test_invented_citations_are_removed_and_the_rest_renumbered(
-    store_settings: Settings, stub: OpenAIStub
-) -> None:
+@dataclass
+class Given:
+    """A retrieved article as the answerer sees it (three are handed over directly, whatever retrieval finds)."""
+
+    article_id: str
+    metadata: dict[str, Any]
+    passages: list[str]
+    relevance: float = 0.8
+
+
+def test_invented_citations_are_removed_and_the_rest_renumbered(stub: OpenAIStub) -> None:
+    settings = Settings(_env_file=None, openai_base_url=stub.url, openai_api_key=SecretStr(SECRET))  # type: ignore[call-arg]
+    answerer = LLMAnswerer(ChatLLM(settings, backoff=0.01), load_prompts(settings))
+    given = [
+        Given(
+            f"pmid:{n}", {"pmid": str(n), "url": f"https://pubmed.ncbi.nlm.nih.gov/{n}/"}, [f"Finding {n}."]
+        )
+        for n in (101, 102, 103)
+    ]
     stub.script(Reply("CRP alone cannot confirm appendicitis [3]. Normal values exclude it [9][3]. "
                       "Leukocytes help [1, 12]."))  # fmt: skip
-    answer = llm_handler(store_settings, stub).new_session().ask(CRP, k=3)
+    tokens: list[str] = []
+    composed = answerer.answer(CRP, given, tokens.append, None)
 
     assert passages_sent(stub) == 3
-    assert (
-        answer.text
-        == "CRP alone cannot confirm appendicitis [1]. Normal values exclude it [1]. Leukocytes help [2]."
-    )
-    assert "[9]" not in answer.text and "[12]" not in answer.text
-    assert len(answer.citations) == 2 and check_consistent(answer.text, answer.citations)
+    expected = "CRP alone cannot confirm appendicitis [1]. Normal values exclude it [1]. Leukocytes help [2]."
+    assert composed.text == expected and "".join(tokens) == expected
+    assert [(c.n, c.id, c.passages) for c in composed.citations] == [
+        (1, "pmid:103", ["Finding 103."]),
+        (2, "pmid:101", ["Finding 101."]),
+    ]
+    assert check_consistent(composed.text, composed.citations)
 
 
 def test_refusal_and_uncited_answers_become_the_refusal(store_settings: Settings, stub: OpenAIStub) -> None:
