@@ -10,9 +10,13 @@ carries the content hash and is written last, so an interrupted write is redone 
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +28,12 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
+log = logging.getLogger(__name__)
+
 MODEL_KEY = "litbot_embedding_model"
+WRITE_MARKER = ".litbot-last-write"
+_REOPEN_LOCK = threading.Lock()
+_GENERATIONS: dict[str, int] = {}  # embedded store path -> times its client was reopened in this process
 REVISION_KEY = "litbot_revision"
 Metadata = dict[str, str | int | float | bool]
 
@@ -83,35 +92,39 @@ class ArticleStore:
         self._collection = collection
         self.settings = settings
         self.embedding_model = str((collection.metadata or {}).get(MODEL_KEY, ""))
+        self._generation = _GENERATIONS.get(str(settings.chroma_path), 0)
+        # Embedded Chroma keeps its vector index in memory, so a write by another process (an ingest while the
+        # bot runs) is invisible here — or breaks queries with "Error finding id" — until the client is
+        # reopened. Writers touch a marker file; readers reopen when it changes under them.
+        self._marker = None if settings.uses_server else settings.chroma_path / WRITE_MARKER
+        self._marker_seen = _stat_key(self._marker)
 
     # --- reading -----------------------------------------------------------------------------------------
     def stored_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Content hash of each article whose commit marker (chunk 0) is stored."""
         if not article_ids:
             return {}
-        reply = self._call(self._collection.get, ids=[f"{a}#0" for a in article_ids], include=["metadatas"])
+        reply = self._coll("get", ids=[f"{a}#0" for a in article_ids], include=["metadatas"])
         metadatas = reply["metadatas"] or []
         return {str(m["article_id"]): str(m.get("hash", "")) for m in metadatas if m}
 
     def count_chunks(self) -> int:
-        return int(self._call(self._collection.count))
+        return int(self._coll("count"))
 
     def count_articles(self) -> int:
-        reply = self._call(self._collection.get, where={"chunk": 0}, include=[])
+        reply = self._coll("get", where={"chunk": 0}, include=[])
         return len(reply["ids"])
 
     def revision(self) -> str:
         """Changes whenever the store's content changes; caches built from the store key on it."""
-        collection = self._call(self._client.get_collection, self._collection.name)
+        collection = self._cli("get_collection", self._collection.name)
         return str((collection.metadata or {}).get(REVISION_KEY, ""))
 
     def iter_chunks(self, batch: int = 2000) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
         """Every stored chunk as (id, text, metadata), in pages."""
         offset = 0
         while True:
-            reply = self._call(
-                self._collection.get, include=["documents", "metadatas"], limit=batch, offset=offset
-            )
+            reply = self._coll("get", include=["documents", "metadatas"], limit=batch, offset=offset)
             ids = reply["ids"]
             if not ids:
                 return
@@ -121,16 +134,32 @@ class ArticleStore:
     def get_chunks(self, ids: Sequence[str]) -> list[tuple[str, str, Mapping[str, Any]]]:
         if not ids:
             return []
-        reply = self._call(self._collection.get, ids=list(ids), include=["documents", "metadatas"])
+        reply = self._coll("get", ids=list(ids), include=["documents", "metadatas"])
         return list(zip(reply["ids"], reply["documents"] or [], reply["metadatas"] or [], strict=True))
+
+    def query_ids(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the ``k`` nearest chunks, nearest first; no texts read back."""
+        if k < 1:
+            return []
+        reply = self._coll(
+            "query",
+            query_embeddings=[vector.tolist()],
+            n_results=k,
+            where=where or None,
+            include=["distances"],
+        )
+        distances = (reply["distances"] or [[]])[0]
+        return [(str(i), 1.0 - float(d)) for i, d in zip(reply["ids"][0], distances, strict=True)]
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         """The ``k`` chunks nearest to ``vector`` (optionally filtered by metadata)."""
         total = self.count_chunks()
         if total == 0:
             return []
-        reply = self._call(
-            self._collection.query,
+        reply = self._coll(
+            "query",
             query_embeddings=[vector.tolist()],
             n_results=min(k, total),
             where=where or None,
@@ -156,45 +185,127 @@ class ArticleStore:
         markers = [c for _, _, chunks in articles for c in chunks if c.id.endswith("#0")]
         self._upsert(rest)
         for article_id, count, _ in articles:
-            self._call(
-                self._collection.delete,
+            self._coll(
+                "delete",
                 where={"$and": [{"article_id": article_id}, {"chunk": {"$gte": count}}]},
             )
         self._upsert(markers)
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         for article_id in article_ids:
-            self._call(self._collection.delete, where={"article_id": article_id})
+            self._coll("delete", where={"article_id": article_id})
 
     def bump_revision(self) -> None:
+        """Mark the content as changed: for caches (collection metadata) and other processes (marker file)."""
         metadata = dict(self._collection.metadata or {})
         metadata[REVISION_KEY] = uuid.uuid4().hex
-        self._call(self._collection.modify, metadata=metadata)
+        self._coll("modify", metadata=metadata)
+        if self._marker is not None:
+            tmp = self._marker.with_name(f"{self._marker.name}.{os.getpid()}.tmp")
+            tmp.write_text(f"{os.getpid()}:{metadata[REVISION_KEY]}")
+            os.replace(tmp, self._marker)
+            self._marker_seen = _stat_key(self._marker)
 
     def _upsert(self, records: Sequence[ChunkRecord]) -> None:
-        step = self._call(self._client.get_max_batch_size)
+        step = self._cli("get_max_batch_size")
         for start in range(0, len(records), step):
             part = records[start : start + step]
-            self._call(
-                self._collection.upsert,
+            self._coll(
+                "upsert",
                 ids=[r.id for r in part],
                 embeddings=np.stack([r.vector for r in part]),
                 documents=[r.text for r in part],
                 metadatas=[r.metadata for r in part],
             )
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _coll(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._call(lambda: getattr(self._collection, method)(*args, **kwargs))
+
+    def _cli(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._call(lambda: getattr(self._client, method)(*args, **kwargs))
+
+    def _call(self, run: Callable[[], Any]) -> Any:
+        """Run one Chroma call with litbot's errors; an embedded store changed by another process is reopened
+        (before the call when the marker says so, and once more if the call fails)."""
+        if self._marker is None:
+            try:
+                return run()
+            except Exception as exc:
+                raise self._translate(exc) from exc
+        self._follow(force=self._written_elsewhere())
         try:
-            return fn(*args, **kwargs)
-        except StoreError:
-            raise
+            return run()
+        except Exception:
+            self._follow(force=True)
+        try:
+            return run()
         except Exception as exc:
-            if self.settings.chroma_host and _is_connection_error(exc):
-                raise StoreUnavailable(
-                    f"the Chroma server at {self.settings.store_label} did not answer",
-                    "check that `chroma run` is up; litbot reconnects on the next request",
-                ) from exc
-            raise StoreError(f"Chroma error on {self.settings.store_label}: {exc}") from exc
+            raise self._translate(exc) from exc
+
+    def _written_elsewhere(self) -> bool:
+        seen = _stat_key(self._marker)
+        if seen == self._marker_seen or self._marker is None:
+            return False
+        self._marker_seen = seen
+        try:
+            writer = self._marker.read_text().split(":", 1)[0]
+        except OSError:
+            return True
+        return writer != str(os.getpid())
+
+    def _follow(self, force: bool) -> None:
+        """Adopt this process's current client for the path, replacing it first when ``force``d.
+
+        Every store object of this process that uses the path shares one Chroma system, so it is dropped once
+        (by whoever notices first) and the others just pick up the new one.
+        """
+        key = str(self.settings.chroma_path)
+        with _REOPEN_LOCK:
+            current = _GENERATIONS.get(key, 0)
+            if force and current == self._generation:
+                _drop_cached_system(self.settings)
+                current = _GENERATIONS[key] = current + 1
+                log.info("reopening the embedded store %s after a write by another process", key)
+            if current != self._generation:
+                self._client = _client(self.settings)
+                self._collection = self._client.get_collection(
+                    self.settings.collection, embedding_function=None
+                )
+                self._generation = current
+
+    def _translate(self, exc: Exception) -> StoreError:
+        if isinstance(exc, StoreError):
+            return exc
+        if self.settings.chroma_host and _is_connection_error(exc):
+            return StoreUnavailable(
+                f"the Chroma server at {self.settings.store_label} did not answer",
+                "check that `chroma run` is up; litbot reconnects on the next request",
+            )
+        return StoreError(f"Chroma error on {self.settings.store_label}: {exc}")
+
+
+def _stat_key(path: Path | None) -> tuple[int, int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _drop_cached_system(settings: Settings) -> None:
+    """Forget Chroma's per-process cached system for this path, so the next client reads the disk afresh."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    identifier = _client(settings)._identifier  # type: ignore[attr-defined]
+    system = SharedSystemClient._identifier_to_system.pop(identifier, None)
+    SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+    if system is not None:
+        try:
+            system.stop()
+        except Exception:  # a half-broken system: the new one replaces it anyway
+            log.debug("stopping the stale Chroma system failed", exc_info=True)
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -46,12 +46,6 @@ def asks_while(handler: ChatHandler, proc: subprocess.Popen[str], minimum: int =
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an embedded store written by another process breaks this process's queries "
-    "(StoreError 'Error executing plan: Internal error: Error finding id') until the process restarts; "
-    "see RELIABILITY.md",
-)
 def test_questions_are_answered_while_another_process_ingests(
     mini_settings: Settings, tmp_path: Path
 ) -> None:
