@@ -31,17 +31,18 @@ LITBOT = str(Path(sys.executable).parent / "litbot")
 Snapshot = dict[str, tuple[str, object]]
 
 
-def store_settings(path: Path) -> Settings:
-    return Settings(_env_file=None, chroma_path=path)  # type: ignore[call-arg]
+def store_settings(path: Path | Settings) -> Settings:
+    """An embedded store's folder, or ready-made settings (a Chroma server)."""
+    return path if isinstance(path, Settings) else Settings(_env_file=None, chroma_path=path)  # type: ignore[call-arg]
 
 
-def snapshot(path: Path) -> Snapshot:
-    """chunk id -> (text, content hash) for every chunk in the embedded store at ``path``."""
+def snapshot(path: Path | Settings) -> Snapshot:
+    """chunk id -> (text, content hash) for every chunk in the store."""
     store = open_store(store_settings(path), "all-MiniLM-L6-v2", create=False)
     return {cid: (text, meta.get("hash")) for cid, text, meta in store.iter_chunks()}
 
 
-def orphans(path: Path) -> list[str]:
+def orphans(path: Path | Settings) -> list[str]:
     """Articles whose chunks do not form one complete set 0..n_chunks-1 (empty when the store is sound)."""
     store = open_store(store_settings(path), "all-MiniLM-L6-v2", create=False)
     chunks: dict[str, list[Mapping[str, object]]] = defaultdict(list)
@@ -58,9 +59,15 @@ def orphans(path: Path) -> list[str]:
     return problems
 
 
-def ingest(corpus: Path, store: Path, group_size: int = 4, **popen: object) -> subprocess.Popen[str]:
+def ingest(
+    corpus: Path, store: Path, group_size: int = 4, extra_env: dict[str, str] | None = None, **popen: object
+) -> subprocess.Popen[str]:
+    """`litbot ingest CORPUS --json` in its own process, into the embedded store ``store`` unless
+    ``extra_env`` points elsewhere (LITBOT_CHROMA_HOST/PORT for a server)."""
     env = {**os.environ, "LITBOT_CHROMA_PATH": str(store), "LITBOT_INGEST_GROUP_SIZE": str(group_size)}
-    env.pop("LITBOT_CHROMA_HOST", None)
+    if "LITBOT_CHROMA_HOST" not in (extra_env or {}):
+        env.pop("LITBOT_CHROMA_HOST", None)
+    env.update(extra_env or {})
     return subprocess.Popen(  # type: ignore[call-overload]
         [LITBOT, "ingest", str(corpus), "--json"], env=env, text=True, **popen
     )
