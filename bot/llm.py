@@ -134,6 +134,7 @@ class ChatLLM:
             )
         result = LLMResult("")
         parts: list[str] = []
+        finished = False
         stream = self._chat.stream(messages)
         try:
             for chunk in stream:
@@ -142,11 +143,14 @@ class ChatLLM:
                 if piece:
                     parts.append(piece)
                     on_text(piece)
+                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
                 if chunk.usage_metadata:
                     result.prompt_tokens = chunk.usage_metadata.get("input_tokens", 0)
                     result.completion_tokens = chunk.usage_metadata.get("output_tokens", 0)
         finally:
             getattr(stream, "close", lambda: None)()  # closes the HTTP response when cancelled mid-stream
+        if not finished:  # the connection closed mid-answer: half an answer must not pass for a whole one
+            raise _CutOff()
         result.text = "".join(parts)
         return result
 
@@ -156,6 +160,8 @@ class ChatLLM:
         import openai
 
         where = f"the LLM server ({self.server}, model {self.model_name!r})"
+        if isinstance(exc, _CutOff):
+            return LLMUnavailable(f"the reply from {where} was cut off before it finished", "try again"), None
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
             return LLMUnavailable(
                 f"{where} did not answer in time", "try again, or raise LITBOT_LLM_TIMEOUT"
@@ -181,6 +187,10 @@ class ChatLLM:
                 return LLMRejected(f"{where} does not know the model (404)", "check LITBOT_LLM_MODEL"), None
             return LLMRejected(f"{where} refused the request (HTTP {status})"), None
         return LLMUnavailable(f"{where} failed: {type(exc).__name__}"), None
+
+
+class _CutOff(Exception):
+    """The stream ended without a finish reason (the server or a proxy dropped the connection)."""
 
 
 class _CallerError(Exception):

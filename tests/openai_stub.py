@@ -27,6 +27,7 @@ class Reply:
     chunk_delay: float = 0.0  # seconds between streamed chunks
     headers: dict[str, str] = field(default_factory=dict)
     usage: tuple[int, int] = (120, 30)  # prompt, completion tokens
+    cut: bool = False  # stream only: close the connection after the text, without finish_reason or [DONE]
 
 
 @dataclass
@@ -113,6 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
             if i and reply.chunk_delay and self.server.stub.stopping.wait(reply.chunk_delay):
                 return
             self._event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        if reply.cut:
+            return
         self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         if body.get("stream_options", {}).get("include_usage"):
             prompt, completion = reply.usage

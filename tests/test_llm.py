@@ -282,3 +282,17 @@ def test_a_failing_token_callback_is_not_mistaken_for_a_server_error(stub: OpenA
     assert len(stub.requests) == 1  # not retried
     result = llm.generate(None, "hello again")
     assert (result.text, result.prompt_tokens, result.completion_tokens) == ("four five", 120, 30)
+
+
+def test_a_stream_cut_off_mid_answer_is_an_error_not_half_an_answer(
+    store_settings: Settings, stub: OpenAIStub
+) -> None:
+    stub.script(Reply("Players wear headgear rarely [1] but the study", cut=True))
+    tokens: list[str] = []
+    with pytest.raises(LLMUnavailable, match="cut off"):
+        llm_handler(store_settings, stub).new_session().ask(RUGBY, on_token=tokens.append)
+    assert len(stub.requests) == 1  # text had been streamed: retrying would repeat it
+
+    stub.script(Reply("", cut=True), Reply("Few players wear headgear [1]."))
+    answer = llm_handler(store_settings, stub).new_session().ask(RUGBY)  # cut before any text: retried
+    assert answer.text == "Few players wear headgear [1]." and len(stub.requests) == 3
