@@ -167,7 +167,10 @@ def parse_csv(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]:
     if header_line is None:
         return
     delimiter = max(",\t;", key=header_line.count)  # no delimiter at all: a one-column file
-    header = [normalise_key(cell) for cell in next(csv.reader([header_line], delimiter=delimiter))]
+    try:
+        header = [normalise_key(cell) for cell in next(csv.reader([header_line], delimiter=delimiter))]
+    except csv.Error as error:  # e.g. a stray carriage return inside the header row
+        raise InputError(source_name, f"has an unreadable CSV header row ({error})") from error
     _require_abstract_column(header, source_name)
     reader = csv.reader(lines, delimiter=delimiter, strict=True)  # strict: a broken quote is one bad row
     while True:
