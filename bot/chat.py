@@ -25,7 +25,7 @@ from bot.errors import Cancelled
 from bot.extractive import ExtractiveAnswerer
 from bot.followups import TopicTracker
 from bot.types import REFUSAL, Answer, Filters, Usage
-from ingest.errors import LitbotError, StoreError, StoreUnavailable
+from ingest.errors import CollectionMissing, LitbotError
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
@@ -80,8 +80,10 @@ class ChatHandler:
 
         prompts = load_prompts(settings)  # checked first, in both modes: a broken prompt fails at start
         embedder = QueryMemo(make_embedder(settings))
-        # Load the model while Chroma is imported and opened: two slow starts overlap.
-        threading.Thread(target=_warm_up, args=(embedder.inner,), name="litbot-warm-up", daemon=True).start()
+        # Load the model while Chroma is imported and opened: two slow starts overlap. Not a daemon: a process
+        # that exits while the thread is inside onnxruntime aborts ("terminate called without an active
+        # exception") instead of exiting with its own status.
+        threading.Thread(target=_warm_up, args=(embedder.inner,), name="litbot-warm-up", daemon=False).start()
         llm = None
         if settings.llm_configured:
             from bot.llm import ChatLLM
@@ -188,12 +190,8 @@ def _open_store(settings: Settings, embedder: Embedder) -> ArticleStore | None:
 
     try:
         return open_store(settings, embedder.name, create=False)
-    except StoreUnavailable:
-        raise
-    except StoreError as exc:
-        if exc.message.startswith("no collection"):
-            return None
-        raise
+    except CollectionMissing:
+        return None
 
 
 class ChatSession:

@@ -30,6 +30,10 @@ class StoreError(LitbotError):
     """The Chroma store could not be opened, read or written."""
 
 
+class CollectionMissing(StoreError):
+    """The store holds no litbot collection yet (nothing was ingested)."""
+
+
 class StoreUnavailable(StoreError):
     """The Chroma server did not answer."""
 

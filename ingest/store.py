@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ingest.errors import StoreError, StoreUnavailable
+from ingest.errors import CollectionMissing, StoreError, StoreUnavailable
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
@@ -336,7 +336,7 @@ def open_store(settings: Settings, embedding_model: str, create: bool = True) ->
         raise StoreError(f"cannot open the Chroma store at {settings.store_label}: {exc}") from exc
     if settings.collection not in existing:
         if not create:
-            raise StoreError(
+            raise CollectionMissing(
                 f"no collection {settings.collection!r} at {settings.store_label}",
                 "ingest something first: `litbot ingest --sample`",
             )
