@@ -297,12 +297,7 @@ def assert_clear(error: object) -> LitbotError:
     return error
 
 
-@pytest.mark.parametrize(
-    "mode", [pytest.param(mode, marks=pytest.mark.xfail(
-        strict=True, reason="bug: a stream cut before finish_reason/[DONE] is returned as a complete answer "
-        "(bot/llm.py ChatLLM._once never checks that the stream finished)")) if mode == "stream_cut" else mode
-        for mode in MODES],
-)  # fmt: skip
+@pytest.mark.parametrize("mode", MODES)  # stream_cut: was returned as a complete answer until c3fbb80
 def test_broken_llm_replies_are_one_clear_error(broken: tuple[BrokenLLMStub, ChatHandler], mode: str) -> None:
     stub, handler = broken
     stub.mode, before = mode, len(stub.requests)
