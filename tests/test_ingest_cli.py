@@ -99,7 +99,7 @@ def test_killed_ingest_rerun_equals_a_clean_run(tmp_path: Path) -> None:
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
         try:
-            if open_store(probe, "all-MiniLM-L6-v2", create=False).count_chunks() > 0:
+            if open_store(probe, "all-MiniLM-L6-v2", create=False).count_articles() > 0:
                 break
         except Exception:
             continue
