@@ -25,7 +25,7 @@ PUBMEDQA = BEIR / "pubmedqa"
 PARAPHRASES = Path(__file__).parent / "data" / "pubmedqa_paraphrases.jsonl"
 OFF_TOPIC = Path(__file__).parent / "data" / "off_topic.jsonl"
 RESULTS = Path(__file__).parent / "results"
-EVIDENCE_VERSION = "2"  # bump when Retriever.gather changes
+EVIDENCE_VERSION = "3"  # bump when Retriever.gather changes
 
 
 def scifact_halves(query_ids: list[str]) -> tuple[set[str], set[str]]:
@@ -73,7 +73,9 @@ def dataset(name: str) -> tuple[Retriever, BeirSet]:
 def evidence_for(name: str, retriever: Retriever, beir: BeirSet, pool: int = 300) -> dict[str, Evidence]:
     """Raw hybrid evidence of every query, cached per data set, store revision and pool size."""
     index = retriever.lexical_index()
-    key = hashlib.sha256(f"{name}|{index.revision}|{pool}|{index.params}|{EVIDENCE_VERSION}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(
+        f"{name}|{index.revision}|{pool}|{index.params}|{EVIDENCE_VERSION}".encode()
+    ).hexdigest()[:12]
     path = RESULTS / f"evidence-{name}-{key}.pkl"
     if path.exists():
         with path.open("rb") as fh:

@@ -48,7 +48,9 @@ def figures(
 def grid() -> list[FusionParams]:
     out = [
         FusionParams(method="weighted", lexical_weight=w, confidence_power=p)
-        for w, p in itertools.product([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7], [0.0, 1.0, 2.0, 3.0])
+        for w, p in itertools.product(
+            [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2], [0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0]
+        )
     ]
     out += [
         FusionParams(method="rrf", rrf_k=k, rrf_lexical=w)

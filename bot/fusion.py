@@ -30,8 +30,8 @@ class FusionParams:
     """Chosen on the SciFact tuning half (bench/retrieval_tune.py); see BENCHMARKS.md."""
 
     method: Literal["weighted", "rrf"] = "weighted"
-    lexical_weight: float = 0.3  # weighted: added share of normalised BM25 at full confidence
-    confidence_power: float = 1.0  # weighted: confidence = best coverage ** power
+    lexical_weight: float = 0.8  # weighted: added share of normalised BM25 at full confidence
+    confidence_power: float = 3.0  # weighted: confidence = best coverage ** power
     rrf_k: float = 60.0  # rrf: rank offset
     rrf_lexical: float = 1.0  # rrf: lexical weight relative to dense
 

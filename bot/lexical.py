@@ -27,7 +27,7 @@ from ingest.store import ArticleStore
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
 
-FORMAT_VERSION = "5"
+FORMAT_VERSION = "6"
 # A term in at most this many articles (or this share of them) is a name-like identifier: an article holding
 # it and every other query term is an exact match that passes the relevance floor whatever its cosine.
 RARE_DF = 3
@@ -40,7 +40,7 @@ class BM25Params:
 
     k1: float = 1.2
     b: float = 0.75
-    title_weight: int = 1  # extra times the title's terms count
+    title_weight: int = 2  # extra times the title's terms count
 
 
 def strip_title(text: str, metadata: Mapping[str, Any]) -> str:

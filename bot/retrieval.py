@@ -31,6 +31,7 @@ RELEVANCE_FLOOR = 0.35
 LEXICAL_FLOOR = 0.5
 MIN_POOL = 100  # articles taken from each side, at least; 3 * k when k is larger
 DENSE_CHUNKS_PER_ARTICLE = 1.5  # chunks asked of the store per article in the pool
+RESCORE_LIMIT = 20  # best lexical candidates outside the dense hits whose exact cosine is fetched
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,8 @@ class Retriever:
     ) -> Evidence:
         """Candidates within ``filters``: the ``pool`` best articles of each side, each with both scores.
 
-        BM25 is known for every article; the cosine of a lexical candidate the dense search did not reach is
-        fetched with a second, id-filtered query, so fusion never has to guess it.
+        BM25 is known for every article; the cosine of the best lexical candidates the dense search did not
+        reach is fetched with a second, id-filtered query (the others get the cosine of the last dense hit).
         """
         evidence = Evidence()
         allowed = _allowed(index, filters)
@@ -125,6 +126,7 @@ class Retriever:
             evidence.dense_missing = min((s for _, s in found), default=0.0) if len(found) == n else 0.0
             _add_dense(evidence, index, found)
             missing = [p for p in chosen if index.articles[p].article_id not in evidence.dense_chunks]
+            missing = missing[:RESCORE_LIMIT]  # the rest keep the bound: an id-filtered query costs per id
             if missing:
                 ids = [index.articles[p].article_id for p in missing]
                 n = sum(len(index.articles[p].chunk_ids) for p in missing)
