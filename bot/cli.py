@@ -8,8 +8,8 @@ import typer
 
 from bot.ask_cli import ask_command
 from bot.discord.cli import discord_command
-from bot.repl import chat_command
 from bot.eval_cli import eval_app
+from bot.repl import chat_command
 from ingest.cli import FORMATS_HELP, ingest_command, stats_command
 from ingest.pubmed_cli import watch_app
 
@@ -17,7 +17,7 @@ app = typer.Typer(
     name="litbot",
     help=(
         "litbot answers questions from indexed abstracts, citing each claim with a link to its article.\n\n"
-        "Start with `litbot ingest --sample`, then `litbot ask \"your question\"`. Settings come from LITBOT_* "
+        'Start with `litbot ingest --sample`, then `litbot ask "your question"`. Settings come from LITBOT_* '
         "environment variables or a .env file (see .env.example)."
     ),
     no_args_is_help=True,
@@ -28,17 +28,21 @@ app = typer.Typer(
 app.command("ingest", epilog=FORMATS_HELP)(ingest_command)
 app.command("stats")(stats_command)
 app.command("ask")(ask_command)
-app.add_typer(eval_app, name="eval")
 app.add_typer(watch_app, name="watch")
+app.add_typer(eval_app, name="eval")
 app.command("discord")(discord_command)
 app.command("chat")(chat_command)
 
 
 @app.callback()
 def _root(
-    debug: bool = typer.Option(False, "--debug", help="Log details and show tracebacks of unexpected errors."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Log details and show tracebacks of unexpected errors."
+    ),
 ) -> None:
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def main() -> None:
