@@ -10,13 +10,7 @@ from bot.types import Answer, Citation
 
 def source_link(citation: Citation) -> str | None:
     """The link a reader opens: the record's own URL, else PubMed by PMID, else doi.org."""
-    if citation.url:
-        return citation.url
-    if citation.pmid:
-        return f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid}/"
-    if citation.doi:
-        return f"https://doi.org/{citation.doi}"
-    return None
+    return citation.link
 
 
 def source_name(citation: Citation) -> str:

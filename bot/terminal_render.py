@@ -24,13 +24,7 @@ CITE_STYLE = "bold cyan"
 
 def citation_url(citation: Citation) -> str | None:
     """The link a reader opens: the record's own URL, else PubMed by PMID, else doi.org."""
-    if citation.url:
-        return citation.url
-    if citation.pmid:
-        return f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid}/"
-    if citation.doi:
-        return f"https://doi.org/{citation.doi}"
-    return None
+    return citation.link
 
 
 def _short_ref(citation: Citation) -> str:

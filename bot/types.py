@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ingest.articles import DOI_URL, PUBMED_URL
+
 #: The one refusal sentence, shared by the prompts (as {refusal}), the code and the tests.
 REFUSAL = "I couldn't find this in the indexed literature."
 
@@ -46,6 +48,17 @@ class Citation(BaseModel):
     doi: str | None = None
     url: str | None = None
     passages: list[str] = Field(default_factory=list)  # the text the answer drew on
+
+    @property
+    def link(self) -> str | None:
+        """The link a reader opens: the record's own URL, else PubMed by PMID, else doi.org."""
+        if self.url:
+            return self.url
+        if self.pmid:
+            return PUBMED_URL.format(pmid=self.pmid)
+        if self.doi:
+            return DOI_URL.format(doi=self.doi)
+        return None
 
     @property
     def label(self) -> str:

@@ -85,13 +85,7 @@ def clip(text: str, limit: int) -> str:
 
 def citation_url(citation: Citation) -> str | None:
     """Where a reader can check the source: the record's URL, else PubMed, else the DOI resolver."""
-    if citation.url:
-        return citation.url
-    if citation.pmid:
-        return f"https://pubmed.ncbi.nlm.nih.gov/{citation.pmid}/"
-    if citation.doi:
-        return f"https://doi.org/{citation.doi}"
-    return None
+    return citation.link
 
 
 def _link_text(text: str, limit: int) -> str:
