@@ -92,7 +92,7 @@ t = time.perf_counter()
 docs = [Document(page_content=(d.get("title", "") + "\n\n" + d["text"]).strip(), metadata={"id": d["_id"]})
         for d in map(json.loads, open(sys.argv[1]))]
 chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
-db = Chroma(collection_name="lc", embedding_function=Plain(), persist_directory=sys.argv[2])
+db = Chroma(collection_name="langchain", embedding_function=Plain(), persist_directory=sys.argv[2])
 for i in range(0, len(chunks), 5000):
     db.add_documents(chunks[i:i + 5000])
 print(json.dumps({"seconds": time.perf_counter() - t, "chunks": len(chunks)}))
