@@ -1,6 +1,6 @@
 """A loopback E-utilities server for tests: esearch.fcgi and efetch.fcgi on 127.0.0.1, with real recordings.
 
-The PubMed records are the real efetch replies in ``tests/fixtures/eutils/`` (each ``<PubmedArticle>`` kept
+The PubMed records are the real efetch replies in ``tests/fixtures/pubmed-xml/`` (each ``<PubmedArticle>`` kept
 byte for byte); esearch replies have NCBI's layout (as in ``esearch2.xml``) or are served verbatim from a
 recording. Every request is logged (endpoint, parameters, arrival time) so tests can assert on what the client
 sent; ``faults`` script bad replies (429, 500, cut-off bodies, HTML pages) for matching requests.
@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-FIXTURES = Path(__file__).parent / "fixtures" / "eutils"
+FIXTURES = Path(__file__).parent / "fixtures" / "pubmed-xml"
 _RECORD = re.compile(rb"<PubmedArticle\b.*?</PubmedArticle>", re.DOTALL)
 _PMID = re.compile(rb"<PMID[^>]*>(\d+)</PMID>")
 _DOI = re.compile(rb'<ArticleId IdType="doi">([^<]+)</ArticleId>')
