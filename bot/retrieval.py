@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bot.dense import nearest_chunks
+from bot.dense import chunk_cosines, nearest_chunks
 from bot.fusion import DEFAULT_PARAMS, Candidate, FusionParams, fuse
 from bot.lexical import LexicalIndex, cache_file, shared_cache, top
 from bot.terms import tokenize
@@ -111,7 +111,7 @@ class Retriever:
         """Candidates within ``filters``: the ``pool`` best articles of each side, each with both scores.
 
         BM25 is known for every article; the cosine of the best lexical candidates the dense search did not
-        reach is fetched with a second, id-filtered query (the others get the cosine of the last dense hit).
+        reach is computed from their stored vectors (the others get the cosine of the last dense hit).
         """
         evidence = Evidence()
         allowed = _allowed(index, filters)
@@ -126,13 +126,10 @@ class Retriever:
             evidence.dense_missing = min((s for _, s in found), default=0.0) if len(found) == n else 0.0
             _add_dense(evidence, index, found)
             missing = [p for p in chosen if index.articles[p].article_id not in evidence.dense_chunks]
-            missing = missing[:RESCORE_LIMIT]  # the rest keep the bound: an id-filtered query costs per id
+            missing = missing[:RESCORE_LIMIT]  # the rest keep the bound: each lookup costs per chunk
             if missing:
-                ids = [index.articles[p].article_id for p in missing]
-                n = sum(len(index.articles[p].chunk_ids) for p in missing)
-                _add_dense(
-                    evidence, index, nearest_chunks(self.store, vector, n, {"article_id": {"$in": ids}})
-                )
+                chunk_ids = [c for p in missing for c in index.articles[p].chunk_ids]
+                _add_dense(evidence, index, chunk_cosines(self.store, vector, chunk_ids))
             chosen.update(dict.fromkeys(index.position[aid] for aid in evidence.dense_chunks))
         for pos in chosen:
             aid = index.articles[pos].article_id

@@ -153,6 +153,16 @@ class ArticleStore:
         distances = (reply["distances"] or [[]])[0]
         return [(str(i), 1.0 - float(d)) for i, d in zip(reply["ids"][0], distances, strict=True)]
 
+    def chunk_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored embedding of each of ``ids`` that exists (no vector search: a lookup by id)."""
+        if not ids:
+            return {}
+        reply = self._coll("get", ids=list(ids), include=["embeddings"])
+        vectors = reply["embeddings"]
+        if vectors is None:
+            return {}
+        return {str(i): np.asarray(v, dtype=np.float32) for i, v in zip(reply["ids"], vectors, strict=True)}
+
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         """The ``k`` chunks nearest to ``vector`` (optionally filtered by metadata)."""
         total = self.count_chunks()

@@ -167,3 +167,26 @@ def test_lexical_cache_is_reused_until_an_ingest_changes_the_revision(
     assert _pmids(retriever.search("zorbulin toxicity in axolotls", mode="lexical")) == ["99999999"]
     assert _pmids(retriever.search("zorbulin toxicity in axolotls", k=3))[0] == "99999999"
     assert retriever.lexical_index() is rebuilt
+
+
+def test_lexical_candidates_outside_the_dense_hits_get_their_exact_cosine(retriever: Retriever) -> None:
+    """With a pool too small for the dense side to reach them, BM25's picks are rescored from stored vectors."""
+    from bot.dense import chunk_cosines, nearest_chunks
+
+    index = retriever.lexical_index()
+    query = "vaccine storage temperature in refrigerators"
+    vector = retriever.embedder.embed_query(query)
+    exact: dict[str, float] = {}
+    for chunk_id, cosine in nearest_chunks(retriever.store, vector, index.chunk_count):
+        article_id = chunk_id.split("#")[0]
+        exact[article_id] = max(exact.get(article_id, -1.0), cosine)
+    evidence = retriever.gather(query, index, 4, None, "hybrid")
+    dense_ids = {cid.split("#")[0] for cid, _ in nearest_chunks(retriever.store, vector, 6)}
+    rescored = [c for c in evidence.candidates.values() if c.article_id not in dense_ids and c.lexical > 0]
+    assert rescored, "no lexical candidate fell outside the dense hits"
+    for candidate in rescored:
+        assert candidate.dense == pytest.approx(exact[candidate.article_id], abs=1e-4)
+    wanted = [*index.articles[index.position["pmid:1571683"]].chunk_ids, "pmid:0#0"]  # the last is not stored
+    by_lookup = chunk_cosines(retriever.store, vector, wanted)
+    assert [cid for cid, _ in by_lookup] == sorted(wanted[:-1], key=lambda cid: -dict(by_lookup)[cid])
+    assert max(c for _, c in by_lookup) == pytest.approx(exact["pmid:1571683"], abs=1e-4)
