@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.chunking import CHUNKER_VERSION
 from ingest.errors import InputError
 from ingest.settings import Settings
 
@@ -70,7 +71,7 @@ def eval_store_settings(folder: Path, settings: Settings) -> Settings:
     """Settings pointing at the cached evaluation store for this corpus, model and chunking."""
     key = (
         f"{file_digest(folder / 'corpus.jsonl')}|{settings.embedding_model}|{settings.chunk_tokens}|"
-        f"{settings.chunk_overlap_sentences}"
+        f"{settings.chunk_overlap_sentences}|chunker {CHUNKER_VERSION}"
     )
     name = f"{folder.resolve().name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     root = settings.data_dir / "eval" / name

@@ -77,3 +77,14 @@ def test_load_beir_keeps_judged_queries_only() -> None:
 )
 def test_corpus_id(metadata: dict[str, str], article_id: str, expected: str) -> None:
     assert corpus_id(metadata, article_id) == expected
+
+
+def test_cached_store_is_not_reused_across_chunkings(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store chunked by another chunker version or window must not be scored as if it were current."""
+    current = eval_store_settings(SCIFACT_MINI, settings).chroma_path
+    wider = eval_store_settings(SCIFACT_MINI, settings.model_copy(update={"chunk_tokens": 128})).chroma_path
+    monkeypatch.setattr("bot.beir.CHUNKER_VERSION", "next")
+    newer = eval_store_settings(SCIFACT_MINI, settings).chroma_path
+    assert len({current, wider, newer}) == 3
