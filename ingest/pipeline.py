@@ -10,6 +10,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
@@ -58,6 +59,7 @@ class IngestReport:
 
 
 Progress = Callable[[str, int], None]  # (input name, articles done in this input)
+ArticleWrite = tuple[str, int, Sequence[ChunkRecord]]  # (article id, chunk count, chunks)
 
 
 def chunk_signature(settings: Settings, embedder: Embedder) -> str:
@@ -105,19 +107,43 @@ class Ingestor:
         progress: Progress | None = None,
         name: str = "",
     ) -> int:
-        """Ingest one input's events; returns how many articles it held."""
+        """Ingest one input's events; returns how many articles it held.
+
+        Two stages: while one group's chunks are written to the store (a background thread), the next group
+        is looked up, chunked and embedded. A group's articles count as done, and the store's revision moves,
+        only once its write has finished; an error or Ctrl-C still waits for the write in flight, which keeps
+        an interrupted run as recoverable as a sequential one (chunk 0 of every article is written last).
+        """
+        writer = _GroupWriter(self.store)
         done = 0
-        for group in _groups(events, report, self.settings.ingest_group_size):
-            self._write_group(group, report)
-            done += len(group)
-            if progress:
-                progress(name, done)
+
+        def settle() -> None:  # wait for the group in flight, then count it as done
+            nonlocal done
+            landed = writer.finish()
+            if landed:
+                done += landed
+                if progress:
+                    progress(name, done)
+
+        try:
+            for group in _groups(events, report, self.settings.ingest_group_size):
+                latest: dict[str, Article] = {}
+                for article in group:  # the same id twice in one group: the later record wins
+                    latest[article.id] = article
+                if writer.holds_any(latest):  # its stored hash must be read after that write lands
+                    settle()
+                writes = self._prepare(group, latest, report)
+                settle()
+                writer.start(writes, latest, len(group))
+            settle()
+        finally:
+            writer.close()
         return done
 
-    def _write_group(self, group: list[Article], report: IngestReport) -> None:
-        latest: dict[str, Article] = {}
-        for article in group:  # the same id twice in one group: the later record wins
-            latest[article.id] = article
+    def _prepare(
+        self, group: list[Article], latest: dict[str, Article], report: IngestReport
+    ) -> list[ArticleWrite]:
+        """Look up, chunk and embed the articles of ``group`` that are new or changed; count the others."""
         report.read += len(group)
         report.unchanged += len(group) - len(latest)
         stored = self.store.stored_hashes(list(latest))
@@ -129,7 +155,7 @@ class Ingestor:
             else:
                 changed.append((article, digest, article_id in stored))
         if not changed:
-            return
+            return []
         plans = [
             (
                 article,
@@ -146,7 +172,7 @@ class Ingestor:
         ]
         texts = [c.text for *_, chunks in plans for c in chunks]
         vectors = iter(self.embedder.embed_documents(texts))
-        writes = []
+        writes: list[ArticleWrite] = []
         for article, digest, is_update, chunks in plans:
             records = [
                 ChunkRecord(c.id, c.text, next(vectors), chunk_metadata(article, c.index, c.count, digest))
@@ -158,8 +184,53 @@ class Ingestor:
                 report.updated += 1
             else:
                 report.new += 1
-        self.store.write_articles(writes)
-        self.store.bump_revision()
+        return writes
+
+
+class _GroupWriter:
+    """Writes one group at a time on a background thread; ``finish`` waits for it and re-raises its error."""
+
+    def __init__(self, store: ArticleStore) -> None:
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="litbot-store-writer")
+        self._pending: Future[None] | None = None
+        self._ids: set[str] = set()
+        self._articles = 0
+
+    def holds_any(self, article_ids: Iterable[str]) -> bool:
+        return self._pending is not None and not self._ids.isdisjoint(article_ids)
+
+    def start(self, writes: list[ArticleWrite], latest: dict[str, Article], articles: int) -> None:
+        """Begin writing a group (``articles`` records read, ``writes`` of them new or changed)."""
+        self._articles = articles
+        if writes:
+            self._ids = set(latest)
+            self._pending = self._pool.submit(self.store.write_articles, writes)
+
+    def finish(self) -> int:
+        """Wait for the group in flight; returns how many records it held (0 if none was in flight)."""
+        pending, self._pending, self._ids = self._pending, None, set()
+        articles, self._articles = self._articles, 0
+        if pending is not None:
+            pending.result()
+            self.store.bump_revision()
+        return articles
+
+    def close(self) -> None:
+        """Let a write in flight land (errors are already being raised by the caller), then stop the thread."""
+        if self._pending is not None:
+            try:
+                self._pending.result()
+                self.store.bump_revision()
+            except Exception:  # the exception already in flight is the one to report
+                log.exception("writing the last group failed")
+            self._pending = None
+        self._pool.shutdown(wait=True)
+
+
+def _report_progress(progress: Progress | None, name: str, done: int) -> None:
+    if progress and done:
+        progress(name, done)
 
 
 def _groups(events: Iterable[ParseEvent], report: IngestReport, size: int) -> Iterator[list[Article]]:

@@ -194,10 +194,13 @@ class ArticleStore:
         rest = [c for _, _, chunks in articles for c in chunks if not c.id.endswith("#0")]
         markers = [c for _, _, chunks in articles for c in chunks if c.id.endswith("#0")]
         self._upsert(rest)
-        for article_id, count, _ in articles:
+        by_count: dict[int, list[str]] = {}
+        for article_id, count, _ in articles:  # one delete per distinct chunk count, not per article
+            by_count.setdefault(count, []).append(article_id)
+        for count, article_ids in sorted(by_count.items()):
             self._coll(
                 "delete",
-                where={"$and": [{"article_id": article_id}, {"chunk": {"$gte": count}}]},
+                where={"$and": [{"article_id": {"$in": article_ids}}, {"chunk": {"$gte": count}}]},
             )
         self._upsert(markers)
 

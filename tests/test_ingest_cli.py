@@ -122,3 +122,38 @@ def test_killed_ingest_rerun_equals_a_clean_run(tmp_path: Path) -> None:
     killed, fresh = snapshot(tmp_path / "killed"), snapshot(tmp_path / "clean")
     assert killed == fresh
     assert len({cid.split("#")[0] for cid in killed}) == 63
+
+
+def test_ctrl_c_lands_the_write_in_flight_and_a_rerun_finishes(tmp_path: Path) -> None:
+    """SIGINT mid-ingest: exit 130 with a hint, only whole groups stored, the rerun resumes and completes."""
+    corpus = str(MINI_CORPUS / "pubmedqa-mini.jsonl")
+    env = {"LITBOT_CHROMA_PATH": str(tmp_path / "store"), "LITBOT_INGEST_GROUP_SIZE": "8"}
+    proc = subprocess.Popen(
+        [*LITBOT, "ingest", corpus],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    probe = Settings(_env_file=None, chroma_path=tmp_path / "store")  # type: ignore[call-arg]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            if open_store(probe, "all-MiniLM-L6-v2", create=False).count_articles() > 0:
+                break
+        except Exception:
+            continue
+    assert proc.poll() is None, "ingest finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "rerun" in err and "Traceback" not in err
+
+    stored = open_store(probe, "all-MiniLM-L6-v2", create=False).count_articles()
+    assert 0 < stored < 63 and stored % 8 == 0  # every group that began writing landed whole
+
+    rerun = run("ingest", corpus, "--json", env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert (report["unchanged"], report["new"]) == (stored, 63 - stored)

@@ -97,6 +97,23 @@ def test_same_record_twice_in_one_input_is_stored_once(settings: Settings, tmp_p
     assert [cid for cid, _, _ in store.iter_chunks()] == ["doi:10.1000/xyz#0"]
 
 
+def test_groups_written_in_the_background_see_each_other(settings: Settings, tmp_path: Path) -> None:
+    """One article per group: a record's stored hash is read only after the previous group's write lands."""
+    small = settings.model_copy(update={"ingest_group_size": 1})
+    first = {"pmid": "51", "title": "T", "abstract": "Metformin lowered HbA1c in adults."}
+    changed = {**first, "abstract": "Metformin lowered HbA1c and weight in adults."}
+    other = {"pmid": "52", "title": "U", "abstract": "Statins lowered LDL cholesterol."}
+    path = _jsonl(tmp_path / "seq.jsonl", [first, first, other, changed, changed])
+    seen: list[int] = []
+    ingestor = _ingestor(small)
+    report = ingest_inputs([str(path)], ingestor, lambda _name, done: seen.append(done))
+    assert (report.read, report.new, report.updated, report.unchanged) == (5, 2, 1, 2)
+    assert seen == [1, 2, 3, 4, 5]  # each group reported once, after its write
+    chunks = {cid: text for cid, text, _ in ingestor.store.iter_chunks()}
+    assert sorted(chunks) == ["pmid:51#0", "pmid:52#0"]
+    assert "weight" in chunks["pmid:51#0"]
+
+
 def test_bad_records_are_named_and_good_ones_still_go_in(settings: Settings, tmp_path: Path) -> None:
     folder = tmp_path / "inputs"
     folder.mkdir()
