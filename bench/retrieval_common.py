@@ -25,7 +25,7 @@ PUBMEDQA = BEIR / "pubmedqa"
 PARAPHRASES = Path(__file__).parent / "data" / "pubmedqa_paraphrases.jsonl"
 OFF_TOPIC = Path(__file__).parent / "data" / "off_topic.jsonl"
 RESULTS = Path(__file__).parent / "results"
-EVIDENCE_VERSION = "3"  # bump when Retriever.gather changes
+EVIDENCE_VERSION = "4"  # bump when Retriever.gather changes
 
 
 def scifact_halves(query_ids: list[str]) -> tuple[set[str], set[str]]:

@@ -47,9 +47,14 @@ def figures(
 
 def grid() -> list[FusionParams]:
     out = [
-        FusionParams(method="weighted", lexical_weight=w, confidence_power=p)
-        for w, p in itertools.product(
-            [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2], [0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0]
+        FusionParams(
+            method="weighted", lexical_weight=w, confidence_power=p, lexical_power=g, coverage_share=c
+        )
+        for w, p, g, c in itertools.product(
+            [0.3, 0.5, 0.6, 0.8, 1.0, 1.2],
+            [0.0, 1.0, 2.0, 2.5, 3.0, 4.0],
+            [0.5, 1.0, 2.0],
+            [0.0, 0.3, 0.6],
         )
     ]
     out += [

@@ -2,8 +2,9 @@
 
 Plain reciprocal rank fusion treats BM25's first place as strong evidence even when the query shares only
 one common word with it; on plain-language questions that pushes the right article down. Here the lexical
-score is normalised by the best lexical score, then weighted by the query's *lexical confidence* (the
-idf-weighted share of query terms the best lexical match contains), and added to the dense cosine. When the
+score is normalised by the best lexical score (and damped by a square root, blended with the article's own
+idf-weighted share of query terms), then weighted by the query's *lexical confidence* (the idf-weighted
+share of query terms the best lexical match contains), and added to the dense cosine. When the
 query's words are in the article, lexical evidence counts fully; when they are not, dense decides.
 """
 
@@ -30,8 +31,10 @@ class FusionParams:
     """Chosen on the SciFact tuning half (bench/retrieval_tune.py); see BENCHMARKS.md."""
 
     method: Literal["weighted", "rrf"] = "weighted"
-    lexical_weight: float = 0.8  # weighted: added share of normalised BM25 at full confidence
-    confidence_power: float = 3.0  # weighted: confidence = best coverage ** power
+    lexical_weight: float = 1.2  # weighted: added share of the lexical evidence at full confidence
+    confidence_power: float = 2.0  # weighted: confidence = best coverage ** power
+    lexical_power: float = 0.5  # weighted: lexical evidence = (BM25 / best BM25) ** power ...
+    coverage_share: float = 0.6  # ... blended with the article's own idf-weighted query-term coverage
     rrf_k: float = 60.0  # rrf: rank offset
     rrf_lexical: float = 1.0  # rrf: lexical weight relative to dense
 
@@ -54,10 +57,14 @@ def _weighted(items: list[Candidate], params: FusionParams, dense_missing: float
     best_lexical = max(c.lexical for c in items)
     confidence = max((c.coverage for c in items if c.lexical > 0), default=0.0) ** params.confidence_power
     weight = params.lexical_weight * confidence
+    share = params.coverage_share
+
+    def lexical(c: Candidate) -> float:
+        relative = (c.lexical / best_lexical) ** params.lexical_power if best_lexical > 0 else 0.0
+        return (1.0 - share) * relative + share * c.coverage
+
     return {
-        c.article_id: (c.dense if c.dense is not None else dense_missing)
-        + (weight * c.lexical / best_lexical if best_lexical > 0 else 0.0)
-        for c in items
+        c.article_id: (c.dense if c.dense is not None else dense_missing) + weight * lexical(c) for c in items
     }
 
 
