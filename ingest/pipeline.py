@@ -228,11 +228,6 @@ class _GroupWriter:
         self._pool.shutdown(wait=True)
 
 
-def _report_progress(progress: Progress | None, name: str, done: int) -> None:
-    if progress and done:
-        progress(name, done)
-
-
 def _groups(events: Iterable[ParseEvent], report: IngestReport, size: int) -> Iterator[list[Article]]:
     group: list[Article] = []
     for event in events:
