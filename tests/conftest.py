@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,12 @@ def settings(tmp_path: Path) -> Settings:
 
 
 MINI_CORPUS = FIXTURES / "corpus-mini"
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for children that must see Ctrl-C: a suite started in the background (``cmd &``,
+    nohup) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt in its children."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

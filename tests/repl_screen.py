@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pexpect
 
+from .conftest import default_sigint
+
 LITBOT = Path(sys.executable).with_name("litbot")
 WAIT = 240.0  # generous: the machine is slow and shared; a pass never waits this long
 
@@ -40,7 +42,13 @@ class Screen:
 
     def __init__(self, *args: str, env: Mapping[str, str], cwd: Path) -> None:
         self.child = pexpect.spawn(
-            str(LITBOT), ["chat", *args], env=dict(env), cwd=str(cwd), dimensions=(50, 160), encoding="utf-8"
+            str(LITBOT),
+            ["chat", *args],
+            env=dict(env),
+            cwd=str(cwd),
+            dimensions=(50, 160),
+            encoding="utf-8",
+            preexec_fn=default_sigint,
         )
         self.raw = ""
         self._seen = 0  # offset in visible(raw) up to which earlier waits consumed the screen

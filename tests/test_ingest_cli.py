@@ -15,7 +15,7 @@ import pytest
 from ingest.settings import Settings
 from ingest.store import open_store
 
-from .conftest import MINI_CORPUS
+from .conftest import MINI_CORPUS, default_sigint
 
 LITBOT = [str(Path(sys.executable).parent / "litbot")]
 
@@ -134,6 +134,7 @@ def test_ctrl_c_lands_the_write_in_flight_and_a_rerun_finishes(tmp_path: Path) -
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     probe = Settings(_env_file=None, chroma_path=tmp_path / "store")  # type: ignore[call-arg]
     deadline = time.monotonic() + 300
