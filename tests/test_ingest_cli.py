@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,22 @@ def run(
         env={**os.environ, **(env or {})},
         timeout=600,
     )
+
+
+def _ingest_until_some_are_stored(corpus: str, env: dict[str, str], **popen: Any) -> subprocess.Popen[str]:
+    """Start `litbot ingest corpus` and return it (still running, unless it already ended) once its store,
+    ``env``'s LITBOT_CHROMA_PATH, holds at least one article."""
+    proc = subprocess.Popen([*LITBOT, "ingest", corpus], env={**os.environ, **env}, text=True, **popen)
+    probe = Settings(_env_file=None, chroma_path=Path(env["LITBOT_CHROMA_PATH"]))  # type: ignore[call-arg]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            if open_store(probe, "all-MiniLM-L6-v2", create=False).count_articles() > 0:
+                break
+        except Exception:
+            continue
+    return proc
 
 
 def test_help_explains_every_command() -> None:
@@ -88,21 +105,9 @@ def test_killed_ingest_rerun_equals_a_clean_run(tmp_path: Path) -> None:
     """SIGKILL in the middle of an ingest, rerun: the same chunks and hashes as an uninterrupted run."""
     corpus = str(MINI_CORPUS / "pubmedqa-mini.jsonl")
     killed_env = {"LITBOT_CHROMA_PATH": str(tmp_path / "killed"), "LITBOT_INGEST_GROUP_SIZE": "8"}
-    proc = subprocess.Popen(
-        [*LITBOT, "ingest", corpus],
-        env={**os.environ, **killed_env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = _ingest_until_some_are_stored(
+        corpus, killed_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    probe = Settings(_env_file=None, chroma_path=tmp_path / "killed")  # type: ignore[call-arg]
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        try:
-            if open_store(probe, "all-MiniLM-L6-v2", create=False).count_articles() > 0:
-                break
-        except Exception:
-            continue
     assert proc.poll() is None, "ingest finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -128,23 +133,10 @@ def test_ctrl_c_lands_the_write_in_flight_and_a_rerun_finishes(tmp_path: Path) -
     """SIGINT mid-ingest: exit 130 with a hint, only whole groups stored, the rerun resumes and completes."""
     corpus = str(MINI_CORPUS / "pubmedqa-mini.jsonl")
     env = {"LITBOT_CHROMA_PATH": str(tmp_path / "store"), "LITBOT_INGEST_GROUP_SIZE": "8"}
-    proc = subprocess.Popen(
-        [*LITBOT, "ingest", corpus],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_sigint,
+    proc = _ingest_until_some_are_stored(
+        corpus, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint
     )
     probe = Settings(_env_file=None, chroma_path=tmp_path / "store")  # type: ignore[call-arg]
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        try:
-            if open_store(probe, "all-MiniLM-L6-v2", create=False).count_articles() > 0:
-                break
-        except Exception:
-            continue
     assert proc.poll() is None, "ingest finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
