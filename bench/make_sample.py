@@ -3,10 +3,11 @@
 Source: PubMedQA's expert-labelled set (``ori_pqal.json``, MIT): 1,000 PubMed abstracts keyed by PMID, each
 split into labelled ``CONTEXTS`` plus the ``LONG_ANSWER`` conclusion. One JSON line per PMID:
 
-    {"pmid", "title": "", "abstract", "sections": [{"label", "text"}, ...], "year", "mesh"}
+    {"pmid", "title", "abstract", "sections": [{"label", "text"}, ...], "year", "mesh"}
 
-``title`` stays empty: PubMedQA has no titles, and its question is not the paper's title. The output is
-byte-stable (sorted by PMID, gzip with mtime 0 and a fixed inner name), so re-running it changes nothing.
+``title`` is PubMedQA's ``QUESTION``: the labelled set was built from articles whose titles are questions, and
+the question is that title. The output is byte-stable (sorted by PMID, gzip with mtime 0 and a fixed inner
+name), so re-running it changes nothing.
 
     .venv/bin/python bench/make_sample.py [--source path/to/ori_pqal.json] [--out path/to/out.jsonl.gz]
 """
@@ -35,7 +36,7 @@ def sample_record(pmid: str, entry: dict[str, Any]) -> dict[str, Any]:
     year = entry.get("YEAR")
     return {
         "pmid": pmid,
-        "title": "",
+        "title": str(entry.get("QUESTION") or "").strip(),
         "abstract": " ".join([*contexts, conclusion] if conclusion else contexts),
         "sections": sections,
         "year": int(year) if year else None,
