@@ -1,0 +1,89 @@
+"""The retrieved articles as the gate and the answerers read them: whole abstracts, sentence by sentence.
+
+Retrieval hands over matched chunks; answers need the article's whole abstract in reading order (a finding is
+often in a chunk that did not match best), each sentence with its role, vector and cosine to the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.abstracts import AbstractSentence, abstract_sentences
+from bot.citations import RetrievedLike
+from bot.terms import normalise, tokenize
+
+# Reference marks that mean nothing out of their paper: "(Box 1)", "(Fig. 2a)", "(Table 3)", "[12]", "[3, 4]",
+# and a bare "(2)" or "(2, 3)" right before the sentence's end.
+_POINTERS = re.compile(
+    r"\s*[(\[](?:see\s+)?(?:box|fig(?:ure)?s?\.?|tables?|supplementa\w*|appendix)\s*[\w.,–-]*[)\]]", re.I
+)
+_SQUARE_REFS = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")
+_TRAILING_REFS = re.compile(r"(?:\s*\(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\))+(?=\s*[.!?]?\s*$)")
+
+ArticleTexts = Callable[[RetrievedLike], list[str]]
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+def clean_sentence(text: str) -> str:
+    """A sentence fit to quote: reference marks out, brackets that would read as citations made round."""
+    text = _POINTERS.sub("", text)
+    text = _SQUARE_REFS.sub("", text)
+    text = _TRAILING_REFS.sub("", text)
+    return " ".join(text.translate(_ROUND).split())
+
+
+_ROUND = str.maketrans("[]", "()")  # "[OR 3.6]" must not read as a citation
+
+
+@dataclass
+class ArticleEvidence:
+    """One retrieved article, read whole."""
+
+    rank: int  # 1-based retrieval rank
+    article: RetrievedLike
+    sentences: list[AbstractSentence]
+    terms: frozenset[str]  # index terms of its title, abstract and MeSH headings
+    text: str  # the same words, lower-cased, for names the index terms cannot hold ("vitamin d")
+    vectors: np.ndarray  # one unit vector per sentence
+    cosines: np.ndarray  # each sentence's cosine to the question
+
+
+def read_articles(
+    articles: Sequence[RetrievedLike], question_vector: np.ndarray, texts: ArticleTexts, embed: Embed
+) -> list[ArticleEvidence]:
+    """Every article's sentences (cleaned, in reading order) with their vectors, embedded in one batch."""
+    read: list[tuple[RetrievedLike, list[AbstractSentence], str]] = []
+    for article in articles:
+        chunks = texts(article) or list(article.passages)
+        sentences = [
+            AbstractSentence(s.position, clean, s.label, s.role)
+            for s in abstract_sentences(chunks)
+            if len((clean := clean_sentence(s.text)).split()) >= 3
+        ]
+        meta = article.metadata
+        words = " ".join([str(meta.get("title") or ""), *chunks, str(meta.get("mesh") or "")])
+        read.append((article, sentences, words))
+    vectors = embed([s.text for _, sentences, _ in read for s in sentences])
+    out: list[ArticleEvidence] = []
+    start = 0
+    for rank, (article, sentences, words) in enumerate(read, start=1):
+        block = vectors[start : start + len(sentences)] if sentences else np.zeros((0, len(question_vector)))
+        start += len(sentences)
+        terms = frozenset(tokenize(words))
+        out.append(
+            ArticleEvidence(rank, article, sentences, terms, normalise(words), block, block @ question_vector)
+        )
+    return out
+
+
+def finding_of(evidence: ArticleEvidence) -> str:
+    """The article's own finding: its first conclusion sentence, else its last result, else its last one."""
+    for role in ("conclusions", "results"):
+        found = [s.text for s in evidence.sentences if s.role == role]
+        if found:
+            return found[0] if role == "conclusions" else found[-1]
+    return evidence.sentences[-1].text if evidence.sentences else ""
