@@ -8,6 +8,7 @@ store's revision is unchanged; an ingest bumps the revision and the next search 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import math
@@ -21,13 +22,13 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from bot.terms import tokenize
+from bot.terms import MIN_SHARED_PREFIX, same_stem, tokenize
 from ingest.store import ArticleStore
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
 
-FORMAT_VERSION = "6"
+FORMAT_VERSION = "7"
 # A term in at most this many articles (or this share of them) is a name-like identifier: an article holding
 # it and every other query term is an exact match that passes the relevance floor whatever its cosine.
 RARE_DF = 3
@@ -95,9 +96,45 @@ class LexicalIndex:
             )
         if articles:
             self.bm25.index(documents, show_progress=False)
+        self.vocabulary = sorted(self.bm25.vocab_dict) if articles else []
 
     def __len__(self) -> int:
         return len(self.articles)
+
+    # --- corpus statistics (bot.concepts.CorpusStats) ----------------------------------------------------
+    @property
+    def article_count(self) -> int:
+        return len(self.articles)
+
+    def document_frequency(self, terms: Sequence[str]) -> int:
+        """Articles holding any of ``terms``."""
+        postings = self.bm25.scores
+        docs = [
+            postings["indices"][postings["indptr"][i] : postings["indptr"][i + 1]]
+            for i in (self.bm25.vocab_dict.get(t) for t in terms)
+            if i is not None
+        ]
+        if not docs:
+            return 0
+        return len(docs[0]) if len(docs) == 1 else len(np.unique(np.concatenate(docs)))
+
+    def term_weight(self, term: str) -> float:
+        """The idf of ``term`` in its forms (an unknown term weighs as one in no article)."""
+        return _idf(self.document_frequency(self.variants(term)), len(self.articles))
+
+    def variants(self, term: str) -> list[str]:
+        """Stored terms that are forms of ``term`` (bot.terms.same_stem), ``term`` first when stored."""
+        head = term[:MIN_SHARED_PREFIX]
+        if len(term) < MIN_SHARED_PREFIX or not term.isalpha():
+            return [term] if term in self.bm25.vocab_dict else []
+        start = bisect.bisect_left(self.vocabulary, head)
+        found: list[str] = []
+        for candidate in self.vocabulary[start:]:
+            if not candidate.startswith(head):
+                break
+            if same_stem(term, candidate):
+                found.append(candidate)
+        return sorted(found, key=lambda c: c != term)
 
     def score(self, query: str) -> LexicalHits:
         """BM25, coverage and exact-match flags of ``query`` for every article (zeros when no term is known)."""

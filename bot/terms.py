@@ -57,7 +57,8 @@ _stem_lock = threading.Lock()  # PyStemmer objects are not thread-safe
 _stem_cache: dict[str, str] = {}
 
 
-def _stem(word: str) -> str:
+def stem_word(word: str) -> str:
+    """The index term of one plain word (identifiers such as "brca1" are kept as written)."""
     cached = _stem_cache.get(word)
     if cached is None:
         if not word.isalpha():
@@ -86,5 +87,26 @@ def tokenize(text: str) -> list[str]:
             terms.append("".join(parts))
         for part in parts:
             if part not in STOPWORDS and (len(part) > 1 or part.isdigit() or len(parts) > 1):
-                terms.append(_stem(part))
+                terms.append(stem_word(part))
     return terms
+
+
+#: Two stems name the same thing when they share this long a start ("pregnanc"/"pregnant", "child"/"children").
+MIN_SHARED_PREFIX = 5
+SHARED_PREFIX_RATIO = 0.8
+MAX_ENDING = 3
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Whether two stems are forms of one word: equal, or sharing most of the shorter one's letters and
+    differing by a short ending ("pregnanc"/"pregnant", "child"/"children", not "child"/"childbirth")."""
+    if a == b:
+        return True
+    if not (a.isalpha() and b.isalpha()) or a[:MIN_SHARED_PREFIX] != b[:MIN_SHARED_PREFIX]:
+        return False
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared >= SHARED_PREFIX_RATIO * min(len(a), len(b)) and max(len(a), len(b)) - shared <= MAX_ENDING

@@ -1,0 +1,294 @@
+"""The key concepts of a question: what an answer must be about, as opposed to how the question is asked.
+
+"Is laparoscopic surgery safe during pregnancy?" is about *laparoscopic*, *surgery* and *pregnancy*; "is",
+"safe" and "during" only frame it. Each content word is one concept (its index term, stemmed with the
+retrieval tokenizer, so the terms the lexical index holds); the run of words it stands in ("laparoscopic
+surgery") is kept to name what is missing in plain words. Framing words are question words, stopwords and a
+short list of relation words every study uses ("effect", "risk", "associated", "reduce", "safe", ...).
+
+Each concept carries its weight in the store (idf; a term no stored article holds in any form weighs most)
+and two flags: *soft* when the term is in a large share of all abstracts ("patients", "study": it narrows
+nothing), and *domain* when it is rare in everyday English (wordfreq) — a domain term the store has never
+seen ("semaglutide") is a strong sign the store cannot answer, while an everyday word it has never seen
+("windpipe") is often a lay name for something it does hold ("trachea").
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.terms import STOPWORDS, normalise, stem_word
+
+#: Stems of words that frame a question rather than name its subject.
+FRAMING_STEMS = frozenset(
+    """
+    effect effici efficaci efficac benefit benefici risk outcom associ relat relationship correl role
+    impact influenc improv reduc increas decreas lower rais rise help work caus lead affect chang differ
+    compar predict prevent use safe safeti harm harmless danger good bad better wors best worst possibl
+    common frequent likelihood likeli chanc matter make get take need happen occur exist link connect
+    contribut depend determin factor evid studi research data show find suggest know known actual realli
+    involv right wrong true fals import signific well way type kind thing someth anyth anyon someon
+    peopl person patient human mean much mani lot less fewer greater higher lowest highest amount level
+    degre often usual gener overal versus vs cure treat treatment therapi consequ respons also still
+    even just realli worth worthwhil option choic instead keep stay look feel tell start end
+    """.split()
+)
+#: Words that only glue a question together, beyond the tokenizer's stopwords.
+EXTRA_STOPWORDS = frozenset(
+    """
+    us among amongst whichever whatever whoever whomever rather sooner anyway etc ie eg yes okay ok
+    please thanks someone anyone everyone everybody somebody anybody something anything everything
+    """.split()
+)
+#: Adjectives that name who or what stage a question is about: never framing, however common.
+QUALIFIERS = frozenset(
+    """
+    young younger old older elderly aged pregnant male female obese overweight underweight diabetic
+    preterm premature neonatal newborn infant adolescent adult paediatric pediatric geriatric early late
+    acute chronic severe mild advanced metastatic recurrent primary secondary congenital fetal maternal
+    healthy sick ill critical first second third
+    """.split()
+)
+#: Common nouns that still say who or what a question is about: people and the body. Other words at least
+#: SOFT_ZIPF common in English ("standard", "power", "part") narrow nothing in a biomedical question.
+PEOPLE_AND_BODY = frozenset(
+    """
+    child children kid kids baby babies infant infants man men woman women boy boys girl girls mother
+    mothers father fathers parent parents family families people person adult adults teen teens teenager
+    teenagers student students worker workers doctor doctors nurse nurses player players athlete
+    athletes soldier soldiers veteran veterans pregnancy birth death heart blood brain eye eyes skin
+    bone bones head face hand hands foot feet leg legs arm arms back neck chest breast stomach liver
+    kidney kidneys lung lungs mouth teeth tooth ear ears nose throat muscle muscles hair body water food
+    alcohol drug drugs sleep pain cancer sex
+    """.split()
+)
+SOFT_ZIPF = 5.0
+#: Who a question is about, in the words abstracts use for it (MeSH's age groups and their entry terms). A
+#: population is held only in words, one of its group's: similarity cannot tell children from adults.
+POPULATIONS = (
+    "child children childhood kid kids paediatric pediatric schoolchildren preschool",
+    "infant infants baby babies newborn newborns neonate neonates neonatal",
+    "adolescent adolescents adolescence teen teens teenager teenagers youth juvenile",
+    "elderly older aged geriatric seniors senior octogenarians nonagenarians",
+    "woman women female females maternal mothers",
+    "man men male males",
+    "pregnancy pregnancies pregnant gestation gestational antenatal prenatal obstetric",
+)
+#: Verbs at least this common in English frame a question ("give", "removed"); rarer ones name something.
+COMMON_VERB_ZIPF = 4.0
+#: Plain adjectives and adverbs at least this common in English ("likely", "later", "full") frame a question.
+COMMON_ZIPF = 4.8
+#: A term in more than this share of the store's articles narrows nothing: a soft concept.
+SOFT_SHARE = 0.2
+#: Zipf frequency (wordfreq: log10 of uses per billion words) below which a word is a domain term.
+EVERYDAY_ZIPF = 2.8
+
+_WORD = re.compile(r"[0-9a-z]+(?:(?:[-/']|(?<=\d)\.(?=\d))[0-9a-z]+)*|[^\s0-9a-z]")
+
+
+class CorpusStats(Protocol):
+    """What concepts need to know about the store's vocabulary (the lexical index provides it)."""
+
+    @property
+    def article_count(self) -> int: ...
+
+    def document_frequency(self, terms: Sequence[str]) -> int:
+        """Articles holding any of ``terms``."""
+        ...
+
+    def variants(self, term: str) -> list[str]:
+        """Stored terms that are forms of ``term`` (:func:`bot.terms.same_stem`)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing the question is about."""
+
+    text: str  # the word as the question writes it, lower-cased
+    term: str  # its index term
+    surface: str  # the word with the question's own capitals ("CGRP"), for naming it back
+    run: int  # which run of content words (phrase) it stands in, counting from 0
+    position: int  # its place in that run
+    weight: float  # idf in the store (unknown terms: the highest possible)
+    known: bool  # some stored article holds the term in some form
+    soft: bool  # in a large share of the articles, or a very common English word: narrows nothing
+    domain: bool  # rare in everyday English: a technical term (everyday words are often lay synonyms)
+    population: tuple[str, ...] = ()  # for who-words ("children"): the index terms that name the same people
+    strict: bool = False  # held only in words (what a follow-up adds: the user asks about exactly that)
+    pattern: str = (
+        ""  # for a name with a letter or number ("vitamin D", "hepatitis C"): the words must read so
+    )
+
+
+def _content_term(word: str) -> str | None:
+    """The index term of a content word; None for punctuation, numbers, stopwords and framing words."""
+    if not word[0].isalnum() or word.isdigit():
+        return None
+    word = word.split("'")[0]  # "cell's" -> "cell"
+    if "-" in word or "/" in word:
+        return re.sub(r"[-/]", "", word)  # a compound ("il-6", "5-fu") is indexed whole
+    if word in STOPWORDS or word in EXTRA_STOPWORDS or len(word) < 2:
+        return None
+    stem = stem_word(word)
+    if stem in FRAMING_STEMS or word in FRAMING_STEMS or _frames(word):
+        return None
+    return stem
+
+
+@functools.lru_cache(maxsize=8192)
+def _frames(word: str) -> bool:
+    """Whether an English word frames rather than names: a common verb that is never a noun ("removed",
+    "recover"), or a common plain adjective or adverb ("likely", "full")."""
+    if word in QUALIFIERS or not word.isalpha():
+        return False
+    from lemminflect import getAllLemmas
+
+    readings = set(getAllLemmas(word))
+    if readings == {"ADV"}:
+        return True  # "mainly", "especially": adverbs never name a topic
+    if "VERB" in readings and not readings & {"NOUN", "PROPN"}:
+        return zipf(word) >= COMMON_VERB_ZIPF  # a rare verb ("manipulated") still narrows the question
+    return readings <= {"ADJ", "ADV"} and zipf(word) >= COMMON_ZIPF
+
+
+def runs(question: str) -> list[list[str]]:
+    """Runs of consecutive content words, in question order (stopwords, framing words, numbers and
+    punctuation end a run: "does yoga reduce back pain" -> [yoga], [back, pain])."""
+    out: list[list[str]] = []
+    current: list[str] = []
+    for match in _WORD.finditer(normalise(question)):
+        word = match.group(0)
+        if _content_term(word) is None:
+            if current:
+                out.append(current)
+            current = []
+            continue
+        current.append(word)
+    if current:
+        out.append(current)
+    return out
+
+
+def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
+    """The concepts of ``question`` in question order; framing words and repeats left out."""
+    n = max(stats.article_count, 1)
+    concepts: dict[str, Concept] = {}
+    for number, run in enumerate(runs(question)):
+        for position, word in enumerate(run):
+            term = _content_term(word)
+            if term is None or term in concepts:
+                continue
+            df = stats.document_frequency(stats.variants(term))
+            text = word.split("'")[0]
+            suffix = _letter_or_number(normalise(question), text)
+            pattern = rf"\b{re.escape(text)}[\s-]?{re.escape(suffix)}\b" if suffix else ""
+            looked_for = pattern or rf"(?<![\w-]){re.escape(text)}(?![\w-])"
+            found = re.search(looked_for, question, re.IGNORECASE)
+            concepts[term] = Concept(
+                text=f"{text} {suffix}" if suffix else text,
+                term=term,
+                pattern=pattern,
+                surface=found.group(0) if found else text,
+                run=number,
+                position=position,
+                weight=idf(df, n),
+                known=df > 0,
+                soft=not _population(text) and (df > SOFT_SHARE * n or _too_common(text)),
+                domain=is_domain_term(text),
+                population=_population(text),
+            )
+    return list(concepts.values())
+
+
+#: Words a lone letter "a" after them belongs to ("vitamin A"); any other letter but "i" always does.
+LETTER_NAMES = frozenset("vitamin hepatitis group type factor class".split())
+
+
+def _letter_or_number(question: str, word: str) -> str:
+    """The letter or number that completes ``word`` as a name in ``question`` ("vitamin d" -> "d")."""
+    found = re.search(rf"(?<![\w-]){re.escape(word)}[\s-]([a-z]|\d{{1,2}})(?![\w.-])", question)
+    if not found:
+        return ""
+    suffix = found.group(1)
+    return "" if suffix in ("a", "i") and word not in LETTER_NAMES else suffix
+
+
+def idf(df: int, n: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def is_domain_term(word: str) -> bool:
+    """A technical term: rare in everyday English, or an identifier with digits ("covid-19", "il-6")."""
+    return any(ch.isdigit() for ch in word) or zipf(word) < EVERYDAY_ZIPF
+
+
+@functools.lru_cache(maxsize=1)
+def _population_terms() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for group in POPULATIONS:
+        words = group.split()
+        terms = tuple(dict.fromkeys(stem_word(w) for w in words))
+        out.update(dict.fromkeys(words, terms))
+    return out
+
+
+def _population(word: str) -> tuple[str, ...]:
+    return _population_terms().get(word, ())
+
+
+def _too_common(word: str) -> bool:
+    """An everyday word so common it narrows nothing, unless it names people or a part of the body."""
+    return (
+        word.isalpha() and word not in PEOPLE_AND_BODY and word not in QUALIFIERS and zipf(word) >= SOFT_ZIPF
+    )
+
+
+def warm_up() -> None:
+    """Load the word lists now (0.2 s each), e.g. on a thread while the store opens."""
+    _frames("warm")
+    zipf("warm")
+
+
+@functools.lru_cache(maxsize=8192)
+def zipf(word: str) -> float:
+    """How common ``word`` is in everyday English (wordfreq's Zipf scale, 0 = unknown, 7 = "the")."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+def groups(concepts: Sequence[Concept]) -> list[list[Concept]]:
+    """``concepts`` (in question order) gathered into phrases: neighbours in one run stay together, so
+    "heart attack" is named, and tested, as one."""
+    out: list[list[Concept]] = []
+    for concept in concepts:
+        last = out[-1][-1] if out else None
+        if last is not None and last.run == concept.run and last.position == concept.position - 1:
+            out[-1].append(concept)
+        else:
+            out.append([concept])
+    return out
+
+
+def name(group: Sequence[Concept]) -> str:
+    """The words of a group as the question writes them: "heart attack"."""
+    return " ".join(c.surface for c in group)
+
+
+def missing_names(missing: Sequence[Concept], every: Sequence[Concept]) -> list[str]:
+    """Names for concepts no evidence covers: a whole phrase when none of it that matters is covered (with
+    the words too common to matter: "heart attack", not "heart"), else just the missing words."""
+    names = []
+    for group in groups(missing):
+        run = [c for c in every if c.run == group[0].run]
+        whole = all(c in missing or c.soft for c in run)
+        named = name(run) if whole else name(group)
+        if named not in names:
+            names.append(named)
+    return names

@@ -1,0 +1,200 @@
+"""The answerability gate: does the retrieved evidence address what the question is about?
+
+Retrieval always returns *something* close; closeness alone cannot tell "about laparoscopy in pregnancy" from
+"about laparoscopy". So before an answer is composed, each retrieved article is checked for each of the
+question's key concepts (:mod:`bot.concepts`):
+
+* **lexically**: the article (title, abstract, MeSH, keywords) holds the concept's terms, in any of their
+  forms ("pregnant" for "pregnancy"); for a phrase, terms carrying at least ``phrase_share`` of its weight;
+* **semantically**, when the words differ ("heart attack" / "myocardial infarction"): taking the concept out
+  of the question makes it *less* similar to one of the article's sentences by at least a margin. A sentence
+  that is about the concept loses similarity when the concept is removed; one that is not gains it.
+
+The concepts must meet in one article. Three outcomes: **answer** (some articles cover every concept that
+narrows the question), **partial** (the best article covers the concepts that carry most of the question's
+weight but not all; the answer says which are missing), **refuse** (nothing covers enough).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from bot.concepts import Concept, groups, missing_names, name
+from bot.evidence import ArticleEvidence
+from bot.terms import same_stem
+
+Outcome = Literal["answer", "partial", "refuse"]
+
+
+@dataclass(frozen=True)
+class GateParams:
+    """Chosen on the tuning halves of the question sets (bench/answer_tune.py); see BENCHMARKS.md."""
+
+    # A concept an article does not hold in words counts as covered when the article is this close to the
+    # question overall (its retrieval relevance: the best cosine of its chunks, title included) and the
+    # concept itself stands out among the retrieved sentences in that article by this z-score. Known = some
+    # stored article holds it; unknown = an everyday word none does (a technical term no article holds is
+    # never covered this way).
+    known_relevance: float = 0.6
+    known_z: float = 0.5
+    unknown_relevance: float = 0.45
+    unknown_z: float = -math.inf  # for a word no article uses, the article's closeness alone decides
+    partial_share: float = 0.15  # weight share of the concepts the best article must cover for a partial
+
+
+DEFAULT_GATE = GateParams()
+
+
+@dataclass
+class Coverage:
+    """Which concepts one article covers, and how."""
+
+    evidence: ArticleEvidence
+    how: dict[str, str] = field(default_factory=dict)  # concept text -> "lexical" | "semantic"
+    missing: list[Concept] = field(default_factory=list)  # hard concepts it does not cover
+    share: float = 0.0  # weight share of the hard concepts it covers
+
+
+@dataclass
+class Verdict:
+    outcome: Outcome
+    concepts: list[Concept]
+    coverage: list[Coverage]  # articles carrying the answer (answer: complete; partial: the best partial)
+    missing: list[Concept] = field(default_factory=list)  # concepts no carrying article covers
+    covered: list[Concept] = field(default_factory=list)  # hard concepts the carrying articles do cover
+
+    @property
+    def missing_text(self) -> list[str]:
+        """The missing concepts named as phrases ("heart attack")."""
+        return missing_names(self.missing, self.concepts)
+
+
+Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors
+
+
+def lexically_held(concept: Concept, evidence: ArticleEvidence) -> bool:
+    """Whether the article holds the concept's term in some form ("pregnant" for "pregnancy"), for a
+    population any word of its group ("paediatric" for "children"), for a lettered name the name itself."""
+    if concept.pattern:
+        return re.search(concept.pattern, evidence.text) is not None
+    terms = evidence.terms
+    if concept.population and not terms.isdisjoint(concept.population):
+        return True
+    term = concept.term
+    return term in terms or any(same_stem(term, t) for t in terms if t[:3] == term[:3])
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A run of the question's concepts one article does not hold in words, and how close it comes."""
+
+    concepts: tuple[Concept, ...]
+    known: bool  # every concept of it is held by some stored article
+    blocked: (
+        bool  # a technical term no stored article holds, a population, a lettered name ("vitamin D": C is
+    )
+    # close but not it), what a follow-up adds: only words count
+    z: float  # how far the concept stands out in the article's sentences (z over all retrieved sentences)
+
+
+@dataclass
+class Assessment:
+    """One article measured against the question: what it holds in words, what it does not."""
+
+    evidence: ArticleEvidence
+    lexical: list[Concept]
+    gaps: list[Gap]
+
+
+def assess(
+    question: str, concepts: Sequence[Concept], evidence: Sequence[ArticleEvidence], embed: Embed
+) -> tuple[list[Concept], list[Assessment]]:
+    """The measurements a verdict is decided from (no thresholds here): the concepts that narrow the question
+    and, per article, which it holds in words and how close it comes to the others."""
+    hard = [c for c in concepts if not c.soft] or list(concepts)
+    vectors = [e.vectors for e in evidence if len(e.vectors)]
+    background = np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+    named: dict[str, np.ndarray] = {}
+    assessments = []
+    for item in evidence:
+        held = [c for c in hard if lexically_held(c, item)]
+        gaps = []
+        for group in groups([c for c in hard if c not in held]):
+            blocked = any((c.domain and not c.known) or c.population or c.strict or c.pattern for c in group)
+            blocked = blocked or not len(item.cosines)
+            z = 0.0
+            if not blocked:
+                key = name(group)
+                if key not in named:
+                    named[key] = embed([key])[0]
+                spread = background @ named[key]
+                z = (float((item.vectors @ named[key]).max()) - float(spread.mean())) / (
+                    float(spread.std()) + 1e-6
+                )
+            gaps.append(Gap(tuple(group), all(c.known for c in group), blocked, z))
+        assessments.append(Assessment(item, held, gaps))
+    return hard, assessments
+
+
+def semantically_held(gap: Gap, relevance: float, params: GateParams) -> bool:
+    """Whether an article holds a concept in other words ("windpipe" for "trachea"): it is close to the
+    question overall (relevance), and one of its sentences is closer to the concept than the retrieved
+    sentences usually are (the gap's z-score). A technical term no article holds is never held this way."""
+    if gap.blocked:
+        return False
+    if relevance < (params.known_relevance if gap.known else params.unknown_relevance):
+        return False
+    return gap.z >= (params.known_z if gap.known else params.unknown_z)
+
+
+def decide(
+    concepts: Sequence[Concept],
+    hard: Sequence[Concept],
+    assessments: Sequence[Assessment],
+    params: GateParams,
+) -> Verdict:
+    """The verdict from the measurements: answer, partial or refuse (see the module docstring)."""
+    concepts = list(concepts)
+    if not assessments or not hard:
+        return Verdict("refuse", concepts, [], missing=list(hard))
+    total = sum(c.weight for c in hard)
+    coverage: list[Coverage] = []
+    for assessment in assessments:
+        cover = Coverage(assessment.evidence)
+        cover.how = dict.fromkeys((c.text for c in assessment.lexical), "lexical")
+        for gap in assessment.gaps:
+            if semantically_held(gap, assessment.evidence.article.relevance, params):
+                cover.how.update(dict.fromkeys((c.text for c in gap.concepts), "semantic"))
+            else:
+                cover.missing.extend(gap.concepts)
+        cover.missing.sort(key=lambda c: (c.run, c.position))
+        cover.share = sum(c.weight for c in hard if c.text in cover.how) / total
+        coverage.append(cover)
+    complete = [c for c in coverage if not c.missing]
+    if complete:
+        return Verdict("answer", concepts, complete, covered=list(hard))
+    best = max(coverage, key=lambda c: (c.share, -c.evidence.rank))
+    if best.share >= params.partial_share:
+        alike = [c for c in coverage if {m.text for m in c.missing} == {m.text for m in best.missing}]
+        covered = [c for c in hard if c not in best.missing]
+        return Verdict("partial", concepts, alike, missing=best.missing, covered=covered)
+    nowhere = [c for c in hard if not any(c.text in v.how for v in coverage)]
+    return Verdict("refuse", concepts, [], missing=nowhere)
+
+
+def judge(
+    question: str,
+    concepts: Sequence[Concept],
+    evidence: Sequence[ArticleEvidence],
+    embed: Embed,
+    params: GateParams = DEFAULT_GATE,
+) -> Verdict:
+    """The gate's verdict on ``evidence`` (retrieved articles, best first) for ``question``."""
+    hard, assessments = assess(question, concepts, evidence, embed)
+    return decide(concepts, hard, assessments, params)

@@ -1,0 +1,195 @@
+"""The answerability gate: key concepts, lexical and semantic coverage, and the three outcomes.
+
+Articles here are real PubMedQA abstracts (the mini corpus), read through the real lexical index, sentence
+reader and MiniLM embedder; only the retrieval step is skipped (the articles are handed over in rank order).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bot.concepts import key_concepts, runs
+from bot.evidence import ArticleEvidence, read_articles
+from bot.extractive import ExtractiveAnswerer, gap_sentence
+from bot.gate import Verdict, judge
+from bot.lexical import ArticleChunks, LexicalIndex
+from ingest.embeddings import MiniLMEmbedder
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus-mini" / "pubmedqa-mini.jsonl"
+RECORDS = {r["pmid"]: r for r in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines())}
+LAPAROSCOPY = "12098035"  # laparoscopy in acute cholecystitis: no pregnancy
+PARITY = "16241924"  # parity and insulin resistance during pregnancy
+RUGBY = "11867487"  # rugby headgear and concussion
+
+
+@dataclass
+class Retrieved:
+    """A retrieved article as bot.retrieval hands it over (id, metadata, matched passages, relevance)."""
+
+    article_id: str
+    metadata: dict[str, Any]
+    passages: list[str]
+    relevance: float = 0.6
+    score: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="module")
+def index() -> LexicalIndex:
+    articles = [
+        ArticleChunks(
+            f"pmid:{pmid}", {"title": r["title"], "pmid": pmid}, [f"pmid:{pmid}#0"], [r["abstract"]]
+        )
+        for pmid, r in RECORDS.items()
+    ]
+    return LexicalIndex("test", articles)
+
+
+def retrieved(pmid: str, relevance: float = 0.6) -> Retrieved:
+    record = RECORDS[pmid]
+    return Retrieved(
+        f"pmid:{pmid}", {"title": record["title"], "pmid": pmid}, [record["abstract"]], relevance
+    )
+
+
+def verdict_for(
+    question: str, pmids: list[str], index: LexicalIndex, embedder: MiniLMEmbedder, relevance: float = 0.6
+) -> Verdict:
+    articles = [retrieved(p, relevance) for p in pmids]
+    evidence = read_articles(
+        articles, embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    return judge(question, key_concepts(question, index), evidence, embedder.embed_documents)
+
+
+def test_concepts_keep_what_the_question_is_about_and_drop_how_it_is_asked(index: LexicalIndex) -> None:
+    concepts = key_concepts("Is laparoscopic surgery safe during pregnancy?", index)
+    assert [c.text for c in concepts] == ["laparoscopic", "surgery", "pregnancy"]
+    assert runs("Does yoga reduce back pain in older women?") == [
+        ["yoga"],
+        ["back", "pain"],
+        ["older", "women"],
+    ]
+    named = {c.text: c for c in key_concepts("Do IL-6 positive children recover from semaglutide?", index)}
+    assert "recover" not in named  # a verb that is never a noun frames the question
+    assert named["semaglutide"].domain and not named["semaglutide"].known  # a technical term no article holds
+    assert named["il-6"].domain  # identifiers with digits are technical terms
+    assert named["children"].known and not named["children"].domain
+
+
+def test_an_article_holding_every_concept_answers(index: LexicalIndex, embedder: MiniLMEmbedder) -> None:
+    verdict = verdict_for("Does rugby headgear prevent concussion?", [RUGBY, LAPAROSCOPY], index, embedder)
+    assert verdict.outcome == "answer"
+    assert [c.evidence.article.article_id for c in verdict.coverage] == [f"pmid:{RUGBY}"]
+    assert verdict.missing == []
+
+
+def test_word_forms_count_as_the_same_concept(index: LexicalIndex, embedder: MiniLMEmbedder) -> None:
+    # the abstract says "pregnancy"; the question says "pregnant"
+    verdict = verdict_for(
+        "Does parity raise insulin resistance in pregnant women?", [PARITY], index, embedder
+    )
+    assert verdict.outcome == "answer"
+
+
+def test_concepts_that_never_meet_in_one_article_give_a_partial_answer(
+    index: LexicalIndex, embedder: MiniLMEmbedder
+) -> None:
+    """Laparoscopy is in one article and pregnancy in another: no article answers both."""
+    question = "Is laparoscopy safe during pregnancy?"
+    verdict = verdict_for(question, [LAPAROSCOPY, PARITY], index, embedder, relevance=0.45)
+    assert verdict.outcome == "partial"
+    assert verdict.missing_text == ["pregnancy"]
+    assert [c.evidence.article.article_id for c in verdict.coverage] == [f"pmid:{LAPAROSCOPY}"]
+    assert gap_sentence(verdict, [1]) == (
+        "The indexed abstracts discuss laparoscopy [1], but none of them in connection with pregnancy."
+    )
+    scoped = gap_sentence(verdict, [1], scope="year>=2000")
+    assert scoped.startswith("The indexed abstracts (year>=2000) discuss laparoscopy [1]")
+
+
+def test_a_technical_term_no_article_holds_is_never_rescued_by_similarity(
+    index: LexicalIndex, embedder: MiniLMEmbedder
+) -> None:
+    # however close the article is overall, "lecanemab" is in no stored abstract
+    verdict = verdict_for(
+        "Does lecanemab prevent concussion in rugby?", [RUGBY], index, embedder, relevance=0.9
+    )
+    assert verdict.outcome == "partial"
+    assert verdict.missing_text == ["lecanemab"]
+    assert gap_sentence(verdict, [1]).endswith("but none of them mentions lecanemab.")
+
+
+def test_an_everyday_word_is_named_as_a_word_the_abstracts_do_not_use(
+    index: LexicalIndex, embedder: MiniLMEmbedder
+) -> None:
+    verdict = verdict_for("Do helmets prevent concussion in rugby?", [RUGBY], index, embedder, relevance=0.3)
+    assert verdict.outcome == "partial"
+    assert gap_sentence(verdict, [1]).endswith("none of them uses the words “helmets”.")
+
+
+def test_nothing_covered_is_a_refusal(index: LexicalIndex, embedder: MiniLMEmbedder) -> None:
+    verdict = verdict_for("What is the best sourdough pizza recipe?", [RUGBY, LAPAROSCOPY], index, embedder)
+    assert verdict.outcome == "refuse" and verdict.coverage == []
+
+
+def test_a_close_article_covers_a_lay_word_the_store_never_uses(
+    index: LexicalIndex, embedder: MiniLMEmbedder
+) -> None:
+    """ "Helmets" appears in no abstract; a rugby headgear article very close to the question covers it, a
+    distant one does not."""
+    question = "Do rugby helmets prevent concussion?"
+    assert verdict_for(question, [RUGBY], index, embedder, relevance=0.75).outcome == "answer"
+    assert verdict_for(question, [RUGBY], index, embedder, relevance=0.3).outcome == "partial"
+
+
+def test_the_extractive_digest_quotes_findings_and_never_aims(
+    index: LexicalIndex, embedder: MiniLMEmbedder
+) -> None:
+    question = "Does rugby headgear prevent concussion?"
+    verdict = verdict_for(question, [RUGBY], index, embedder)
+    composed = ExtractiveAnswerer().answer(question, verdict)
+    quoted = [line for line in composed.text.splitlines() if line.startswith("- ")]
+    roles = {s.text: s.role for s in verdict.coverage[0].evidence.sentences}
+    assert 1 <= len(quoted) <= 5
+    for line in quoted:
+        sentence = line[2:].replace(" [1].", ".").replace(" [1]", "")
+        assert roles[sentence] in ("results", "conclusions", "statement"), sentence
+
+
+def test_a_null_finding_is_quoted_as_such() -> None:
+    """Between an aim that restates the question and the finding that nothing changed, the finding wins."""
+    embedder = MiniLMEmbedder()
+    question = "Does vitamin D supplementation reduce fractures in older women?"
+    text = (
+        "OBJECTIVE: To determine whether vitamin D supplementation reduces fractures in older women. "
+        "METHODS: We randomised 2000 older women to vitamin D or placebo for three years. "
+        "RESULTS: We found no significant difference in fracture rates between the groups. "
+        "CONCLUSIONS: Vitamin D supplementation did not reduce fractures in older women."
+    )
+    article = Retrieved("pmid:1", {"title": "Vitamin D and fractures"}, [text], relevance=0.7)
+    evidence: list[ArticleEvidence] = read_articles(
+        [article], embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    assert np.argmax(evidence[0].cosines) == 0  # the aim is the most similar sentence...
+    verdict = Verdict("answer", [], [_coverage(evidence[0])])
+    composed = ExtractiveAnswerer().answer(question, verdict)
+    assert "did not reduce fractures" in composed.text  # ...but the finding is what gets quoted
+    assert "To determine" not in composed.text and "We randomised" not in composed.text
+
+
+def _coverage(evidence: ArticleEvidence) -> Any:
+    from bot.gate import Coverage
+
+    return Coverage(evidence)
