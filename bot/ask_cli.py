@@ -62,12 +62,14 @@ def ask_command(
     if as_json:
         typer.echo(json.dumps(answer.to_json_dict(), ensure_ascii=False))
         return
-    from bot.render import footer, sources_block
+    from bot.render import answer_notes, footer, sources_block
 
     if stream:
         typer.echo("")
     else:
         typer.echo(answer.text)
+    for note in answer_notes(answer):
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW)
     if sources := sources_block(answer):
         typer.echo("\n" + sources)
     typer.echo("")

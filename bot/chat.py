@@ -18,12 +18,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 from bot.citations import Composed
 from bot.errors import Cancelled
 from bot.extractive import ExtractiveAnswerer
 from bot.followups import TopicTracker
+from bot.gate import Verdict
 from bot.types import REFUSAL, Answer, Filters, Usage
 from ingest.errors import CollectionMissing, LitbotError
 from ingest.settings import Settings
@@ -58,7 +60,7 @@ class ChatHandler:
         self._store = store
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
-        self.extractive = ExtractiveAnswerer(embedder, self._article_texts)
+        self.extractive = ExtractiveAnswerer()
         self.llm = llm
         self.llm_answerer: LLMAnswerer | None = None
         if prompts is None:
@@ -131,6 +133,24 @@ class ChatHandler:
             "llm_model": self.settings.llm_model if self.mode == "llm" else None,
         }
 
+    def judge(self, question: str, articles: Sequence[RetrievedLike], follow_up: str = "") -> Verdict:
+        """The answerability gate's verdict on ``articles`` (retrieved for ``question``). For a follow-up,
+        ``follow_up`` is what the user just typed: the concepts it adds must be in the articles' own words
+        (a follow-up asks about exactly that, so similarity is not enough)."""
+        from bot.concepts import key_concepts, runs
+        from bot.evidence import read_articles
+        from bot.gate import judge
+
+        retriever = self.retriever()
+        if retriever is None or not articles:
+            return Verdict("refuse", [], [])
+        index = retriever.lexical_index()
+        focus = {word for run in runs(follow_up) for word in run} if follow_up else set()
+        concepts = [replace(c, strict=True) if c.text in focus else c for c in key_concepts(question, index)]
+        vector = self.embedder.embed_query(question)
+        evidence = read_articles(articles, vector, self._article_texts, self.embedder.embed_documents)
+        return judge(question, concepts, evidence, self.embedder.embed_documents)
+
     def _article_texts(self, article: RetrievedLike) -> list[str]:
         """An article's chunks in reading order, without the title prefix (for extractive answers)."""
         count = int(article.metadata.get("n_chunks") or 1)
@@ -177,11 +197,13 @@ class QueryMemo:
 
 
 def _warm_up(embedder: Embedder) -> None:
-    """Load the local model now (never calls a remote embedding API)."""
+    """Load the local model and the gate's word lists now (never calls a remote embedding API)."""
+    from bot.concepts import warm_up
     from ingest.embeddings import MiniLMEmbedder
 
-    if isinstance(embedder, MiniLMEmbedder):
-        with contextlib.suppress(Exception):  # the real call reports any problem
+    with contextlib.suppress(Exception):  # the real call reports any problem
+        warm_up()
+        if isinstance(embedder, MiniLMEmbedder):
             embedder.embed_query("warm-up")
 
 
@@ -257,14 +279,18 @@ class ChatSession:
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         _check(cancel)
         mark = time.perf_counter()
-        if not articles:
-            composed = Composed(REFUSAL, refused=True)
+        verdict = handler.judge(standalone, articles, follow_up=question if standalone != question else "")
+        timings["judge"] = round(time.perf_counter() - mark, 4)
+        _check(cancel)
+        mark = time.perf_counter()
+        if verdict.outcome == "refuse":
+            composed = Composed(REFUSAL, refused=True, missing=verdict.missing_text)
             if on_token is not None:
                 on_token(REFUSAL)
         elif handler.llm_answerer is not None:
-            composed = handler.llm_answerer.answer(standalone, articles, on_token, cancel)
+            composed = handler.llm_answerer.answer(standalone, verdict, on_token, cancel)
         else:
-            composed = handler.extractive.answer(standalone, articles)
+            composed = handler.extractive.answer(standalone, verdict, filters.describe())
             _check(cancel)
             if on_token is not None:
                 on_token(composed.text)
@@ -272,7 +298,8 @@ class ChatSession:
         timings["total"] = round(time.perf_counter() - start, 4)
         return Answer(
             question=question, standalone_question=standalone, text=composed.text, mode=handler.mode,
-            citations=composed.citations, refused=composed.refused, filters=filters, timings=timings,
+            citations=composed.citations, refused=composed.refused, missing=composed.missing, filters=filters,
+            timings=timings,
             usage=_add(usage, composed.usage) if handler.mode == "llm" else None,
         )  # fmt: skip
 

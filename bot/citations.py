@@ -54,6 +54,7 @@ class Composed:
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
     usage: Usage | None = None
+    missing: list[str] = field(default_factory=list)  # concepts the answer could not cover
 
 
 def parse_group(inside: str) -> list[int] | None:
@@ -165,7 +166,7 @@ def cited_numbers(text: str) -> list[int]:
     return seen
 
 
-def make_citation(n: int, article: CitableArticle, passages: Sequence[str]) -> Citation:
+def make_citation(n: int, article: CitableArticle, passages: Sequence[str], finding: str = "") -> Citation:
     """Citation ``n`` for ``article``, from the metadata of its best chunk."""
     meta = article.metadata
     year = meta.get("year")
@@ -179,14 +180,22 @@ def make_citation(n: int, article: CitableArticle, passages: Sequence[str]) -> C
         doi=str(meta["doi"]) if meta.get("doi") else None,
         url=str(meta["url"]) if meta.get("url") else None,
         passages=list(passages),
+        finding=finding,
     )
 
 
 def citations_for(
-    order: Sequence[int], articles: Sequence[CitableArticle], passages: Mapping[int, Sequence[str]]
+    order: Sequence[int],
+    articles: Sequence[CitableArticle],
+    passages: Mapping[int, Sequence[str]],
+    findings: Mapping[int, str] | None = None,
 ) -> list[Citation]:
     """Citations ``1..len(order)`` for passage numbers in ``order`` (1-based indexes into ``articles``)."""
-    return [make_citation(k, articles[p - 1], passages.get(p, [])) for k, p in enumerate(order, start=1)]
+    findings = findings or {}
+    return [
+        make_citation(k, articles[p - 1], passages.get(p, []), findings.get(p, ""))
+        for k, p in enumerate(order, start=1)
+    ]
 
 
 def check_consistent(text: str, citations: Sequence[Citation]) -> bool:

@@ -1,116 +1,74 @@
-"""Extractive mode, the default without an LLM: the few sentences of the retrieved abstracts that best answer
-the question, each cited, in reading order.
+"""Extractive mode, the default without an LLM: a short digest of the findings that answer the question.
 
-Sentences are scored by meaning (MiniLM cosine to the question, the handler's own embedder) and by the share
-of the question's terms they contain, nudged toward results and conclusions and away from methods and aims.
-Near-duplicates are dropped, each article gives at most two sentences, and the answer stops at about five
-sentences or 120 words: a short, useful digest rather than a dump of abstracts.
+It works on the gate's verdict (:mod:`bot.gate`): only articles that cover the question's concepts are quoted,
+and only those whose best sentence is close to the best article's. Each contributes its **finding** first —
+a results or conclusion sentence — and at most one more; aims, hypotheses, background and methods are never
+quoted (a hypothesis a paper refutes must not read as its answer). A null result is a finding like any other:
+it is not outscored by a sentence that merely restates the question. One to five sentences, about 120 words at
+most, and no sentence added only to fill a quota.
+
+A partial answer opens with one plain sentence saying what the indexed abstracts cover and which concept none
+of them addresses, then quotes the closest findings.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from bot.citations import Composed, RetrievedLike, citations_for
+from bot.abstracts import Role
+from bot.citations import Composed, citations_for
+from bot.concepts import groups, missing_names, name
+from bot.evidence import ArticleEvidence
+from bot.gate import Verdict
 from bot.terms import tokenize
 from bot.types import REFUSAL
-from ingest.embeddings import Embedder
-from ingest.errors import LitbotError
-from ingest.sentences import split_sentences
 
 _NO_LLM = "Extractive answer (no language model configured)"
 HEADER = f"{_NO_LLM}: the most relevant sentences from the indexed abstracts."
+PARTIAL_LEAD = "Closest findings in the indexed abstracts:"
 MAX_SENTENCES = 5
 MAX_WORDS = 120
-PER_ARTICLE = 2
-MIN_COSINE = 0.35  # sentences less similar to the question than this are not evidence, whatever their source
-MARGIN = 0.15  # sentences scoring further below the best one are left out
-MAX_EMBEDDED = 16  # sentences embedded per answer, the slowest step (all 63 mini questions still hit)
-_BRACKETS = str.maketrans("[]", "()")
-_LABEL = re.compile(r"^([A-Z][A-Z0-9 ,&/()-]{1,40}):\s+")
-_SECTION_BONUS = {
-    "RESULTS": 0.06, "RESULT": 0.06, "FINDINGS": 0.06, "CONCLUSIONS": 0.08, "CONCLUSION": 0.08,
-    "INTERPRETATION": 0.06, "DISCUSSION": 0.04, "METHODS": -0.10, "METHOD": -0.10, "DESIGN": -0.10,
-    "SETTING": -0.12, "PATIENTS": -0.08, "PARTICIPANTS": -0.08, "MATERIALS AND METHODS": -0.10,
-    "MEASUREMENTS": -0.08, "MAIN OUTCOME MEASURES": -0.10, "INTERVENTIONS": -0.08, "OBJECTIVE": -0.06,
-    "OBJECTIVES": -0.06, "AIM": -0.06, "AIMS": -0.06, "PURPOSE": -0.06, "SUBJECTS": -0.08,
-}  # fmt: skip
-_SECTION_ORDER = [
-    "BACKGROUND",
-    "INTRODUCTION",
-    "OBJECTIVE",
-    "AIM",
-    "PURPOSE",
-    "METHOD",
-    "DESIGN",
-    "SETTING",
-    "PATIENT",
-    "PARTICIPANT",
-    "MEASURE",
-    "INTERVENTION",
-    "RESULT",
-    "FINDING",
-    "DISCUSSION",
-    "INTERPRETATION",
-    "CONCLUSION",
-]
-_FINDING_CUES = re.compile(
-    r"\b(suggest|conclud|found|find|show|demonstrat|indicat|associated|significant|reduc|increas|improv|"
-    r"contribut|lead|caus|predict|effective|regulat|mediat|promot|inhibit)\w*",
+MAX_ARTICLES = 3
+PARTIAL_SENTENCES = 2
+MAX_NAMED = 3  # covered phrases a partial answer names (the most specific ones)
+
+#: What a sentence's role adds to its relevance; roles absent here are never quoted.
+ROLE_BONUS: dict[Role, float] = {"conclusions": 0.10, "results": 0.06, "statement": 0.0}
+_NULL_RESULT = re.compile(
+    r"\b(?:no|not|neither|nor|without|failed\s+to|did\s+not|does\s+not|do\s+not|was\s+not|were\s+not|"
+    r"is\s+not|are\s+not|cannot|could\s+not|unable|ineffective|insignificant|non-?significant|"
+    r"no\s+(?:significant\s+)?(?:difference|association|effect|benefit|evidence|improvement|change))\b",
     re.IGNORECASE,
 )
-_AIM_OPENING = re.compile(
-    r"^(to (assess|determine|evaluate|examine|investigate|compare|describe|study)|"
-    r"the (aim|purpose|objective)|we (aimed|sought|review)|herein|this study)",
-    re.I,
-)
 
 
-@dataclass
-class Sentence:
-    rank: int  # 1-based rank of its article
-    position: int  # reading order within the article
-    text: str
-    label: str
-    score: float = 0.0
+@dataclass(frozen=True)
+class DigestParams:
+    """Chosen on the tuning halves of the question sets (bench/answer_tune.py); see BENCHMARKS.md."""
+
+    term_weight: float = 0.35  # relevance = cosine + term_weight * share of the question's terms present
+    null_bonus: float = 0.05  # a null/negative finding is not outscored by one restating the question
+    article_margin: float = 0.10  # articles whose best relevance is this far below the best are left out
+    second_margin: float = 0.05  # an article's second sentence must be this close to its finding
+    long_words: int = 55  # sentences longer than this read badly: a small penalty
+    long_penalty: float = 0.05
 
 
-def article_sentences(rank: int, texts: Sequence[str]) -> list[Sentence]:
-    """Sentences of an article's texts (in reading order when known), each with the section it is in.
-
-    A section label ("RESULTS: ...") carries over to the following sentences and across chunk boundaries;
-    the sentence chunks share as overlap is kept once.
-    """
-    seen: set[str] = set()
-    out: list[Sentence] = []
-    label = ""
-    for raw in (sentence for text in texts for sentence in split_sentences(text.replace("\n", " \n"))):
-        text = raw.strip()
-        match = _LABEL.match(text)
-        if match:
-            label, text = match.group(1).strip(), text[match.end() :].strip()
-        text = text.translate(_BRACKETS)  # "[OR 3.6]" or a reference "[12]" must not read as a citation
-        key = " ".join(text.lower().split())
-        if key in seen or len(text.split()) < 5:
-            continue
-        seen.add(key)
-        out.append(Sentence(rank, len(out), text, label))
-    return out
+DEFAULT_DIGEST = DigestParams()
 
 
-def _prior(sentence: Sentence) -> float:
-    """Preference of results and conclusions over methods and aims; long sentences read badly."""
-    bonus = _SECTION_BONUS.get(sentence.label, 0.0)
-    if _FINDING_CUES.search(sentence.text):
-        bonus += 0.03
-    if _AIM_OPENING.match(sentence.text):
-        bonus -= 0.06
-    words = len(sentence.text.split())
-    return bonus - (0.05 if words > 55 else 0.0)
+@dataclass(frozen=True)
+class _Scored:
+    evidence: ArticleEvidence
+    index: int  # sentence index within the article
+    relevance: float  # meaning + terms
+    score: float  # relevance + role preferences
+
+    @property
+    def text(self) -> str:
+        return self.evidence.sentences[self.index].text
 
 
 def _cited(text: str, n: int) -> str:
@@ -119,85 +77,106 @@ def _cited(text: str, n: int) -> str:
     return f"{text[:-1]} [{n}]." if text.endswith(".") else f"{text} [{n}]"
 
 
-ArticleTexts = Callable[[RetrievedLike], list[str]]
-
-
 class ExtractiveAnswerer:
-    """Builds the extractive answer; stateless apart from the embedder, so it is safe across threads.
-
-    ``article_texts`` returns an article's whole abstract as chunks in reading order (the handler reads them
-    from the store), so sentences keep their order and section; without it, the matched passages are used.
-    """
+    """Builds the extractive answer from a verdict; stateless, so it is safe across threads."""
 
     mode = "extractive"
 
-    def __init__(self, embedder: Embedder, article_texts: ArticleTexts | None = None) -> None:
-        self.embedder = embedder
-        self.article_texts = article_texts
+    def __init__(self, params: DigestParams = DEFAULT_DIGEST) -> None:
+        self.params = params
 
-    def answer(self, question: str, articles: Sequence[RetrievedLike]) -> Composed:
+    def answer(self, question: str, verdict: Verdict, scope: str = "") -> Composed:
+        """The digest for ``verdict``; ``scope`` names active filters for the partial answer's first line."""
+        if verdict.outcome == "refuse" or not verdict.coverage:
+            return Composed(REFUSAL, refused=True, missing=verdict.missing_text)
         q_terms = set(tokenize(question))
-        candidates = self._candidates(q_terms, articles)
-        if not candidates:
-            return Composed(REFUSAL, refused=True)
-        q_vec = self.embedder.embed_query(question)
-        vectors = self.embedder.embed_documents([s.text for s in candidates])
-        cosines = vectors @ q_vec
-        if float(cosines.max()) < MIN_COSINE:
-            return Composed(REFUSAL, refused=True)
-        for sentence, cosine in zip(candidates, cosines, strict=True):
-            sentence.score = 0.65 * float(cosine) + sentence.score
-        chosen = self._select(candidates, vectors, cosines)
+        chosen = self._choose(q_terms, [c.evidence for c in verdict.coverage], verdict.outcome == "partial")
         if not chosen:
-            return Composed(REFUSAL, refused=True)
-        chosen.sort(key=lambda s: (s.rank, s.position))
-        order = list(dict.fromkeys(s.rank for s in chosen))
-        lines = [f"- {_cited(s.text, order.index(s.rank) + 1)}" for s in chosen]
-        used = {r: [s.text for s in chosen if s.rank == r] for r in order}
-        return Composed(HEADER + "\n\n" + "\n".join(lines), citations_for(order, articles, used))
+            return Composed(REFUSAL, refused=True, missing=verdict.missing_text)
+        order = list(dict.fromkeys(s.evidence.rank for s in chosen))
+        number = {rank: n for n, rank in enumerate(order, start=1)}
+        lines = [f"- {_cited(s.text, number[s.evidence.rank])}" for s in chosen]
+        by_rank = {c.evidence.rank: c.evidence for c in verdict.coverage}
+        articles = [by_rank[r].article for r in order]
+        used = {i: [s.text for s in chosen if s.evidence.rank == r] for i, r in enumerate(order, start=1)}
+        findings = {i: used[i][0] for i in used}
+        citations = citations_for(range(1, len(order) + 1), articles, used, findings)
+        if verdict.outcome == "partial":
+            gap = gap_sentence(verdict, [number[r] for r in order], scope)
+            text = f"{HEADER}\n\n{gap}\n\n{PARTIAL_LEAD}\n" + "\n".join(lines)
+            return Composed(text, citations, missing=verdict.missing_text)
+        return Composed(HEADER + "\n\n" + "\n".join(lines), citations)
 
-    def _candidates(self, q_terms: set[str], articles: Sequence[RetrievedLike]) -> list[Sentence]:
-        """Every sentence with its cheap score (terms, section, source); only the best few get embedded."""
-        candidates: list[Sentence] = []
-        for rank, article in enumerate(articles, start=1):
-            texts = self._texts(article)
-            for sentence in article_sentences(rank, texts):
-                overlap = len(q_terms & set(tokenize(sentence.text))) / len(q_terms) if q_terms else 0.0
-                sentence.score = 0.35 * overlap + _prior(sentence) + 0.05 * article.relevance - 0.01 * rank
-                candidates.append(sentence)
-        candidates.sort(key=lambda s: -s.score)
-        return candidates[:MAX_EMBEDDED]
-
-    def _texts(self, article: RetrievedLike) -> list[str]:
-        if self.article_texts is not None:
-            try:
-                texts = self.article_texts(article)
-            except LitbotError:
-                texts = []
-            if texts:
-                return texts
-        return list(article.passages)
-
-    def _select(self, candidates: list[Sentence], vectors: np.ndarray, cosines: np.ndarray) -> list[Sentence]:
-        """Greedy pick by score: close to the best, no near-duplicates, few per article, short in total."""
-        by_score = sorted(range(len(candidates)), key=lambda i: -candidates[i].score)
-        best = candidates[by_score[0]].score
-        eligible = [i for i in by_score if candidates[i].score >= best - MARGIN and cosines[i] >= MIN_COSINE]
-        # Two sentences per source when several qualify; one strong source alone may give a few more.
-        per_article = PER_ARTICLE if len({candidates[i].rank for i in eligible}) > 1 else MAX_SENTENCES - 1
-        picked: list[int] = []
+    def _choose(self, q_terms: set[str], evidence: Sequence[ArticleEvidence], partial: bool) -> list[_Scored]:
+        """The findings to quote, grouped by article (strongest article first), finding first."""
+        per_article = [self._scored(q_terms, e) for e in evidence]
+        per_article = [s for s in per_article if s]
+        if not per_article:
+            return []
+        strength = [max(x.relevance for x in s) for s in per_article]
+        best = max(strength)
+        ranked = sorted(zip(strength, per_article, strict=True), key=lambda pair: -pair[0])
+        strong = [s for value, s in ranked if value >= best - self.params.article_margin]
+        limit = PARTIAL_SENTENCES if partial else MAX_SENTENCES
+        picked: list[_Scored] = []
         words = 0
-        for i in eligible:
-            sentence = candidates[i]
-            if len(picked) == MAX_SENTENCES:
-                break
-            length = len(sentence.text.split())
-            if picked and words + length > MAX_WORDS:
+        for sentences in strong[: 1 if partial else MAX_ARTICLES]:
+            finding = sentences[0]
+            group = [finding] + [
+                s for s in sentences[1:2] if s.relevance >= finding.relevance - self.params.second_margin
+            ]
+            for sentence in group:
+                length = len(sentence.text.split())
+                if len(picked) >= limit or (picked and words + length > MAX_WORDS):
+                    break
+                picked.append(sentence)
+                words += length
+        return picked
+
+    def _scored(self, q_terms: set[str], evidence: ArticleEvidence) -> list[_Scored]:
+        """The article's quotable sentences, best first (its finding leads)."""
+        out: list[_Scored] = []
+        for i, sentence in enumerate(evidence.sentences):
+            bonus = ROLE_BONUS.get(sentence.role)
+            if bonus is None:
                 continue
-            if sum(candidates[j].rank == sentence.rank for j in picked) >= per_article:
-                continue
-            if any(float(vectors[i] @ vectors[j]) > 0.9 for j in picked):
-                continue
-            picked.append(i)
-            words += length
-        return [candidates[i] for i in picked]
+            terms = set(tokenize(sentence.text))
+            overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
+            relevance = float(evidence.cosines[i]) + self.params.term_weight * overlap
+            if sentence.role in ("results", "conclusions") and _NULL_RESULT.search(sentence.text):
+                bonus += self.params.null_bonus
+            if len(sentence.text.split()) > self.params.long_words:
+                bonus -= self.params.long_penalty
+            out.append(_Scored(evidence, i, relevance, relevance + bonus))
+        out.sort(key=lambda s: -s.score)
+        return out
+
+
+def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> str:
+    """ "The indexed abstracts discuss A [1], but none of them in connection with B." — what a partial answer
+    lacks, worded by how sure the gate is: a concept some stored article holds but none of these ("in
+    connection with"), a technical term no stored article holds ("mentions"), an everyday word no stored
+    article uses, which may be a lay name for something they do cover ("uses the words")."""
+    phrases = sorted(groups(verdict.covered), key=lambda g: -max(c.weight for c in g))[:MAX_NAMED]
+    covered = _and([name(g) for g in sorted(phrases, key=lambda g: (g[0].run, g[0].position))])
+    covered = covered or "related topics"
+    cites = "".join(f"[{n}]" for n in numbers)
+    every = verdict.concepts
+    known = missing_names([c for c in verdict.missing if c.known], every)
+    technical = missing_names([c for c in verdict.missing if not c.known and c.domain], every)
+    everyday = missing_names([c for c in verdict.missing if not c.known and not c.domain], every)
+    clauses = []
+    if known:
+        clauses.append(f"in connection with {_and(known)}")
+    if technical:
+        clauses.append(f"mentions {_and(technical)}")
+    if everyday:
+        clauses.append("uses the words " + _and([f"“{w}”" for w in everyday]))
+    where = f"indexed abstracts ({scope})" if scope else "indexed abstracts"
+    return f"The {where} discuss {covered} {cites}, but none of them {', and none '.join(clauses)}."
+
+
+def _and(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -13,20 +13,9 @@ def source_link(citation: Citation) -> str | None:
     return citation.link
 
 
-def source_name(citation: Citation) -> str:
-    """The title, or for untitled records (PubMedQA) a name that does not repeat the quoted text."""
-    if citation.title:
-        return citation.title.rstrip(".")
-    if citation.pmid:
-        return f"Abstract, PMID {citation.pmid}"
-    if citation.doi:
-        return f"Abstract, doi:{citation.doi}"
-    return citation.label
-
-
 def source_line(citation: Citation) -> str:
     """``[n] Title. Journal, year. link``"""
-    parts = [f"[{citation.n}] {source_name(citation)}."]
+    parts = [f"[{citation.n}] {citation.label}."]
     where = ", ".join(str(x) for x in (citation.journal, citation.year) if x)
     if where:
         parts.append(f"{where}.")
@@ -34,6 +23,20 @@ def source_line(citation: Citation) -> str:
     if link:
         parts.append(link)
     return " ".join(parts)
+
+
+def answer_notes(answer: Answer) -> list[str]:
+    """What a reader should know about a refusal or a partial answer: what was not found, active filters.
+
+    Every front end shows these lines under the answer (each adds its own way to clear filters)."""
+    notes = []
+    if answer.refused and answer.missing:
+        notes.append("Not found in the indexed abstracts: " + ", ".join(answer.missing) + ".")
+    if (answer.refused or answer.missing) and not answer.filters.is_empty():
+        notes.append(
+            f"Filters are active ({answer.filters.describe()}): articles outside them were not searched."
+        )
+    return notes
 
 
 def sources_block(answer: Answer) -> str:

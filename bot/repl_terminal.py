@@ -12,9 +12,11 @@ import threading
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.text import Text
 
 from bot import terminal_render as render
 from bot.errors import Cancelled
+from bot.render import answer_notes
 from bot.repl import Conversation, _active, describe_error, run_command
 from bot.repl_commands import CommandError, parse_command
 from bot.types import Answer
@@ -123,12 +125,15 @@ class TerminalRepl:
         self.opened = True
         return True
 
-    def _show_refusal_hints(self) -> None:
-        """Say why an answer may have been refused when the reason is on our side: filters or the store."""
-        label = render.filter_label(self.conversation.filters)
-        if label:
-            self.console.print(f"[dim]Filters active ({label}); /filter off searches every article.[/dim]")
-        self._show_store_hint()
+    def _show_answer_notes(self, answer: Answer) -> None:
+        """Under a refusal or a partial answer: what was not found, active filters, an empty store."""
+        notes = answer_notes(answer)
+        for note in notes:
+            self.console.print(Text(note, style="dim"))
+        if any(note.startswith("Filters are active") for note in notes):
+            self.console.print(Text("/filter off searches every article.", style="dim"))
+        if answer.refused:
+            self._show_store_hint()
 
     def _show_store_hint(self) -> None:
         hint = self.conversation.store_hint()
@@ -194,8 +199,7 @@ class TerminalRepl:
                 if kind == "answer":
                     assert isinstance(value, Answer)
                     render.print_answer(self.console, value, self.links, streamed=stream.text)
-                    if value.refused:
-                        self._show_refusal_hints()
+                    self._show_answer_notes(value)
                 else:
                     assert isinstance(value, BaseException)
                     self._show_failure(value)

@@ -185,9 +185,13 @@ def _result(
 
 def _allowed(index: LexicalIndex, filters: Filters | None) -> np.ndarray | None:
     """Mask of articles inside the filters (None = no filter)."""
-    if filters is None or filters.is_empty():
+    if filters is None or (filters.is_empty() and not filters.exclude_ids):
         return None
     mask = np.ones(len(index), dtype=bool)
+    for article_id in filters.exclude_ids:
+        position = index.position.get(article_id)
+        if position is not None:
+            mask[position] = False
     if filters.year_from is not None:
         mask &= index.years >= filters.year_from
     if filters.year_to is not None:
@@ -213,6 +217,8 @@ def _dense_where(
         clauses.append(
             {"article_id": {"$in": [index.articles[p].article_id for p in np.flatnonzero(allowed)]}}
         )
+    elif filters.exclude_ids:
+        clauses.append({"article_id": {"$nin": sorted(filters.exclude_ids)}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}

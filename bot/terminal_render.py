@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from bot.render import answer_notes
 from bot.repl_commands import COMMANDS
 from bot.types import Answer, Citation, Filters
 
@@ -227,7 +228,7 @@ def plain_answer(answer: Answer) -> str:
 
     The question line makes a transcript readable and separates answers, which may hold blank lines.
     """
-    lines = [f"> {answer.question}", answer.text.strip()]
+    lines = [f"> {answer.question}", answer.text.strip(), *(f"note: {n}" for n in answer_notes(answer))]
     if answer.citations:
         lines += ["", "Sources:"]
         for citation in answer.citations:

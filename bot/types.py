@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field
 
 from ingest.articles import DOI_URL, PUBMED_URL
 
+#: Words of an untitled source's finding that stand in for its title.
+UNTITLED_WORDS = 12
+
 #: The one refusal sentence, shared by the prompts (as {refusal}), the code and the tests.
 REFUSAL = "I couldn't find this in the indexed literature."
 
@@ -21,8 +24,11 @@ class Filters(BaseModel):
     year_from: int | None = None
     year_to: int | None = None
     journal: str | None = None  # case-insensitive substring of the journal name
+    #: Articles hidden from retrieval (evaluation only: leave-gold-out); never shown, never in JSON.
+    exclude_ids: frozenset[str] = Field(default_factory=frozenset, exclude=True)
 
     def is_empty(self) -> bool:
+        """Whether no user-visible filter is set (``exclude_ids`` is not one)."""
         return self.year_from is None and self.year_to is None and not self.journal
 
     def describe(self) -> str:
@@ -48,6 +54,7 @@ class Citation(BaseModel):
     doi: str | None = None
     url: str | None = None
     passages: list[str] = Field(default_factory=list)  # the text the answer drew on
+    finding: str = ""  # the article's own finding (its conclusion), for untitled records' names
 
     @property
     def link(self) -> str | None:
@@ -62,11 +69,15 @@ class Citation(BaseModel):
 
     @property
     def label(self) -> str:
-        """A readable name even for untitled records (PubMedQA has no titles)."""
+        """How every front end names the source: its title, else (a record that truly has none) the first
+        words of its finding in quotes, else its id."""
         if self.title:
-            return self.title
-        first = self.passages[0] if self.passages else ""
-        return (first[:90] + "…") if len(first) > 90 else (first or self.id)
+            return self.title.rstrip(".")
+        words = (self.finding or (self.passages[0] if self.passages else "")).split()
+        if not words:
+            return self.id
+        head = " ".join(words[:UNTITLED_WORDS])
+        return f"Untitled: “{head}…”" if len(words) > UNTITLED_WORDS else f"Untitled: “{head}”"
 
 
 class Usage(BaseModel):
@@ -84,6 +95,9 @@ class Answer(BaseModel):
     mode: Literal["llm", "extractive"]
     citations: list[Citation] = Field(default_factory=list)
     refused: bool = False
+    #: Concepts of the question that no evidence covers: empty for a complete answer; for a partial one, what
+    #: it leaves out; for a refusal, the concepts no retrieved article mentions (possibly empty).
+    missing: list[str] = Field(default_factory=list)
     filters: Filters = Field(default_factory=Filters)
     timings: dict[str, float] = Field(default_factory=dict)  # seconds: retrieve, generate, total
     usage: Usage | None = None
@@ -96,7 +110,11 @@ class Answer(BaseModel):
             "answer": self.text,
             "mode": self.mode,
             "refused": self.refused,
-            "citations": [c.model_dump(exclude={"passages"}) for c in self.citations],
+            "missing": self.missing,
+            "citations": [
+                {**c.model_dump(exclude={"passages", "finding"}), "label": c.label, "link": c.link}
+                for c in self.citations
+            ],
             "filters": self.filters.model_dump(exclude_none=True),
             "timings": self.timings,
             "usage": self.usage.model_dump() if self.usage else None,

@@ -88,7 +88,10 @@ def test_an_obeyed_injection_cannot_add_a_citation(settings: Settings, tmp_path:
     blocks = re.findall(r'<passage id="(\d)">(.*?)</passage>', user, re.DOTALL)
     assert [n for n, _ in blocks] == ["1", "2", "3"]
     planted = [text for _, text in blocks if "Ignore previous instructions" in text]
-    assert len(planted) == 1 and INJECTION in planted[0]  # the abstract stays inside its own block, as data
+    assert len(planted) == 1  # the abstract stays inside its own block, as data...
+    assert (
+        INJECTION.removesuffix(" [7].") in planted[0] and "[7]" not in user
+    )  # ...its fake citation mark removed
     assert "Ignore previous instructions" not in stub.requests[0].content("system")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import discord
 
+from bot.render import answer_notes
 from bot.types import Answer, Citation
 
 MESSAGE_LIMIT = 2000
@@ -159,8 +160,11 @@ def passages_embed(answer: Answer) -> discord.Embed:
 
 
 def answer_messages(answer: Answer) -> list[str]:
-    """The answer text as message chunks (the sources go in the embed on the last chunk)."""
-    return split_message(answer.text) or ["(empty answer)"]
+    """The answer text, then its notes (what was not found, active filters) as small print, as message
+    chunks (the sources go in the embed on the last chunk)."""
+    notes = "\n".join(f"-# {discord.utils.escape_markdown(note)}" for note in answer_notes(answer))
+    text = f"{answer.text}\n\n{notes}" if notes else answer.text
+    return split_message(text) or ["(empty answer)"]
 
 
 def stats_embed(stats: Mapping[str, object]) -> discord.Embed:
