@@ -13,14 +13,16 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
 
-from bot.citations import CitationRewriter, Composed, RetrievedLike, citations_for
+from bot.citations import CitationRewriter, Composed, citations_for
 from bot.errors import Cancelled, LLMError, LLMRateLimited, LLMRejected, LLMUnavailable
+from bot.evidence import finding_of
+from bot.gate import Verdict
 from bot.prompting import Prompts, format_passages
 from bot.types import REFUSAL, Usage
 from ingest.settings import Settings
@@ -240,12 +242,16 @@ class LLMAnswerer:
     def answer(
         self,
         question: str,
-        articles: Sequence[RetrievedLike],
+        verdict: Verdict,
         on_token: Callable[[str], None] | None,
         cancel: threading.Event | None,
     ) -> Composed:
-        """Stream the model's answer; text is held back until it cites a passage, so a refusal or an
-        uncited answer never reaches ``on_token`` as anything but the refusal sentence."""
+        """Stream the model's answer from the articles that cleared the gate (for a partial verdict, told
+        what none of them covers); text is held back until it cites a passage, so a refusal or an uncited
+        answer never reaches ``on_token`` as anything but the refusal sentence."""
+        evidence = [c.evidence for c in verdict.coverage]
+        articles = [e.article for e in evidence]
+        missing = verdict.missing_text if verdict.outcome == "partial" else []
         rewriter = CitationRewriter(len(articles))
         held: list[str] = []
         sent: list[str] = []
@@ -266,7 +272,8 @@ class LLMAnswerer:
                 if on_token is not None:
                     on_token(out)
 
-        user = self.prompts.answer_message(question, format_passages(articles), len(articles))
+        passages = [Passage(e.article.metadata, [" ".join(s.text for s in e.sentences)]) for e in evidence]
+        user = self.prompts.answer_message(question, format_passages(passages), len(articles), missing)
         result = self.llm.generate(self.prompts.system_message(), user, on_text, cancel)
         tail = rewriter.finish()
         usage = Usage(
@@ -278,8 +285,18 @@ class LLMAnswerer:
         if not rewriter.has_citations or is_refusal(text):
             if not sent and on_token is not None:
                 on_token(REFUSAL)
-            return Composed(REFUSAL, refused=True, usage=usage)
+            return Composed(REFUSAL, refused=True, usage=usage, missing=verdict.missing_text)
         if sent and tail and on_token is not None:
             on_token(tail)
-        passages = {n: a.passages for n, a in enumerate(articles, start=1)}
-        return Composed(text, citations_for(rewriter.order, articles, passages), usage=usage)
+        used = {n: a.passages for n, a in enumerate(articles, start=1)}
+        findings = {n: finding_of(e) for n, e in enumerate(evidence, start=1)}
+        citations = citations_for(rewriter.order, articles, used, findings)
+        return Composed(text, citations, usage=usage, missing=missing)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """What the model is shown of one article: its metadata and its whole abstract."""
+
+    metadata: Mapping[str, Any]
+    passages: list[str]

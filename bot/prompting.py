@@ -20,7 +20,7 @@ from ingest.settings import Settings
 #: file stem -> (required placeholders, optional placeholders)
 PROMPT_SPECS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "system": (frozenset({"refusal"}), frozenset()),
-    "answer": (frozenset({"question", "passages"}), frozenset({"refusal", "count"})),
+    "answer": (frozenset({"question", "passages"}), frozenset({"refusal", "count", "gaps"})),
     "condense": (frozenset({"history", "question"}), frozenset()),
 }
 _TAG = re.compile(r"<\s*/?\s*passage", re.IGNORECASE)
@@ -55,8 +55,11 @@ class Prompts:
     def system_message(self) -> str:
         return self.system.format(refusal=REFUSAL)
 
-    def answer_message(self, question: str, passages: str, count: int) -> str:
-        return self.answer.format(question=question, passages=passages, refusal=REFUSAL, count=count)
+    def answer_message(self, question: str, passages: str, count: int, missing: Sequence[str] = ()) -> str:
+        """The answer request; ``missing`` names the question's concepts no passage covers."""
+        return self.answer.format(
+            question=question, passages=passages, refusal=REFUSAL, count=count, gaps=gaps_note(missing)
+        )
 
     def condense_message(self, history: str, question: str) -> str:
         return self.condense.format(history=history, question=question)
@@ -90,6 +93,18 @@ def load_prompts(settings: Settings) -> Prompts:
             )
         texts[stem] = text.strip()
     return Prompts(**texts)
+
+
+def gaps_note(missing: Sequence[str]) -> str:
+    """The line telling the model what the passages leave out (empty when they cover the question)."""
+    if not missing:
+        return ""
+    names = ", ".join(f'"{m}"' for m in missing)
+    return (
+        f"Note: the literature search found no passage that covers {names}. If the passages do cover it under "
+        "another name, answer normally. Otherwise begin your answer with one sentence that says plainly what "
+        "the passages do not cover, then answer only what they do support."
+    )
 
 
 def quote(text: str) -> str:

@@ -10,12 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import SecretStr
 
+from bot.abstracts import abstract_sentences
 from bot.chat import ChatHandler
 from bot.citations import check_consistent
 from bot.errors import Cancelled, LLMRejected, LLMUnavailable
+from bot.evidence import ArticleEvidence
+from bot.gate import Coverage, Outcome, Verdict
 from bot.llm import ChatLLM, LLMAnswerer, cost_usd
 from bot.prompting import load_prompts
 from bot.types import REFUSAL
@@ -94,6 +98,23 @@ class Given:
     relevance: float = 0.8
 
 
+def verdict_on(given: list[Given], outcome: Outcome = "answer") -> Verdict:
+    """The gate's verdict that every given article carries the answer (vectors play no part here)."""
+    evidence = [
+        ArticleEvidence(
+            rank,
+            article,
+            abstract_sentences(article.passages),
+            frozenset(),
+            "",
+            np.zeros((0, 384)),
+            np.zeros(0),
+        )
+        for rank, article in enumerate(given, start=1)
+    ]
+    return Verdict(outcome, [], [Coverage(e) for e in evidence])
+
+
 def test_invented_citations_are_removed_and_the_rest_renumbered(stub: OpenAIStub) -> None:
     settings = Settings(_env_file=None, openai_base_url=stub.url, openai_api_key=SecretStr(SECRET))  # type: ignore[call-arg]
     answerer = LLMAnswerer(ChatLLM(settings, backoff=0.01), load_prompts(settings))
@@ -106,7 +127,7 @@ def test_invented_citations_are_removed_and_the_rest_renumbered(stub: OpenAIStub
     stub.script(Reply("CRP alone cannot confirm appendicitis [3]. Normal values exclude it [9][3]. "
                       "Leukocytes help [1, 12]."))  # fmt: skip
     tokens: list[str] = []
-    composed = answerer.answer(CRP, given, tokens.append, None)
+    composed = answerer.answer(CRP, verdict_on(given), tokens.append, None)
 
     assert passages_sent(stub) == 3
     expected = "CRP alone cannot confirm appendicitis [1]. Normal values exclude it [1]. Leukocytes help [2]."
@@ -296,3 +317,32 @@ def test_a_stream_cut_off_mid_answer_is_an_error_not_half_an_answer(
     stub.script(Reply("", cut=True), Reply("Few players wear headgear [1]."))
     answer = llm_handler(store_settings, stub).new_session().ask(RUGBY)  # cut before any text: retried
     assert answer.text == "Few players wear headgear [1]." and len(stub.requests) == 3
+
+
+def test_a_partial_verdict_tells_the_model_what_is_missing(
+    store_settings: Settings, stub: OpenAIStub
+) -> None:
+    """The gate runs first; the model gets only the articles that carry the answer and is told the gap."""
+    stub.script(Reply("None of the passages studies pregnancy. A surgeon's interest in laparoscopy made "
+                      "laparoscopic cholecystectomy more likely to succeed [1]."))  # fmt: skip
+    answer = llm_handler(store_settings, stub).new_session().ask("Is laparoscopy safe during pregnancy?")
+
+    assert not answer.refused and answer.missing == ["pregnancy"]
+    assert [c.id for c in answer.citations] == ["pmid:12098035"]
+    user = stub.requests[-1].content("user")
+    assert passages_sent(stub) == 1
+    assert 'no passage that covers "pregnancy"' in user
+    assert answer.to_json_dict()["missing"] == ["pregnancy"]
+
+
+def test_a_refusing_verdict_never_calls_the_model(store_settings: Settings, stub: OpenAIStub) -> None:
+    answer = (
+        llm_handler(store_settings, stub).new_session().ask("Does lecanemab slow memory loss in dementia?")
+    )
+    assert answer.refused and answer.text == REFUSAL and stub.requests == []
+
+
+def test_a_complete_verdict_sends_no_gap_note(store_settings: Settings, stub: OpenAIStub) -> None:
+    stub.script(Reply("Most players believe headgear may prevent concussion [1]."))
+    answer = llm_handler(store_settings, stub).new_session().ask(RUGBY)
+    assert answer.missing == [] and "no passage that covers" not in stub.requests[-1].content("user")
