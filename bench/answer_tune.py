@@ -35,13 +35,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import concepts
-from bot.answer_eval import AnswerCase, AnswerReport, load_cases, score_case
+from bot.answer import concepts
+from bot.answer.concepts import Concept, key_concepts
+from bot.answer.evidence import ArticleEvidence, read_articles
+from bot.answer.extractive import DEFAULT_DIGEST, DigestParams, ExtractiveAnswerer
+from bot.answer.gate import DEFAULT_GATE, Assessment, GateParams, assess, decide, judge
 from bot.chat import ChatHandler
-from bot.concepts import Concept, key_concepts
-from bot.evidence import ArticleEvidence, read_articles
-from bot.extractive import DEFAULT_DIGEST, DigestParams, ExtractiveAnswerer
-from bot.gate import DEFAULT_GATE, Assessment, GateParams, assess, decide, judge
+from bot.eval.answers import AnswerCase, AnswerReport, load_cases, score_case
 from bot.types import Answer, Filters
 from ingest.settings import load_settings
 
@@ -262,7 +262,7 @@ def main() -> None:
     parser.add_argument(
         "--everyday-zipf",
         type=float,
-        help="override bot.concepts.EVERYDAY_ZIPF (compare settings side by side)",
+        help="override bot.answer.concepts.EVERYDAY_ZIPF (compare settings side by side)",
     )
     args = parser.parse_args()
     if args.everyday_zipf is not None:

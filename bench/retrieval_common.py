@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.beir import BeirSet, ensure_ingested, load_beir
-from bot.evaluation import open_retriever
-from bot.retrieval import Evidence, Retriever
+from bot.eval.beir import BeirSet, ensure_ingested, load_beir
+from bot.eval.retrieval import open_retriever
+from bot.retrieval.retriever import Evidence, Retriever
 from ingest.settings import load_settings
 
 BEIR = Path("/work/shared/data/beir")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from retrieval_common import PUBMEDQA, SCIFACT, off_topic_questions, paraphrase_set, retriever_for
 
-from bot.beir import load_beir
-from bot.metrics import percentile
-from bot.retrieval import Retriever
+from bot.eval.beir import load_beir
+from bot.eval.metrics import percentile
+from bot.retrieval.retriever import Retriever
 
 MINI = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "corpus-mini"
 
@@ -31,7 +31,7 @@ def best_cosine(retriever: Retriever, question: str) -> float:
 
 def mini_retriever() -> Retriever:
     """The mini corpus in its own cached store (the tests' corpus)."""
-    from bot.evaluation import open_retriever
+    from bot.eval.retrieval import open_retriever
     from ingest.embeddings import make_embedder
     from ingest.pipeline import Ingestor, ingest_inputs
     from ingest.settings import load_settings

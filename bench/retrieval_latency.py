@@ -23,10 +23,10 @@ from contextlib import contextmanager
 
 from retrieval_common import SCIFACT, retriever_for
 
-from bot.beir import load_beir
-from bot.dense import chunk_cosines, nearest_chunks
-from bot.lexical import top
-from bot.retrieval import DENSE_CHUNKS_PER_ARTICLE, MIN_POOL, RESCORE_LIMIT
+from bot.eval.beir import load_beir
+from bot.retrieval.dense import chunk_cosines, nearest_chunks
+from bot.retrieval.lexical import top
+from bot.retrieval.retriever import DENSE_CHUNKS_PER_ARTICLE, MIN_POOL, RESCORE_LIMIT
 
 
 def main() -> None:

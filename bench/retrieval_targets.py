@@ -14,8 +14,8 @@ import sys
 
 from retrieval_common import PUBMEDQA, SCIFACT, paraphrase_set, retriever_for, scifact_halves
 
-from bot.beir import load_beir
-from bot.evaluation import MODES, evaluate, score_mode
+from bot.eval.beir import load_beir
+from bot.eval.retrieval import MODES, evaluate, score_mode
 
 
 def main() -> None:

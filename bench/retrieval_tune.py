@@ -14,11 +14,11 @@ from collections.abc import Collection
 
 from retrieval_common import dataset, evidence_for, scifact_halves
 
-from bot.beir import BeirSet
-from bot.evaluation import corpus_id
-from bot.fusion import FusionParams
-from bot.metrics import mrr_at, ndcg_at, recall_at
-from bot.retrieval import Evidence, Mode, Retriever, rank
+from bot.eval.beir import BeirSet
+from bot.eval.metrics import mrr_at, ndcg_at, recall_at
+from bot.eval.retrieval import corpus_id
+from bot.retrieval.fusion import FusionParams
+from bot.retrieval.retriever import Evidence, Mode, Retriever, rank
 
 
 def figures(

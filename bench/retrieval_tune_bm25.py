@@ -9,10 +9,10 @@ import itertools
 
 from retrieval_common import SCIFACT, retriever_for, scifact_halves
 
-from bot.beir import load_beir
-from bot.evaluation import corpus_id
-from bot.lexical import BM25Params, LexicalIndex, collect_articles, top
-from bot.metrics import ndcg_at, recall_at
+from bot.eval.beir import load_beir
+from bot.eval.metrics import ndcg_at, recall_at
+from bot.eval.retrieval import corpus_id
+from bot.retrieval.lexical import BM25Params, LexicalIndex, collect_articles, top
 
 
 def main() -> None:

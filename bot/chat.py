@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
-from bot.citations import Composed
+from bot.answer.citations import Composed
+from bot.answer.extractive import ExtractiveAnswerer
+from bot.answer.followups import TopicTracker
+from bot.answer.gate import Verdict
 from bot.errors import Cancelled
-from bot.extractive import ExtractiveAnswerer
-from bot.followups import TopicTracker
-from bot.gate import Verdict
 from bot.types import REFUSAL, Answer, Filters, Usage
 from ingest.errors import CollectionMissing, LitbotError
 from ingest.settings import Settings
@@ -33,10 +33,10 @@ from ingest.settings import Settings
 if TYPE_CHECKING:
     import numpy as np
 
-    from bot.citations import RetrievedLike
-    from bot.llm import ChatLLM, LLMAnswerer
-    from bot.prompting import Prompts
-    from bot.retrieval import Retriever
+    from bot.answer.citations import RetrievedLike
+    from bot.answer.llm import ChatLLM, LLMAnswerer
+    from bot.answer.prompting import Prompts
+    from bot.retrieval.retriever import Retriever
     from ingest.embeddings import Embedder
     from ingest.store import ArticleStore
 
@@ -64,12 +64,12 @@ class ChatHandler:
         self.llm = llm
         self.llm_answerer: LLMAnswerer | None = None
         if prompts is None:
-            from bot.prompting import load_prompts
+            from bot.answer.prompting import load_prompts
 
             prompts = load_prompts(settings)
         self.prompts = prompts
         if llm is not None:
-            from bot.llm import LLMAnswerer
+            from bot.answer.llm import LLMAnswerer
 
             self.llm_answerer = LLMAnswerer(llm, prompts)
         self.mode: Literal["llm", "extractive"] = "llm" if llm is not None else "extractive"
@@ -77,7 +77,7 @@ class ChatHandler:
     @classmethod
     def from_settings(cls, settings: Settings, llm_backoff: float = 1.0) -> ChatHandler:
         """Open the store and embedder, load and check the prompts, and build the LLM when configured."""
-        from bot.prompting import load_prompts
+        from bot.answer.prompting import load_prompts
         from ingest.embeddings import make_embedder
 
         prompts = load_prompts(settings)  # checked first, in both modes: a broken prompt fails at start
@@ -88,7 +88,7 @@ class ChatHandler:
         threading.Thread(target=_warm_up, args=(embedder.inner,), name="litbot-warm-up", daemon=False).start()
         llm = None
         if settings.llm_configured:
-            from bot.llm import ChatLLM
+            from bot.answer.llm import ChatLLM
 
             llm = ChatLLM(settings, backoff=llm_backoff)
         return cls(settings, embedder, _open_store(settings, embedder), llm, prompts)
@@ -111,7 +111,7 @@ class ChatHandler:
             return None
         with self._lock:
             if self._retriever is None:
-                from bot.retrieval import Retriever
+                from bot.retrieval.retriever import Retriever
 
                 self._retriever = Retriever(store, self.embedder, self.settings)
             return self._retriever
@@ -137,9 +137,9 @@ class ChatHandler:
         """The answerability gate's verdict on ``articles`` (retrieved for ``question``). For a follow-up,
         ``follow_up`` is what the user just typed: the concepts it adds must be in the articles' own words
         (a follow-up asks about exactly that, so similarity is not enough)."""
-        from bot.concepts import key_concepts, runs
-        from bot.evidence import read_articles
-        from bot.gate import judge
+        from bot.answer.concepts import key_concepts, runs
+        from bot.answer.evidence import read_articles
+        from bot.answer.gate import judge
 
         retriever = self.retriever()
         if retriever is None or not articles:
@@ -198,7 +198,7 @@ class QueryMemo:
 
 def _warm_up(embedder: Embedder) -> None:
     """Load the local model and the gate's word lists now (never calls a remote embedding API)."""
-    from bot.concepts import warm_up
+    from bot.answer.concepts import warm_up
     from ingest.embeddings import MiniLMEmbedder
 
     with contextlib.suppress(Exception):  # the real call reports any problem
@@ -309,8 +309,8 @@ class ChatSession:
         if handler.llm is None or not self.history:
             standalone = self._topic.standalone(question)
             return standalone, None
-        from bot.llm import cost_usd
-        from bot.prompting import format_history
+        from bot.answer.llm import cost_usd
+        from bot.answer.prompting import format_history
 
         turns = [(q, a.text) for q, a in self.history[-3:]]
         prompt = handler.prompts.condense_message(format_history(turns), question)

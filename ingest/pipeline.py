@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
@@ -24,6 +25,7 @@ from ingest.store import ArticleStore, ChunkRecord, Metadata
 log = logging.getLogger(__name__)
 
 MAX_LISTED_PROBLEMS = 200
+WRITER_LOCK = ".litbot-ingest.lock"
 
 
 @dataclass
@@ -277,6 +279,37 @@ def ingest_inputs(
                 report.problems.append(f"{path}: no articles found")
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def build_ingestor(settings: Settings) -> Ingestor:
+    """The store (created when missing) and the embedder the settings name, ready to ingest."""
+    from ingest.embeddings import make_embedder
+    from ingest.store import open_store
+
+    embedder = make_embedder(settings)
+    return Ingestor(open_store(settings, embedder.name), embedder, settings)
+
+
+@contextmanager
+def writer_lock(settings: Settings, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Serialise ingests into one embedded store: a second one waits (calling ``on_wait`` once first)."""
+    from filelock import FileLock, Timeout
+
+    if settings.uses_server:
+        yield
+        return
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.chroma_path / WRITER_LOCK))
+    try:
+        lock.acquire(timeout=0.5)
+    except Timeout:
+        if on_wait is not None:
+            on_wait()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _expand_each(spec: str, report: IngestReport) -> list[str]:

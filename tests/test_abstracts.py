@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.abstracts import abstract_sentences, join_chunks, label_role, labelled_parts
-from bot.evidence import clean_sentence
+from bot.answer.abstracts import abstract_sentences, join_chunks, label_role, labelled_parts
+from bot.answer.evidence import clean_sentence
 
 SCIFACT = Path(__file__).parent / "fixtures" / "beir-scifact-mini" / "corpus.jsonl"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer_eval import AnswerCase, AnswerReport, load_cases, quotes, score_case
+from bot.eval.answers import AnswerCase, AnswerReport, load_cases, quotes, score_case
 from bot.types import Answer, Citation
 from ingest.errors import InputError
 from ingest.settings import Settings

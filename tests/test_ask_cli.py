@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.app import app
 from bot.types import REFUSAL
 from ingest.settings import Settings
 from tests.openai_stub import OpenAIStub, Reply
@@ -125,7 +125,7 @@ def test_extractive_mode_never_imports_langchain(settings: Settings) -> None:
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from bot.cli import app\n"
+        "from bot.cli.app import app\n"
         "result = CliRunner().invoke(app, ['ask', '--json', 'Does rugby headgear prevent concussion?'])\n"
         "assert result.exit_code == 0, result.output\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'langchain_core', 'langchain_openai', 'openai'}))\n"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bot.answer.followups import TopicTracker, is_follow_up, merge
 from bot.chat import EMPTY_STORE_HINT, ChatHandler
-from bot.followups import TopicTracker, is_follow_up, merge
 from bot.types import REFUSAL
 from ingest.errors import LitbotError, StoreError
 from ingest.settings import Settings

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.citations import CitationRewriter, check_consistent, citations_for, cited_numbers, parse_group
-from bot.prompting import format_passages, quote
+from bot.answer.citations import CitationRewriter, check_consistent, citations_for, cited_numbers, parse_group
+from bot.answer.prompting import format_passages, quote
 
 
 @dataclass

@@ -18,7 +18,7 @@ import discord.http
 import pytest
 
 from bot.chat import ChatHandler
-from bot.discord.cli import BAD_TOKEN, run_bot
+from bot.cli.discord import BAD_TOKEN, run_bot
 from ingest.settings import Settings
 
 LITBOT = Path(sys.executable).with_name("litbot")

@@ -97,7 +97,7 @@ def test_ingest_by_a_server_manager_edits_one_status_message(mini_settings: Sett
 
 
 def test_due_watches_are_announced_in_the_channel(mini_settings: Settings) -> None:
-    from ingest.watches import WatchBook
+    from ingest.pubmed.watches import WatchBook
     from tests.eutils_stub import running_stub
 
     for stub in running_stub():

@@ -15,12 +15,12 @@ import typer
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from ingest.cli import ingest_command
+from bot.cli.ingest import ingest_command
 from ingest.embeddings import Embedder, make_embedder
-from ingest.eutils import EutilsClient, EutilsError, RateLimiter
-from ingest.fetch_cursor import Cursor
 from ingest.pipeline import Ingestor
-from ingest.pubmed_fetch import PubmedFetcher, PubmedQuery
+from ingest.pubmed.cursor import Cursor
+from ingest.pubmed.eutils import EutilsClient, EutilsError, RateLimiter
+from ingest.pubmed.fetch import PubmedFetcher, PubmedQuery
 from ingest.settings import Settings
 from ingest.store import open_store
 from tests.eutils_stub import EFETCH_HEAD, FIXTURES, EutilsStub, Fault, running_stub

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bot.metrics import mrr_at, ndcg_at, percentile, recall_at
+from bot.eval.metrics import mrr_at, ndcg_at, percentile, recall_at
 
 
 def test_ndcg_binary_relevance() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.beir import eval_store_settings, load_beir
-from bot.eval_cli import eval_app
-from bot.evaluation import corpus_id
+from bot.cli.eval import eval_app
+from bot.eval.beir import eval_store_settings, load_beir
+from bot.eval.retrieval import corpus_id
 from ingest.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -85,6 +85,6 @@ def test_cached_store_is_not_reused_across_chunkings(
     """A store chunked by another chunker version or window must not be scored as if it were current."""
     current = eval_store_settings(SCIFACT_MINI, settings).chroma_path
     wider = eval_store_settings(SCIFACT_MINI, settings.model_copy(update={"chunk_tokens": 128})).chroma_path
-    monkeypatch.setattr("bot.beir.CHUNKER_VERSION", "next")
+    monkeypatch.setattr("bot.eval.beir.CHUNKER_VERSION", "next")
     newer = eval_store_settings(SCIFACT_MINI, settings).chroma_path
     assert len({current, wider, newer}) == 3

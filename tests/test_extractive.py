@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot.answer.citations import check_consistent
+from bot.answer.extractive import HEADER, MAX_WORDS, PARTIAL_LEAD
 from bot.chat import ChatHandler
-from bot.citations import check_consistent
-from bot.extractive import HEADER, MAX_WORDS, PARTIAL_LEAD
 from bot.types import REFUSAL, Answer, Filters
 from ingest.settings import Settings
 
@@ -153,7 +153,7 @@ def test_untitled_records_are_named_by_their_finding_the_same_way_everywhere(
 ) -> None:
     """A record with no title (and no link) still gets one consistent name in ask, chat and JSON."""
     from bot.render import source_line
-    from bot.terminal_render import plain_answer
+    from bot.terminal.render import plain_answer
     from ingest.embeddings import make_embedder
     from ingest.pipeline import Ingestor, ingest_inputs
     from ingest.store import open_store

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.fusion import Candidate, FusionParams, fuse
+from bot.retrieval.fusion import Candidate, FusionParams, fuse
 
 
 def _order(candidates: list[Candidate], dense_missing: float = 0.0) -> list[str]:

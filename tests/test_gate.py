@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.concepts import key_concepts, runs
-from bot.evidence import ArticleEvidence, read_articles
-from bot.extractive import ExtractiveAnswerer, gap_sentence
-from bot.gate import Verdict, judge
-from bot.lexical import ArticleChunks, LexicalIndex
+from bot.answer.concepts import key_concepts, runs
+from bot.answer.evidence import ArticleEvidence, read_articles
+from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
+from bot.answer.gate import Verdict, judge
+from bot.retrieval.lexical import ArticleChunks, LexicalIndex
 from ingest.embeddings import MiniLMEmbedder
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus-mini" / "pubmedqa-mini.jsonl"
@@ -30,7 +30,7 @@ RUGBY = "11867487"  # rugby headgear and concussion
 
 @dataclass
 class Retrieved:
-    """A retrieved article as bot.retrieval hands it over (id, metadata, matched passages, relevance)."""
+    """A retrieved article as bot.retrieval.retriever hands it over (id, metadata, matched passages, relevance)."""
 
     article_id: str
     metadata: dict[str, Any]
@@ -190,6 +190,6 @@ def test_a_null_finding_is_quoted_as_such() -> None:
 
 
 def _coverage(evidence: ArticleEvidence) -> Any:
-    from bot.gate import Coverage
+    from bot.answer.gate import Coverage
 
     return Coverage(evidence)

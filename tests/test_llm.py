@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from bot.abstracts import abstract_sentences
+from bot.answer.abstracts import abstract_sentences
+from bot.answer.citations import check_consistent
+from bot.answer.evidence import ArticleEvidence
+from bot.answer.gate import Coverage, Outcome, Verdict
+from bot.answer.llm import ChatLLM, LLMAnswerer, cost_usd
+from bot.answer.prompting import load_prompts
 from bot.chat import ChatHandler
-from bot.citations import check_consistent
 from bot.errors import Cancelled, LLMRejected, LLMUnavailable
-from bot.evidence import ArticleEvidence
-from bot.gate import Coverage, Outcome, Verdict
-from bot.llm import ChatLLM, LLMAnswerer, cost_usd
-from bot.prompting import load_prompts
 from bot.types import REFUSAL
 from ingest.errors import ConfigError
 from ingest.settings import Settings
@@ -289,7 +289,7 @@ def test_instructions_inside_an_abstract_stay_quoted_data(settings: Settings, st
 
 
 def test_a_failing_token_callback_is_not_mistaken_for_a_server_error(stub: OpenAIStub) -> None:
-    from bot.llm import ChatLLM
+    from bot.answer.llm import ChatLLM
 
     settings = Settings(_env_file=None, openai_base_url=stub.url, openai_api_key=SecretStr(SECRET))  # type: ignore[call-arg]
     llm = ChatLLM(settings, backoff=0.01)

@@ -17,8 +17,8 @@ from pathlib import Path
 import discord
 from pydantic import SecretStr
 
+from bot.answer.extractive import HEADER
 from bot.chat import ChatHandler
-from bot.extractive import HEADER
 from ingest.embeddings import make_embedder
 from ingest.pipeline import Ingestor, ingest_inputs
 from ingest.settings import Settings

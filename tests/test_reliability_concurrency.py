@@ -1,5 +1,5 @@
 """Concurrency on one embedded store: questions answered while another process ingests into it, and two ingests
-started together (the second must wait for the first: ingest/cli.py ``writer_lock``), never a corrupt store.
+started together (the second must wait for the first: ingest.pipeline.writer_lock), never a corrupt store.
 
 The server-mode version (a `chroma run` on 127.0.0.1) is in bench/soak.py, which shares these helpers.
 """

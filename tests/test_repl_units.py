@@ -7,8 +7,8 @@ import io
 import pytest
 from rich.console import Console
 
-from bot.repl_commands import CommandError, parse_command, parse_filter
-from bot.terminal_render import StreamWriter, citation_url, filter_label, plain_answer
+from bot.terminal.commands import CommandError, parse_command, parse_filter
+from bot.terminal.render import StreamWriter, citation_url, filter_label, plain_answer
 from bot.types import Answer, Citation, Filters
 
 

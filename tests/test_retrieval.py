@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.retrieval import RetrievedArticle, Retriever
+from bot.retrieval.retriever import RetrievedArticle, Retriever
 from bot.types import Filters
 from ingest.embeddings import make_embedder
 from ingest.settings import Settings
@@ -134,7 +134,7 @@ def test_concurrent_searches_match_sequential_ones(retriever: Retriever) -> None
 def test_lexical_cache_is_reused_until_an_ingest_changes_the_revision(
     retriever: Retriever, mini_settings: Settings, tmp_path: Path
 ) -> None:
-    from bot.lexical import LexicalCache
+    from bot.retrieval.lexical import LexicalCache
     from ingest.pipeline import Ingestor, ingest_inputs
 
     first = retriever.lexical_index()
@@ -171,7 +171,7 @@ def test_lexical_cache_is_reused_until_an_ingest_changes_the_revision(
 
 def test_lexical_candidates_outside_the_dense_hits_get_their_exact_cosine(retriever: Retriever) -> None:
     """With a pool too small for the dense side to reach them, BM25's picks are rescored from stored vectors."""
-    from bot.dense import chunk_cosines, nearest_chunks
+    from bot.retrieval.dense import chunk_cosines, nearest_chunks
 
     index = retriever.lexical_index()
     query = "vaccine storage temperature in refrigerators"

@@ -10,13 +10,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from bot.cli.pubmed import watch_app
 from ingest.embeddings import make_embedder
-from ingest.eutils import EutilsClient
 from ingest.pipeline import Ingestor
-from ingest.pubmed_cli import watch_app
+from ingest.pubmed.eutils import EutilsClient
+from ingest.pubmed.watches import WatchBook, run_due_watches
 from ingest.settings import Settings
 from ingest.store import open_store
-from ingest.watches import WatchBook, run_due_watches
 from tests.eutils_stub import EutilsStub, Fault, running_stub
 
 

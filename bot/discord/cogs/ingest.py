@@ -75,7 +75,7 @@ class StoreWriter:
     def ingestor(self) -> Ingestor:
         """Built on first use (loads the embedder: blocking, call it in a worker thread)."""
         if self._ingestor is None:
-            from ingest.cli import build_ingestor
+            from ingest.pipeline import build_ingestor
 
             self._ingestor = build_ingestor(self.settings)
         return self._ingestor
@@ -156,8 +156,7 @@ class IngestCog(commands.Cog):
         return work.result()
 
     def _ingest_blocking(self, path: Path, progress: Any) -> IngestReport:
-        from ingest.cli import writer_lock
-        from ingest.pipeline import ingest_inputs
+        from ingest.pipeline import ingest_inputs, writer_lock
 
         ingestor = self.writer.ingestor()
         with writer_lock(self.settings):  # also serialises with a `litbot ingest` run on this machine

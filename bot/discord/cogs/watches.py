@@ -23,7 +23,7 @@ from ingest.errors import LitbotError
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
-    from ingest.watches import WatchResult
+    from ingest.pubmed.watches import WatchResult
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ class WatchCog(commands.Cog):
         return results
 
     def _run_blocking(self) -> list[WatchResult]:
-        from ingest.cli import writer_lock
-        from ingest.watches import run_due_watches
+        from ingest.pipeline import writer_lock
+        from ingest.pubmed.watches import run_due_watches
 
         ingestor = self.writer.ingestor()
         with writer_lock(self.settings):

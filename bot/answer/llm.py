@@ -19,11 +19,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.citations import CitationRewriter, Composed, citations_for
+from bot.answer.citations import CitationRewriter, Composed, citations_for
+from bot.answer.evidence import finding_of
+from bot.answer.gate import Verdict
+from bot.answer.prompting import Prompts, format_passages
 from bot.errors import Cancelled, LLMError, LLMRateLimited, LLMRejected, LLMUnavailable
-from bot.evidence import finding_of
-from bot.gate import Verdict
-from bot.prompting import Prompts, format_passages
 from bot.types import REFUSAL, Usage
 from ingest.settings import Settings
 

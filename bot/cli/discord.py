@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ingest.cli import fail
+from bot.cli.common import fail
 from ingest.errors import LitbotError
 from ingest.settings import Settings, load_settings
 

@@ -6,12 +6,12 @@ import logging
 
 import typer
 
-from bot.ask_cli import ask_command
-from bot.discord.cli import discord_command
-from bot.eval_cli import eval_app
-from bot.repl import chat_command
-from ingest.cli import FORMATS_HELP, ingest_command, stats_command
-from ingest.pubmed_cli import watch_app
+from bot.cli.ask import ask_command
+from bot.cli.chat import chat_command
+from bot.cli.discord import discord_command
+from bot.cli.eval import eval_app
+from bot.cli.ingest import FORMATS_HELP, ingest_command, stats_command
+from bot.cli.pubmed import watch_app
 
 app = typer.Typer(
     name="litbot",

@@ -1,4 +1,4 @@
-"""`litbot ingest` and `litbot stats`: the command-line glue of the write side.
+"""`litbot ingest` and `litbot stats`: the command line of the write side.
 
 Heavy imports (chromadb, onnxruntime) happen inside the commands so `litbot --help` stays instant.
 """
@@ -7,113 +7,21 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from bot.cli.common import fail, print_report, run_ingest, say_waiting
 from ingest.errors import LitbotError
-from ingest.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from ingest.pipeline import Ingestor, IngestReport
+from ingest.pipeline import writer_lock
+from ingest.settings import load_settings
 
 FORMATS_HELP = (
     "Formats are detected from content: PubMed MEDLINE text (.txt/.nbib), PubMed/efetch XML (also gzipped "
     "baseline files), CSV, JSONL, BEIR folders or corpus.jsonl, and the PubMed page text. Any input may be "
     "gzipped."
 )
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one clear line to stderr; the caller raises the returned Exit."""
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
-
-
-@contextmanager
-def writer_lock(settings: Settings) -> Iterator[None]:
-    """Serialise ingests into one embedded store; a second one waits and says so."""
-    from filelock import FileLock, Timeout
-
-    if settings.uses_server:
-        yield
-        return
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(settings.chroma_path / ".litbot-ingest.lock"))
-    try:
-        lock.acquire(timeout=0.5)
-    except Timeout:
-        typer.echo("another ingest is writing to this store; waiting for it to finish...", err=True)
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def build_ingestor(settings: Settings) -> Ingestor:
-    from ingest.embeddings import make_embedder
-    from ingest.pipeline import Ingestor
-    from ingest.store import open_store
-
-    embedder = make_embedder(settings)
-    return Ingestor(open_store(settings, embedder.name), embedder, settings)
-
-
-def run_ingest(
-    specs: list[str], settings: Settings, show_progress: bool, *, ingestor: Ingestor | None = None
-) -> IngestReport:
-    """Ingest ``specs`` with a progress display on a terminal; shared by the CLI, the bot and watches."""
-    from ingest.pipeline import ingest_inputs
-
-    ingestor = ingestor or build_ingestor(settings)
-    stdin = sys.stdin.buffer if "-" in specs else None
-    if not show_progress:
-        return ingest_inputs(specs, ingestor, stdin=stdin)
-    from rich.progress import (
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[rate]}"),
-    )
-    with Progress(*columns, transient=False) as bar:
-        tasks: dict[str, tuple[TaskID, float]] = {}
-
-        def on_progress(name: str, done: int) -> None:
-            if name not in tasks:
-                tasks[name] = (bar.add_task(Path(name).name, total=None, rate=""), time.perf_counter())
-            task, start = tasks[name]
-            rate = done / max(time.perf_counter() - start, 1e-6)
-            bar.update(task, completed=done, rate=f"{rate:.1f} articles/s")
-
-        return ingest_inputs(specs, ingestor, progress=on_progress, stdin=stdin)
-
-
-def print_report(report: IngestReport) -> None:
-    typer.echo(
-        f"read {report.read}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.skipped} skipped ({report.skipped_no_abstract} without abstract, "
-        f"{report.skipped_malformed} malformed); {report.chunks} chunks written in {report.seconds:.1f} s"
-    )
-    for problem in report.problems[:20]:
-        typer.echo(f"  skipped: {problem}", err=True)
-    if len(report.problems) > 20:
-        typer.echo(f"  ... and {len(report.problems) - 20} more (see --json)", err=True)
 
 
 def ingest_command(
@@ -165,7 +73,7 @@ def ingest_command(
     if pubmed is not None or pmid or ids_file is not None:
         if specs or sample:
             raise fail("give files or a PubMed source (--pubmed/--pmid/--ids-file), not both", code=2)
-        from ingest.pubmed_cli import ingest_pubmed
+        from bot.cli.pubmed import ingest_pubmed
 
         ingest_pubmed(
             settings,
@@ -188,7 +96,7 @@ def ingest_command(
         raise fail("nothing to ingest: give files, folders, globs or '-', or --sample", code=2)
     show_progress = not as_json and sys.stderr.isatty()
     try:
-        with writer_lock(settings):
+        with writer_lock(settings, on_wait=say_waiting):
             report = run_ingest(specs, settings, show_progress)
     except KeyboardInterrupt:
         raise fail(

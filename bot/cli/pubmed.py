@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ingest.cli import build_ingestor, fail, print_report, writer_lock
+from bot.cli.common import fail, print_report, say_waiting
 from ingest.errors import LitbotError
+from ingest.pipeline import build_ingestor, writer_lock
 from ingest.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from ingest.eutils import EutilsClient
     from ingest.pipeline import Progress
-    from ingest.pubmed_fetch import FetchOutcome
+    from ingest.pubmed.eutils import EutilsClient
+    from ingest.pubmed.fetch import FetchOutcome
 
 
 def ingest_pubmed(
@@ -36,8 +37,8 @@ def ingest_pubmed(
     as_json: bool = False,
 ) -> None:
     """Fetch from PubMed and ingest; prints the summary (or JSON) and exits non-zero on failure."""
-    from ingest.eutils import EutilsClient
-    from ingest.pubmed_fetch import PubmedFetcher, PubmedQuery, ncbi_date
+    from ingest.pubmed.eutils import EutilsClient
+    from ingest.pubmed.fetch import PubmedFetcher, PubmedQuery, ncbi_date
 
     if query is None and not pmids and ids_file is None:
         raise fail("nothing to fetch: give --pubmed QUERY, --pmid or --ids-file", code=2)
@@ -65,7 +66,7 @@ def ingest_pubmed(
                 _dry_run(client, query, dates, date_type, identifiers, as_json)
                 return
             fetching = True
-            with writer_lock(settings):
+            with writer_lock(settings, on_wait=say_waiting):
                 fetcher = PubmedFetcher(
                     client, build_ingestor(settings), settings.data_dir, progress=_progress(as_json)
                 )
@@ -97,7 +98,7 @@ def _dry_run(
     as_json: bool,
 ) -> None:
     """The hit count (one esearch, no history, nothing fetched)."""
-    from ingest.pubmed_fetch import PubmedQuery
+    from ingest.pubmed.fetch import PubmedQuery
 
     summary: dict[str, object] = {"dry_run": True}
     if query is not None:
@@ -164,8 +165,8 @@ def watch_add(
     max_records: Annotated[int, typer.Option("--max", help="Most records fetched per run.", min=1)] = 1000,
 ) -> None:
     """Save a query; `litbot watch run` (or the Discord bot, on its interval) fetches its new records."""
-    from ingest.pubmed_fetch import ncbi_date
-    from ingest.watches import WatchBook
+    from ingest.pubmed.fetch import ncbi_date
+    from ingest.pubmed.watches import WatchBook
 
     try:
         floor = ncbi_date(since) if since else None
@@ -183,7 +184,7 @@ def watch_list(as_json: Annotated[bool, typer.Option("--json", help="Print a JSO
     """Show the saved queries and when each last ran."""
     from dataclasses import asdict
 
-    from ingest.watches import WatchBook
+    from ingest.pubmed.watches import WatchBook
 
     try:
         watches = WatchBook(load_settings().data_dir).list()
@@ -203,7 +204,7 @@ def watch_list(as_json: Annotated[bool, typer.Option("--json", help="Print a JSO
 @watch_app.command("remove")
 def watch_remove(name: Annotated[str, typer.Argument(help="The watch to forget.")]) -> None:
     """Forget a saved query (its articles stay in the store)."""
-    from ingest.watches import WatchBook
+    from ingest.pubmed.watches import WatchBook
 
     try:
         WatchBook(load_settings().data_dir).remove(name)
@@ -218,11 +219,11 @@ def watch_run(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of results.")] = False,
 ) -> None:
     """Fetch and ingest what is new for each watch since its last run."""
-    from ingest.watches import run_watches
+    from ingest.pubmed.watches import run_watches
 
     settings = load_settings()
     try:
-        with writer_lock(settings):
+        with writer_lock(settings, on_wait=say_waiting):
             results = run_watches(settings, build_ingestor(settings), names or None)
     except KeyboardInterrupt:
         raise fail("interrupted; rerun to finish (stored articles are skipped)", 130) from None

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.abstracts import AbstractSentence, abstract_sentences
-from bot.citations import RetrievedLike
-from bot.terms import normalise, tokenize
+from bot.answer.abstracts import AbstractSentence, abstract_sentences
+from bot.answer.citations import RetrievedLike
+from bot.retrieval.terms import normalise, tokenize
 
 # Reference marks that mean nothing out of their paper: "(Box 1)", "(Fig. 2a)", "(Table 3)", "[12]", "[3, 4]",
 # and a bare "(2)" or "(2, 3)" right before the sentence's end.

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
-from bot import terminal_render as render
 from bot.errors import Cancelled
 from bot.render import answer_notes
-from bot.repl import Conversation, _active, describe_error, run_command
-from bot.repl_commands import CommandError, parse_command
+from bot.terminal import render
+from bot.terminal.commands import CommandError, parse_command
+from bot.terminal.conversation import Conversation, active_filters, describe_error, run_command
 from bot.types import Answer
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class TerminalRepl:
             try:
                 answer = session.ask(
                     question,
-                    filters=_active(self.conversation.filters),
+                    filters=active_filters(self.conversation.filters),
                     k=self.conversation.k,
                     on_token=on_token,
                     cancel=cancel,

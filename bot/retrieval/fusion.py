@@ -23,7 +23,7 @@ class Candidate:
     dense: float | None
     lexical: float
     coverage: float
-    exact: bool = False  # holds every query term, one of them rare (see bot.lexical.LexicalHits)
+    exact: bool = False  # holds every query term, one of them rare (see bot.retrieval.lexical.LexicalHits)
 
 
 @dataclass(frozen=True)

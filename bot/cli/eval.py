@@ -42,8 +42,8 @@ def retrieval_command(
     The corpus is ingested once into a cached store under the data folder and reused while the corpus file
     and embedding model are unchanged.
     """
-    from bot.evaluation import evaluate
-    from ingest.cli import fail
+    from bot.cli.common import fail
+    from bot.eval.retrieval import evaluate
     from ingest.settings import load_settings
 
     try:
@@ -99,9 +99,9 @@ def answers_command(
     store cannot answer, how often it refuses or says what is missing; and the latency per question. Each
     case is asked in a fresh conversation of the same handler `litbot ask` uses.
     """
-    from bot.answer_eval import load_cases, run_cases
     from bot.chat import ChatHandler
-    from ingest.cli import fail
+    from bot.cli.common import fail
+    from bot.eval.answers import load_cases, run_cases
     from ingest.settings import load_settings
 
     if mode not in (None, "extractive", "llm"):

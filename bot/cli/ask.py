@@ -12,12 +12,8 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.common import fail
 from ingest.errors import LitbotError
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
 
 
 def ask_command(
@@ -46,7 +42,7 @@ def ask_command(
     from ingest.settings import load_settings
 
     if year_from is not None and year_to is not None and year_from > year_to:
-        raise _fail(f"--year-from {year_from} is after --year-to {year_to}", code=2)
+        raise fail(f"--year-from {year_from} is after --year-to {year_to}", code=2)
     filters = Filters(year_from=year_from, year_to=year_to, journal=(journal or "").strip() or None)
     try:
         from bot.chat import ChatHandler
@@ -56,9 +52,9 @@ def ask_command(
         answer = handler.new_session().ask(question, filters=filters, k=k, on_token=_echo if stream else None)
         hint = handler.store_hint() if answer.refused else None
     except KeyboardInterrupt:
-        raise _fail("interrupted", code=130) from None
+        raise fail("interrupted", code=130) from None
     except LitbotError as exc:
-        raise _fail(exc.user_message) from None
+        raise fail(exc.user_message) from None
     if as_json:
         typer.echo(json.dumps(answer.to_json_dict(), ensure_ascii=False))
         return

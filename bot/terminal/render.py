@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.render import answer_notes
-from bot.repl_commands import COMMANDS
+from bot.terminal.commands import COMMANDS
 from bot.types import Answer, Citation, Filters
 
 _CITE_RE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")

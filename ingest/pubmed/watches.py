@@ -18,10 +18,10 @@ from pathlib import Path
 from filelock import FileLock
 
 from ingest.errors import ConfigError
-from ingest.eutils import EutilsClient, EutilsError
-from ingest.fetch_cursor import write_json_atomic
 from ingest.pipeline import Ingestor, IngestReport
-from ingest.pubmed_fetch import PubmedFetcher
+from ingest.pubmed.cursor import write_json_atomic
+from ingest.pubmed.eutils import EutilsClient, EutilsError
+from ingest.pubmed.fetch import PubmedFetcher
 from ingest.settings import Settings
 
 DEFAULT_WATCH_MAX = 1000  # records per run; the most recent come first

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.citations import cited_numbers
-from bot.metrics import percentile
+from bot.answer.citations import cited_numbers
+from bot.eval.metrics import percentile
 from bot.types import Answer, Filters
 from ingest.articles import normalise_doi, normalise_pmid
 from ingest.errors import InputError

@@ -22,7 +22,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from bot.terms import MIN_SHARED_PREFIX, same_stem, tokenize
+from bot.retrieval.terms import MIN_SHARED_PREFIX, same_stem, tokenize
 from ingest.store import ArticleStore
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.articles)
 
-    # --- corpus statistics (bot.concepts.CorpusStats) ----------------------------------------------------
+    # --- corpus statistics (bot.answer.concepts.CorpusStats) ----------------------------------------------------
     @property
     def article_count(self) -> int:
         return len(self.articles)
@@ -123,7 +123,7 @@ class LexicalIndex:
         return _idf(self.document_frequency(self.variants(term)), len(self.articles))
 
     def variants(self, term: str) -> list[str]:
-        """Stored terms that are forms of ``term`` (bot.terms.same_stem), ``term`` first when stored."""
+        """Stored terms that are forms of ``term`` (bot.retrieval.terms.same_stem), ``term`` first when stored."""
         head = term[:MIN_SHARED_PREFIX]
         if len(term) < MIN_SHARED_PREFIX or not term.isalpha():
             return [term] if term in self.bm25.vocab_dict else []

@@ -2,7 +2,7 @@
 
 Retrieval always returns *something* close; closeness alone cannot tell "about laparoscopy in pregnancy" from
 "about laparoscopy". So before an answer is composed, each retrieved article is checked for each of the
-question's key concepts (:mod:`bot.concepts`):
+question's key concepts (:mod:`bot.answer.concepts`):
 
 * **lexically**: the article (title, abstract, MeSH, keywords) holds the concept's terms, in any of their
   forms ("pregnant" for "pregnancy"); for a phrase, terms carrying at least ``phrase_share`` of its weight;
@@ -25,9 +25,9 @@ from typing import Literal
 
 import numpy as np
 
-from bot.concepts import Concept, groups, missing_names, name
-from bot.evidence import ArticleEvidence
-from bot.terms import same_stem
+from bot.answer.concepts import Concept, groups, missing_names, name
+from bot.answer.evidence import ArticleEvidence
+from bot.retrieval.terms import same_stem
 
 Outcome = Literal["answer", "partial", "refuse"]
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.terms import STOPWORDS, normalise, stem_word
+from bot.retrieval.terms import STOPWORDS, normalise, stem_word
 
 #: Stems of words that frame a question rather than name its subject.
 FRAMING_STEMS = frozenset(
@@ -102,7 +102,7 @@ class CorpusStats(Protocol):
         ...
 
     def variants(self, term: str) -> list[str]:
-        """Stored terms that are forms of ``term`` (:func:`bot.terms.same_stem`)."""
+        """Stored terms that are forms of ``term`` (:func:`bot.retrieval.terms.same_stem`)."""
         ...
 
 

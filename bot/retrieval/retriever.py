@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bot.dense import chunk_cosines, nearest_chunks
-from bot.fusion import DEFAULT_PARAMS, Candidate, FusionParams, fuse
-from bot.lexical import LexicalIndex, cache_file, shared_cache, top
-from bot.terms import tokenize
+from bot.retrieval.dense import chunk_cosines, nearest_chunks
+from bot.retrieval.fusion import DEFAULT_PARAMS, Candidate, FusionParams, fuse
+from bot.retrieval.lexical import LexicalIndex, cache_file, shared_cache, top
+from bot.retrieval.terms import tokenize
 from bot.types import Filters
 from ingest.embeddings import Embedder
 from ingest.settings import Settings

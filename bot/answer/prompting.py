@@ -37,8 +37,9 @@ class PassageSource(Protocol):
 
 def default_prompts_dir() -> Path:
     """``prompts/`` of a source checkout, else the copy a wheel installs as ``bot/_prompts``."""
-    checkout = Path(__file__).resolve().parent.parent / "prompts"
-    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "_prompts"
+    here = Path(__file__).resolve()
+    checkout = here.parents[2] / "prompts"
+    return checkout if checkout.is_dir() else here.parents[1] / "_prompts"
 
 
 def placeholders(template: str) -> set[str]:

@@ -27,7 +27,7 @@ _CANONICAL = re.compile(r"\[(\d+)\]")
 
 
 class CitableArticle(Protocol):
-    """What citations need from a retrieved article (bot.retrieval.RetrievedArticle has it)."""
+    """What citations need from a retrieved article (bot.retrieval.retriever.RetrievedArticle has it)."""
 
     @property
     def article_id(self) -> str: ...
@@ -37,7 +37,7 @@ class CitableArticle(Protocol):
 
 
 class RetrievedLike(CitableArticle, Protocol):
-    """What answerers read from a retrieved article (bot.retrieval.RetrievedArticle has it)."""
+    """What answerers read from a retrieved article (bot.retrieval.retriever.RetrievedArticle has it)."""
 
     @property
     def relevance(self) -> float: ...

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.articles import Article, ParseEvent, normalise_doi, normalise_pmid
-from ingest.eutils import EutilsClient, EutilsError, EutilsQueryError, HistoryExpired
-from ingest.fetch_cursor import Cursor, cursor_key
 from ingest.pipeline import Ingestor, IngestReport, Progress
+from ingest.pubmed.cursor import Cursor, cursor_key
+from ingest.pubmed.eutils import EutilsClient, EutilsError, EutilsQueryError, HistoryExpired
 from ingest.sources.pubmed_xml import parse_pubmed_xml
 
 BATCH_SIZE = 200

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.beir import BeirSet, ensure_ingested, load_beir
-from bot.metrics import mrr_at, ndcg_at, percentile, recall_at
-from bot.retrieval import Mode, Retriever
+from bot.eval.beir import BeirSet, ensure_ingested, load_beir
+from bot.eval.metrics import mrr_at, ndcg_at, percentile, recall_at
+from bot.retrieval.retriever import Mode, Retriever
 from ingest.settings import Settings
 
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "dense")

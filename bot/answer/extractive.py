@@ -1,6 +1,6 @@
 """Extractive mode, the default without an LLM: a short digest of the findings that answer the question.
 
-It works on the gate's verdict (:mod:`bot.gate`): only articles that cover the question's concepts are quoted,
+It works on the gate's verdict (:mod:`bot.answer.gate`): only articles that cover the question's concepts are quoted,
 and only those whose best sentence is close to the best article's. Each contributes its **finding** first —
 a results or conclusion sentence — and at most one more; aims, hypotheses, background and methods are never
 quoted (a hypothesis a paper refutes must not read as its answer). A null result is a finding like any other:
@@ -17,12 +17,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.abstracts import Role
-from bot.citations import Composed, citations_for
-from bot.concepts import groups, missing_names, name
-from bot.evidence import ArticleEvidence
-from bot.gate import Verdict
-from bot.terms import tokenize
+from bot.answer.abstracts import Role
+from bot.answer.citations import Composed, citations_for
+from bot.answer.concepts import groups, missing_names, name
+from bot.answer.evidence import ArticleEvidence
+from bot.answer.gate import Verdict
+from bot.retrieval.terms import tokenize
 from bot.types import REFUSAL
 
 _NO_LLM = "Extractive answer (no language model configured)"

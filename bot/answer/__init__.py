@@ -1,0 +1,1 @@
+"""Answering: the answerability gate, the extractive digest, the LLM answer and their citations."""

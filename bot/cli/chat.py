@@ -1,0 +1,73 @@
+"""`litbot chat`: a conversation with the indexed literature, in a terminal or through a pipe.
+
+In a terminal each question runs in a worker thread so the spinner keeps turning and Ctrl-C can set the
+handler's cancel event and return to the prompt at once (bot.terminal.repl). With stdin not a terminal (or
+``--json``) it reads one question per line and writes plain answers or JSON lines (bot.terminal.piped).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from bot.terminal.commands import CommandError, parse_filter
+from bot.terminal.conversation import Conversation
+from bot.types import Filters
+
+
+def chat_command(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Read questions line by line and print one JSON answer per line.")
+    ] = False,
+    no_links: Annotated[
+        bool, typer.Option("--no-links", help="Print source URLs in full instead of as clickable links.")
+    ] = False,
+    filter_text: Annotated[
+        str | None,
+        typer.Option(
+            "--filter", help="Start with filters, e.g. --filter 'year>=2020 journal=\"Gut Microbes\"'."
+        ),
+    ] = None,
+    k: Annotated[
+        int | None, typer.Option("--k", min=1, help="Sources per answer (default: LITBOT_TOP_K).")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """Chat with the indexed literature: answers with numbered, linked citations; follow-ups keep context.
+
+    In a terminal: line editing and history, /help for commands, Ctrl-C cancels an answer, Ctrl-D leaves.
+    With stdin not a terminal: one question per line in, plain answers (or JSON lines with --json) out;
+    exit status 0 when every question was answered, 1 when any failed.
+    """
+    from ingest.settings import load_settings
+
+    debug = debug or bool(ctx.find_root().params.get("debug"))
+    try:
+        settings = load_settings()
+    except Exception as exc:  # pydantic's ValidationError names the bad LITBOT_* variable
+        typer.secho(f"error: invalid settings: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    conversation = Conversation(settings, k=k)
+    try:
+        conversation.filters = parse_filter(filter_text or "", Filters())
+    except CommandError as exc:
+        typer.secho(f"error: --filter: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    if as_json or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        try:
+            from bot.terminal.piped import run_piped
+
+            code = run_piped(conversation, sys.stdin, as_json, debug)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+        except BrokenPipeError:  # the reader left (`litbot chat < questions | head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            raise typer.Exit(0) from None
+        raise typer.Exit(code)
+    from bot.terminal.repl import TerminalRepl
+
+    TerminalRepl(conversation, links=not no_links, debug=debug).run()

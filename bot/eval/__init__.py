@@ -1,0 +1,1 @@
+"""Evaluation on benchmark data: BEIR retrieval metrics and answer quality."""

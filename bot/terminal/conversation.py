@@ -1,0 +1,114 @@
+"""The conversation `litbot chat` holds, in a terminal (bot.terminal.repl) or through a pipe (bot.terminal.piped).
+
+Front ends only read lines and render :class:`~bot.types.Answer` objects; retrieval, prompting and follow-up
+handling live in :mod:`bot.chat`. The conversation opens the handler on first use and carries the slash
+commands both front ends share.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.terminal.commands import Command, parse_filter
+from bot.types import Answer, Filters
+from ingest.errors import LitbotError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bot.chat import ChatHandler, ChatSession
+    from ingest.settings import Settings
+
+
+@dataclass
+class Conversation:
+    """The chat handler and its session, opened on first use and retried after a failure.
+
+    Retrying means a store created (or a server started) while the REPL is open is picked up by the next
+    question, instead of forcing the user to restart.
+    """
+
+    settings: Settings
+    max_turns: int = 10
+    handler: ChatHandler | None = None
+    session: ChatSession | None = None
+    filters: Filters = field(default_factory=Filters)
+    k: int | None = None
+
+    def open(self) -> ChatSession:
+        if self.session is None:
+            from bot.chat import ChatHandler
+
+            self.handler = ChatHandler.from_settings(self.settings)
+            self.session = self.handler.new_session(max_turns=self.max_turns)
+        return self.session
+
+    @property
+    def last_answer(self) -> Answer | None:
+        return self.session.last_answer if self.session else None
+
+    def stats(self) -> dict[str, object]:
+        self.open()
+        assert self.handler is not None
+        return self.handler.stats()
+
+    def reset(self) -> None:
+        if self.session is not None:
+            self.session.reset()
+
+    def store_hint(self) -> str | None:
+        """Why every answer will be the refusal (no store, or an empty one), with what to do; else None."""
+        if self.handler is None:
+            return None
+        try:
+            return self.handler.store_hint()
+        except LitbotError:
+            return None  # the store went away mid-session: the next question reports that itself
+
+
+def describe_error(exc: BaseException, debug: bool) -> str:
+    """One line for the user; the traceback only with --debug, and only for the unexpected ones."""
+    if isinstance(exc, LitbotError):
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        return exc.user_message
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+        return f"unexpected {type(exc).__name__}: {exc}"
+    return f"unexpected {type(exc).__name__}: {exc} — run `litbot --debug chat` to see the details"
+
+
+def run_command(
+    command: Command, conversation: Conversation, console: Console, links: bool, debug: bool
+) -> bool:
+    """Carry out one slash command; False means leave."""
+    from bot.terminal import render
+
+    if command.name == "quit":
+        return False
+    if command.name == "help":
+        render.print_help(console)
+    elif command.name == "sources":
+        render.print_sources_detail(console, conversation.last_answer, links)
+    elif command.name == "reset":
+        conversation.reset()
+        console.print("Conversation forgotten; the next question starts afresh.")
+    elif command.name == "filter":
+        conversation.filters = parse_filter(command.arg, conversation.filters)
+        label = render.filter_label(conversation.filters)
+        console.print(
+            f"Filters: {label}" if label else "No filters: searching every article.", highlight=False
+        )
+    elif command.name == "stats":
+        try:
+            render.print_stats(console, conversation.stats())
+        except Exception as exc:
+            render.print_error(console, describe_error(exc, debug))
+    return True
+
+
+def active_filters(filters: Filters) -> Filters | None:
+    return None if filters.is_empty() else filters

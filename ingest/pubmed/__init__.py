@@ -1,0 +1,1 @@
+"""PubMed straight from NCBI E-utilities: the client, resumable fetches and saved watches."""
