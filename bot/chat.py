@@ -27,6 +27,7 @@ from bot.answer.followups import TopicTracker
 from bot.answer.gate import Verdict
 from bot.errors import Cancelled
 from bot.types import REFUSAL, Answer, Filters, Usage
+from ingest.chunking import without_title
 from ingest.errors import CollectionMissing, LitbotError
 from ingest.settings import Settings
 
@@ -159,10 +160,8 @@ class ChatHandler:
             return list(article.passages)
         rows = store.get_chunks([f"{article.article_id}#{i}" for i in range(count)])
         rows.sort(key=lambda row: int(row[2].get("chunk", 0)))
-        prefix = f"{article.metadata.get('title') or ''}\n\n"
-        return [
-            text[len(prefix) :] if prefix.strip() and text.startswith(prefix) else text for _, text, _ in rows
-        ]
+        title = str(article.metadata.get("title") or "")
+        return [without_title(text, title) for _, text, _ in rows]
 
 
 class QueryMemo:

@@ -8,18 +8,13 @@ from __future__ import annotations
 from bot.types import Answer, Citation
 
 
-def source_link(citation: Citation) -> str | None:
-    """The link a reader opens: the record's own URL, else PubMed by PMID, else doi.org."""
-    return citation.link
-
-
 def source_line(citation: Citation) -> str:
     """``[n] Title. Journal, year. link``"""
     parts = [f"[{citation.n}] {citation.label}."]
     where = ", ".join(str(x) for x in (citation.journal, citation.year) if x)
     if where:
         parts.append(f"{where}.")
-    link = source_link(citation)
+    link = citation.link
     if link:
         parts.append(link)
     return " ".join(parts)
@@ -46,7 +41,8 @@ def sources_block(answer: Answer) -> str:
 
 
 def footer(answer: Answer) -> str:
-    """One line on how the answer was made: mode, time, and tokens and cost in LLM mode."""
+    """One line on how the answer was made: mode, time, tokens and cost in LLM mode, filters, the
+    question as searched (every front end shows this line)."""
     bits = [f"{answer.mode} mode"]
     total = answer.timings.get("total")
     if total is not None:
@@ -62,13 +58,3 @@ def footer(answer: Answer) -> str:
     if answer.standalone_question and answer.standalone_question != answer.question:
         bits.append(f'searched for: "{answer.standalone_question}"')
     return " · ".join(bits)
-
-
-def render_plain(answer: Answer, with_footer: bool = True) -> str:
-    """The answer text, its numbered sources and (optionally) the footer line."""
-    blocks = [answer.text.strip()]
-    if sources := sources_block(answer):
-        blocks.append(sources)
-    if with_footer:
-        blocks.append(footer(answer))
-    return "\n\n".join(blocks)

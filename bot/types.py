@@ -32,11 +32,15 @@ class Filters(BaseModel):
         return self.year_from is None and self.year_to is None and not self.journal
 
     def describe(self) -> str:
+        """The filters as the REPL's /filter takes them: ``year=2015-2020 journal="Gut"`` ("" when none)."""
         parts = []
-        if self.year_from is not None:
-            parts.append(f"year>={self.year_from}")
-        if self.year_to is not None:
-            parts.append(f"year<={self.year_to}")
+        low, high = self.year_from, self.year_to
+        if low is not None and high is not None:
+            parts.append(f"year={low}" if low == high else f"year={low}-{high}")
+        elif low is not None:
+            parts.append(f"year>={low}")
+        elif high is not None:
+            parts.append(f"year<={high}")
         if self.journal:
             parts.append(f'journal="{self.journal}"')
         return " ".join(parts)

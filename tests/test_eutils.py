@@ -19,7 +19,7 @@ from bot.cli.ingest import ingest_command
 from ingest.embeddings import Embedder, make_embedder
 from ingest.pipeline import Ingestor
 from ingest.pubmed.cursor import Cursor
-from ingest.pubmed.eutils import EutilsClient, EutilsError, RateLimiter
+from ingest.pubmed.eutils import EutilsClient, EutilsError, RequestPacer
 from ingest.pubmed.fetch import PubmedFetcher, PubmedQuery
 from ingest.settings import Settings
 from ingest.store import open_store
@@ -329,7 +329,7 @@ def test_rate_limit_spaces_requests_without_a_key(settings: Settings, stub: Euti
 
 
 def test_rate_limiter_is_shared_by_threads() -> None:
-    limiter = RateLimiter(20.0)
+    limiter = RequestPacer(20.0)
     stamps: list[float] = []
     lock = threading.Lock()
 

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from bot.terminal.commands import CommandError, parse_command, parse_filter
-from bot.terminal.render import StreamWriter, citation_url, filter_label, plain_answer
+from bot.terminal.render import StreamWriter, plain_answer
 from bot.types import Answer, Citation, Filters
 
 
@@ -26,13 +26,13 @@ from bot.types import Answer, Citation, Filters
 def test_year_filters(typed: str, year_from: int | None, year_to: int | None, label: str) -> None:
     filters = parse_filter(typed, Filters())
     assert (filters.year_from, filters.year_to) == (year_from, year_to)
-    assert filter_label(filters) == label
+    assert filters.describe() == label
 
 
 def test_filters_combine_and_clear() -> None:
     both = parse_filter('journal="Gut Microbes"', parse_filter("year>=2020", Filters()))
     assert (both.year_from, both.journal) == (2020, "Gut Microbes")
-    assert filter_label(both) == 'year>=2020 journal="Gut Microbes"'
+    assert both.describe() == 'year>=2020 journal="Gut Microbes"'
     assert parse_filter("year<=2010", both).year_from is None  # a new year term replaces the old range
     assert parse_filter("", both) == both  # bare /filter only shows them
     assert parse_filter("off", both).is_empty()
@@ -83,6 +83,6 @@ def test_plain_answer_has_question_answer_and_full_urls() -> None:
         ],
     )
     assert plain_answer(answer) == (
-        "> Does X help?\nYes [1].\n\nSources:\n[1] X helps — BMJ, 2001 https://pubmed.ncbi.nlm.nih.gov/1/"
+        "> Does X help?\nYes [1].\n\nSources:\n[1] X helps. BMJ, 2001. https://pubmed.ncbi.nlm.nih.gov/1/"
     )
-    assert citation_url(Citation(n=2, id="doi:10.1/x", doi="10.1/x")) == "https://doi.org/10.1/x"
+    assert Citation(n=2, id="doi:10.1/x", doi="10.1/x").link == "https://doi.org/10.1/x"

@@ -25,6 +25,7 @@ from bot.answer.gate import Verdict
 from bot.answer.prompting import Prompts, format_passages
 from bot.errors import Cancelled, LLMError, LLMRateLimited, LLMRejected, LLMUnavailable
 from bot.types import REFUSAL, Usage
+from ingest.files import retry_after
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ class ChatLLM:
             ), None
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
-            wait = _retry_after(exc.response)
+            wait = retry_after(exc.response.headers, self.max_backoff)
             if status == 429:
                 return LLMRateLimited(
                     f"{where} is rate-limiting requests (429)", "wait a minute and retry"
@@ -201,14 +202,6 @@ class _CallerError(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def _retry_after(response: Any) -> float | None:
-    try:
-        value = response.headers.get("retry-after")
-        return max(0.0, float(value)) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
-        return None
 
 
 def _text(content: object) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.discord.feedback import FeedbackLog, FeedbackView
-from bot.discord.limits import AnswerSlots, RateLimiter
+from bot.discord.limits import AnswerSlots, UserRateLimit
 from bot.discord.memory import ConversationMemory
 from bot.discord.render import answer_messages, sources_embed
 from bot.types import Answer, Filters
@@ -71,7 +71,7 @@ class Services:
     settings: Settings
     handler: ChatHandler
     memory: ConversationMemory
-    limiter: RateLimiter
+    limiter: UserRateLimit
     slots: AnswerSlots
     feedback: FeedbackLog
 
@@ -81,7 +81,7 @@ class Services:
             settings=settings,
             handler=handler,
             memory=ConversationMemory(),
-            limiter=RateLimiter.from_spec(settings.discord_user_rate),
+            limiter=UserRateLimit.from_spec(settings.discord_user_rate),
             slots=AnswerSlots(settings.discord_max_concurrent),
             feedback=FeedbackLog(settings.data_dir),
         )

@@ -31,7 +31,7 @@ def parse_rate(spec: str) -> tuple[int, float]:
     return count, seconds
 
 
-class RateLimiter:
+class UserRateLimit:
     """At most ``count`` events per ``window`` seconds per key, over a sliding window."""
 
     MAX_KEYS = 10_000  # idle users are forgotten past this, so memory stays bounded
@@ -43,7 +43,7 @@ class RateLimiter:
         self._events: dict[int, deque[float]] = {}
 
     @classmethod
-    def from_spec(cls, spec: str, clock: Callable[[], float] = time.monotonic) -> RateLimiter:
+    def from_spec(cls, spec: str, clock: Callable[[], float] = time.monotonic) -> UserRateLimit:
         return cls(*parse_rate(spec), clock=clock)
 
     def hit(self, key: int) -> float:

@@ -24,7 +24,7 @@ DEFAULT_IDLE_SECONDS = 6 * 3600.0
 
 
 @dataclass
-class Conversation:
+class ThreadState:
     """One thread's or DM's state; ``session`` is None until its first question has been answered."""
 
     session: ChatSession | None = None
@@ -44,7 +44,7 @@ class ConversationMemory:
         self.max_turns = max_turns
         self.idle_seconds = idle_seconds
         self.clock = clock
-        self._items: OrderedDict[int, Conversation] = OrderedDict()
+        self._items: OrderedDict[int, ThreadState] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -53,7 +53,7 @@ class ConversationMemory:
         self._expire()
         return key in self._items
 
-    def get(self, key: int) -> Conversation | None:
+    def get(self, key: int) -> ThreadState | None:
         """The live conversation for a thread/DM id, without creating one."""
         self._expire()
         conversation = self._items.get(key)
@@ -61,11 +61,11 @@ class ConversationMemory:
             self._touch(key, conversation)
         return conversation
 
-    def conversation(self, key: int) -> Conversation:
+    def conversation(self, key: int) -> ThreadState:
         """The conversation for ``key``, created empty if it is new or had expired."""
         conversation = self.get(key)
         if conversation is None:
-            conversation = Conversation()
+            conversation = ThreadState()
             self._items[key] = conversation
             self._touch(key, conversation)
             while len(self._items) > self.max_conversations:
@@ -76,7 +76,7 @@ class ConversationMemory:
         """Give a new answer thread the session that produced its opening answer."""
         self.conversation(key).session = session
 
-    def _touch(self, key: int, conversation: Conversation) -> None:
+    def _touch(self, key: int, conversation: ThreadState) -> None:
         conversation.last_used = self.clock()
         self._items.move_to_end(key)
 

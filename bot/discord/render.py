@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import discord
 
-from bot.render import answer_notes
+from bot.render import answer_notes, footer
 from bot.types import Answer, Citation
 
 MESSAGE_LIMIT = 2000
@@ -84,11 +84,6 @@ def clip(text: str, limit: int) -> str:
     return head.rstrip() + "…"
 
 
-def citation_url(citation: Citation) -> str | None:
-    """Where a reader can check the source: the record's URL, else PubMed, else the DOI resolver."""
-    return citation.link
-
-
 def _link_text(text: str, limit: int) -> str:
     """Text safe inside ``[...]( )``: brackets would end the link early, markdown would restyle it."""
     return discord.utils.escape_markdown(clip(text.replace("[", "(").replace("]", ")"), limit))
@@ -96,7 +91,7 @@ def _link_text(text: str, limit: int) -> str:
 
 def source_line(citation: Citation, label_limit: int = 160) -> str:
     label = _link_text(citation.label, label_limit)
-    url = citation_url(citation)
+    url = citation.link
     head = f"[{label}](<{url}>)" if url else label
     where = ", ".join(str(part) for part in (citation.journal, citation.year) if part)
     ids = f"PMID {citation.pmid}" if citation.pmid else (f"doi:{citation.doi}" if citation.doi else "")
@@ -105,14 +100,7 @@ def source_line(citation: Citation, label_limit: int = 160) -> str:
 
 
 def answer_footer(answer: Answer) -> str:
-    parts = [f"{answer.mode} mode"]
-    if not answer.filters.is_empty():
-        parts.append(f"filters: {answer.filters.describe()}")
-    if answer.standalone_question and answer.standalone_question != answer.question:
-        parts.append(f"understood as: {answer.standalone_question}")
-    if "total" in answer.timings:
-        parts.append(f"{answer.timings['total']:.1f} s")
-    return clip(" · ".join(parts), EMBED_FOOTER)
+    return clip(footer(answer), EMBED_FOOTER)
 
 
 def sources_embed(answer: Answer) -> discord.Embed | None:
@@ -144,7 +132,7 @@ def passages_embed(answer: Answer) -> discord.Embed:
     total = len(embed.title or "")
     for citation in answer.citations[:EMBED_FIELDS]:
         name = clip(f"[{citation.n}] {citation.label}", EMBED_FIELD_NAME)
-        url = citation_url(citation)
+        url = citation.link
         link = f"\n<{url}>" if url else ""
         body = "\n".join(f"> {p}" for p in citation.passages) or "(no passage text)"
         value = clip(body, EMBED_FIELD_VALUE - len(link)) + link
@@ -176,8 +164,3 @@ def stats_embed(stats: Mapping[str, object]) -> discord.Embed:
 
 def thread_name(question: str) -> str:
     return clip(question.replace("\n", " "), THREAD_NAME) or "litbot"
-
-
-def embed_size(embed: discord.Embed) -> int:
-    """Characters Discord counts against the 6,000 total (title, description, fields, footer, author)."""
-    return len(embed)

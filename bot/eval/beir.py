@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ingest.chunking import CHUNKER_VERSION
 from ingest.errors import InputError
+from ingest.files import sha256_of
 from ingest.settings import Settings
 
 EVAL_COLLECTION = "beir"
@@ -59,18 +60,10 @@ def load_beir(folder: Path, split: str) -> BeirSet:
     return BeirSet(queries=queries, qrels={q: qrels[q] for q in queries})
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
 def eval_store_settings(folder: Path, settings: Settings) -> Settings:
     """Settings pointing at the cached evaluation store for this corpus, model and chunking."""
     key = (
-        f"{file_digest(folder / 'corpus.jsonl')}|{settings.embedding_model}|{settings.chunk_tokens}|"
+        f"{sha256_of(folder / 'corpus.jsonl')[:16]}|{settings.embedding_model}|{settings.chunk_tokens}|"
         f"{settings.chunk_overlap_sentences}|chunker {CHUNKER_VERSION}"
     )
     name = f"{folder.resolve().name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"

@@ -23,6 +23,8 @@ import bm25s
 import numpy as np
 
 from bot.retrieval.terms import MIN_SHARED_PREFIX, same_stem, tokenize
+from ingest.chunking import without_title
+from ingest.files import replace_file
 from ingest.store import ArticleStore
 
 log = logging.getLogger(__name__)
@@ -42,13 +44,6 @@ class BM25Params:
     k1: float = 1.2
     b: float = 0.75
     title_weight: int = 2  # extra times the title's terms count
-
-
-def strip_title(text: str, metadata: Mapping[str, Any]) -> str:
-    """A chunk's text without the "title\\n\\n" prefix the chunker adds."""
-    title = str(metadata.get("title") or "")
-    prefix = f"{title}\n\n"
-    return text[len(prefix) :] if title and text.startswith(prefix) else text
 
 
 @dataclass
@@ -186,7 +181,7 @@ def collect_articles(store: ArticleStore) -> list[ArticleChunks]:
         if index == 0 or not entry.metadata:
             entry.metadata = dict(metadata)
         entry.chunk_ids.append(chunk_id)
-        entry.texts.append(strip_title(text, metadata))
+        entry.texts.append(without_title(text, str(metadata.get("title") or "")))
     return list(by_id.values())
 
 
@@ -234,11 +229,8 @@ class LexicalCache:
 
     def _save(self, index: LexicalIndex) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_suffix(f".{threading.get_ident()}.tmp")
-            with partial.open("wb") as fh:
-                pickle.dump((FORMAT_VERSION, index.revision, index), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            partial.replace(self.path)
+            data = pickle.dumps((FORMAT_VERSION, index.revision, index), protocol=pickle.HIGHEST_PROTOCOL)
+            replace_file(self.path, data)
         except OSError as exc:  # a read-only data folder costs a rebuild per process, not a failure
             log.warning("could not save the lexical index to %s: %s", self.path, exc)
 

@@ -98,7 +98,7 @@ def run_command(
         console.print("Conversation forgotten; the next question starts afresh.")
     elif command.name == "filter":
         conversation.filters = parse_filter(command.arg, conversation.filters)
-        label = render.filter_label(conversation.filters)
+        label = conversation.filters.describe()
         console.print(
             f"Filters: {label}" if label else "No filters: searching every article.", highlight=False
         )

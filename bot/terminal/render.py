@@ -15,17 +15,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from bot.render import answer_notes
+from bot.render import answer_notes, sources_block
 from bot.terminal.commands import COMMANDS
-from bot.types import Answer, Citation, Filters
+from bot.types import Answer, Citation
 
 _CITE_RE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 CITE_STYLE = "bold cyan"
-
-
-def citation_url(citation: Citation) -> str | None:
-    """The link a reader opens: the record's own URL, else PubMed by PMID, else doi.org."""
-    return citation.link
 
 
 def _short_ref(citation: Citation) -> str:
@@ -41,21 +36,6 @@ def _where(citation: Citation) -> str:
     return ", ".join(str(part) for part in (citation.journal, citation.year) if part)
 
 
-def filter_label(filters: Filters) -> str:
-    """A compact form of the active filters for the prompt: ``year=2015-2020 journal="Gut"``."""
-    parts = []
-    low, high = filters.year_from, filters.year_to
-    if low is not None and high is not None:
-        parts.append(f"year={low}" if low == high else f"year={low}-{high}")
-    elif low is not None:
-        parts.append(f"year>={low}")
-    elif high is not None:
-        parts.append(f"year<={high}")
-    if filters.journal:
-        parts.append(f'journal="{filters.journal}"')
-    return " ".join(parts)
-
-
 def answer_text(text: str) -> Text:
     """The answer with its [n] markers highlighted so the eye finds the citations."""
     rendered = Text(text)
@@ -69,7 +49,7 @@ def print_source(console: Console, citation: Citation, links: bool, passages: bo
     With links on, the title and a short PMID/doi tag are OSC-8 hyperlinks. Otherwise the full URL goes on its
     own line, unwrapped by rich, so terminals that detect URLs can still open it and copying gets it whole.
     """
-    url = citation_url(citation)
+    url = citation.link
     body = Text(citation.label, style="bold")
     if links and url:
         body.stylize(f"link {url}")
@@ -229,14 +209,6 @@ def plain_answer(answer: Answer) -> str:
     The question line makes a transcript readable and separates answers, which may hold blank lines.
     """
     lines = [f"> {answer.question}", answer.text.strip(), *(f"note: {n}" for n in answer_notes(answer))]
-    if answer.citations:
-        lines += ["", "Sources:"]
-        for citation in answer.citations:
-            where = _where(citation)
-            url = citation_url(citation)
-            lines.append(
-                f"[{citation.n}] {citation.label}"
-                + (f" — {where}" if where else "")
-                + (f" {url}" if url else "")
-            )
+    if sources := sources_block(answer):
+        lines += ["", sources]
     return "\n".join(lines)

@@ -107,7 +107,7 @@ class TerminalRepl:
         )
 
     def _prompt_text(self) -> str:
-        label = render.filter_label(self.conversation.filters)
+        label = self.conversation.filters.describe()
         return f"litbot [{label}]> " if label else "litbot> "
 
     def _open(self) -> bool:

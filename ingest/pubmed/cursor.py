@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ingest.files import replace_file
 
 
 @dataclass
@@ -49,15 +49,7 @@ class Cursor:
 
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write-then-rename, so a reader never sees half a file and a crash never leaves one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_file(path, json.dumps(payload, indent=1))
 
 
 def cursor_key(*parts: object) -> str:

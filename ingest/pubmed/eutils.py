@@ -18,13 +18,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 from lxml import etree
 
 from ingest.errors import LitbotError
+from ingest.files import retry_after
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class SearchResult:
     translation: str | None = None
 
 
-class RateLimiter:
+class RequestPacer:
     """At most ``per_second`` calls, evenly spaced; thread-safe (each caller reserves the next free slot)."""
 
     def __init__(self, per_second: float, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -82,14 +82,14 @@ class RateLimiter:
             self._sleep(slot - now)
 
 
-_limiters: dict[tuple[str, float], RateLimiter] = {}
+_limiters: dict[tuple[str, float], RequestPacer] = {}
 _limiters_lock = threading.Lock()
 
 
-def shared_limiter(base_url: str, per_second: float) -> RateLimiter:
+def shared_limiter(base_url: str, per_second: float) -> RequestPacer:
     """The process-wide limiter for one E-utilities server and rate."""
     with _limiters_lock:
-        return _limiters.setdefault((base_url, per_second), RateLimiter(per_second))
+        return _limiters.setdefault((base_url, per_second), RequestPacer(per_second))
 
 
 class EutilsClient:
@@ -187,7 +187,7 @@ class EutilsClient:
                 status = response.status_code
                 if status in _RETRY_STATUS:
                     problem = f"HTTP {status}"
-                    asked = _retry_after(response)
+                    asked = retry_after(response.headers, MAX_DELAY)
                     delay = delay if asked is None else asked
                 elif status >= 400:
                     raise self._refusal(endpoint, status, response.content)
@@ -223,20 +223,6 @@ class EutilsClient:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 0.0), MAX_DELAY)
 
 
 def _error_text(body: bytes) -> str:
