@@ -140,7 +140,7 @@ class ChatHandler:
         (a follow-up asks about exactly that, so similarity is not enough)."""
         from bot.answer.concepts import key_concepts, runs
         from bot.answer.evidence import read_articles
-        from bot.answer.gate import judge
+        from bot.answer.gate import GateParams, judge
 
         retriever = self.retriever()
         if retriever is None or not articles:
@@ -150,7 +150,11 @@ class ChatHandler:
         concepts = [replace(c, strict=True) if c.text in focus else c for c in key_concepts(question, index)]
         vector = self.embedder.embed_query(question)
         evidence = read_articles(articles, vector, self._article_texts, self.embedder.embed_documents)
-        return judge(question, concepts, evidence, self.embedder.embed_documents)
+        params = GateParams(
+            known_relevance=self.settings.threshold("answer_relevance"),
+            unknown_relevance=self.settings.threshold("lay_word_relevance"),
+        )
+        return judge(question, concepts, evidence, self.embedder.embed_documents, params)
 
     def _article_texts(self, article: RetrievedLike) -> list[str]:
         """An article's chunks in reading order, without the title prefix (for extractive answers)."""

@@ -1,30 +1,62 @@
 """litbot's one settings object.
 
 Every setting is read from the environment (prefix ``LITBOT_``) and from a ``.env`` file in the working
-directory; the standard ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` and ``DISCORD_TOKEN`` names are accepted too.
-Build it with :func:`load_settings` at the edge (the CLI) and pass it down; tests build
+directory; the standard ``OPENAI_API_KEY``/``OPENAI_BASE_URL``, ``DISCORD_TOKEN`` and ``NCBI_API_KEY`` names are
+accepted too. Build it with :func:`load_settings` at the edge (the CLI) and pass it down; tests build
 ``Settings(_env_file=None, ...)``.
+
+The fields stay flat, so every environment variable keeps its one obvious name (``LITBOT_CHROMA_PATH``), and
+each names its group (store, embeddings, retrieval, LLM, Discord, PubMed, files): :data:`GROUPS` orders them
+for ``.env.example`` (written by :func:`env_example`) and for ``litbot settings``.
+
+Where things are written: ``LITBOT_DATA_DIR`` holds what litbot keeps for you (REPL history, saved PubMed
+watches and fetch cursors, Discord feedback, evaluation stores); the embedded store defaults to
+``<data dir>/chroma``; caches built from a store live with that store (:attr:`Settings.store_cache_dir`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import textwrap
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(user_data_dir("litbot", appauthor=False))
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 
+#: Thresholds on an embedding model's cosines, by model. Only all-MiniLM-L6-v2's are measured (BENCHMARKS.md:
+#: bench/retrieval_floor.py, bench/answer_tune.py); another model starts from them until tuned with
+#: `litbot eval answers` and the LITBOT_* settings below.
+MODEL_THRESHOLDS: dict[str, dict[str, float]] = {
+    DEFAULT_EMBEDDING_MODEL: {"relevance_floor": 0.35, "answer_relevance": 0.60, "lay_word_relevance": 0.45},
+}
+
+GROUPS = {
+    "store": "where the articles are stored",
+    "embeddings": "embeddings and chunking",
+    "retrieval": "retrieval and answering",
+    "llm": "LLM (optional; without one litbot answers extractively)",
+    "discord": "Discord",
+    "pubmed": "NCBI E-utilities (PubMed)",
+    "files": "files and logs",
+}
+
 
 def _env(name: str, *aliases: str) -> AliasChoices:
     return AliasChoices(f"LITBOT_{name}", *aliases)
 
 
+def _in(group: str) -> dict[str, Any]:
+    return {"group": group}
+
+
 class Settings(BaseSettings):
-    """All of litbot's settings; see ``.env.example`` for one line on each."""
+    """All of litbot's settings; ``.env.example`` has one commented line on each."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
@@ -32,97 +64,278 @@ class Settings(BaseSettings):
 
     # --- store -------------------------------------------------------------------------------------------
     chroma_path: Path = Field(
-        DEFAULT_DATA_DIR / "chroma",
+        Path(),
         validation_alias=_env("CHROMA_PATH"),
-        description="Folder of the embedded Chroma store (ignored when chroma_host is set).",
+        description="Folder of the embedded Chroma store; default <data dir>/chroma. Ignored with a server.",
+        json_schema_extra=_in("store"),
     )
     chroma_host: str | None = Field(
-        None, validation_alias=_env("CHROMA_HOST"), description="Chroma server host; set to use a server."
+        None,
+        validation_alias=_env("CHROMA_HOST"),
+        description="Chroma server host (`chroma run --path DIR --port 8000`); set it to use a server.",
+        json_schema_extra=_in("store"),
     )
-    chroma_port: int = Field(8000, validation_alias=_env("CHROMA_PORT"), description="Chroma server port.")
+    chroma_port: int = Field(
+        8000,
+        validation_alias=_env("CHROMA_PORT"),
+        description="Chroma server port.",
+        json_schema_extra=_in("store"),
+    )
     chroma_ssl: bool = Field(
-        False, validation_alias=_env("CHROMA_SSL"), description="Use HTTPS to the server."
+        False,
+        validation_alias=_env("CHROMA_SSL"),
+        description="Use HTTPS to the Chroma server.",
+        json_schema_extra=_in("store"),
     )
     chroma_token: SecretStr | None = Field(
-        None, validation_alias=_env("CHROMA_TOKEN"), description="Bearer token for a secured Chroma server."
+        None,
+        validation_alias=_env("CHROMA_TOKEN"),
+        description="Bearer token for a secured Chroma server.",
+        json_schema_extra=_in("store"),
     )
-    collection: str = Field("litbot", validation_alias=_env("COLLECTION"), description="Collection name.")
+    collection: str = Field(
+        "litbot",
+        validation_alias=_env("COLLECTION"),
+        description="Collection name (one per corpus and embedding model).",
+        json_schema_extra=_in("store"),
+    )
 
     # --- embeddings and chunking ---------------------------------------------------------------------------
     embedding_model: str = Field(
         DEFAULT_EMBEDDING_MODEL,
         validation_alias=_env("EMBEDDING_MODEL"),
-        description="'all-MiniLM-L6-v2' (offline, bundled) or 'openai:<model>', e.g. openai:text-embedding-3-small.",
+        description="all-MiniLM-L6-v2 (bundled, offline) or openai:<model>, e.g. openai:text-embedding-3-small. "
+        "A collection remembers its model: switching needs a new LITBOT_COLLECTION.",
+        json_schema_extra=_in("embeddings"),
     )
-    embedding_batch_size: int = Field(4, validation_alias=_env("EMBEDDING_BATCH_SIZE"), ge=1)
+    embedding_batch_size: int = Field(
+        4,
+        validation_alias=_env("EMBEDDING_BATCH_SIZE"),
+        ge=1,
+        description="Texts per ONNX inference batch (small batches are fastest on CPU).",
+        json_schema_extra=_in("embeddings"),
+    )
     embedding_threads: int = Field(
-        0, validation_alias=_env("EMBEDDING_THREADS"), ge=0, description="ONNX threads; 0 = all cores."
+        0,
+        validation_alias=_env("EMBEDDING_THREADS"),
+        ge=0,
+        description="ONNX threads; 0 = all cores.",
+        json_schema_extra=_in("embeddings"),
     )
     chunk_tokens: int = Field(
-        256, validation_alias=_env("CHUNK_TOKENS"), ge=32, description="Chunk size in embedding-model tokens."
+        256,
+        validation_alias=_env("CHUNK_TOKENS"),
+        ge=32,
+        description="Chunk size in embedding-model tokens (the model's window is 256).",
+        json_schema_extra=_in("embeddings"),
     )
-    chunk_overlap_sentences: int = Field(1, validation_alias=_env("CHUNK_OVERLAP_SENTENCES"), ge=0)
+    chunk_overlap_sentences: int = Field(
+        1,
+        validation_alias=_env("CHUNK_OVERLAP_SENTENCES"),
+        ge=0,
+        description="Sentences repeated between consecutive chunks.",
+        json_schema_extra=_in("embeddings"),
+    )
     ingest_group_size: int = Field(
         64,
         validation_alias=_env("INGEST_GROUP_SIZE"),
         ge=1,
-        description="Articles embedded and written together.",
+        description="Articles embedded and written together (bigger = slightly faster, smaller = finer "
+        "progress).",
+        json_schema_extra=_in("embeddings"),
+    )
+
+    # --- retrieval and answering ---------------------------------------------------------------------------
+    top_k: int = Field(
+        6,
+        validation_alias=_env("TOP_K"),
+        ge=1,
+        description="Sources per answer.",
+        json_schema_extra=_in("retrieval"),
+    )
+    relevance_floor: float | None = Field(
+        None,
+        validation_alias=_env("RELEVANCE_FLOOR"),
+        ge=-1.0,
+        le=1.0,
+        description="Minimum best-chunk cosine for an article to count as evidence at all; empty = the "
+        "embedding model's measured default (all-MiniLM-L6-v2: 0.35).",
+        json_schema_extra=_in("retrieval"),
+    )
+    answer_relevance: float | None = Field(
+        None,
+        validation_alias=_env("ANSWER_RELEVANCE"),
+        ge=-1.0,
+        le=1.0,
+        description="How close an article must be for a concept of the question that it does not hold in "
+        "words to count as covered by it; empty = the model's default (all-MiniLM-L6-v2: 0.60).",
+        json_schema_extra=_in("retrieval"),
+    )
+    lay_word_relevance: float | None = Field(
+        None,
+        validation_alias=_env("LAY_WORD_RELEVANCE"),
+        ge=-1.0,
+        le=1.0,
+        description="The same for an everyday word no stored article uses (often a lay name); empty = the "
+        "model's default (all-MiniLM-L6-v2: 0.45).",
+        json_schema_extra=_in("retrieval"),
+    )
+    prompts_dir: Path | None = Field(
+        None,
+        validation_alias=_env("PROMPTS_DIR"),
+        description="Folder of prompt files to use instead of the bundled prompts/.",
+        json_schema_extra=_in("retrieval"),
     )
 
     # --- LLM -----------------------------------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
         None,
         validation_alias=_env("OPENAI_API_KEY", "OPENAI_API_KEY"),
-        description="API key; unset = no LLM.",
+        description="API key for OpenAI or a compatible server; with no key and no base URL, no LLM is used.",
+        json_schema_extra=_in("llm"),
     )
     openai_base_url: str | None = Field(
         None,
         validation_alias=_env("OPENAI_BASE_URL", "OPENAI_BASE_URL"),
-        description="OpenAI-compatible server, e.g. http://localhost:11434/v1 for Ollama.",
+        description="OpenAI-compatible server, e.g. http://localhost:11434/v1 (Ollama), "
+        "http://localhost:8000/v1 (vLLM).",
+        json_schema_extra=_in("llm"),
     )
-    llm_model: str = Field("gpt-4o-mini", validation_alias=_env("LLM_MODEL"), description="Chat model name.")
+    llm_model: str = Field(
+        "gpt-4o-mini",
+        validation_alias=_env("LLM_MODEL"),
+        description="Chat model name.",
+        json_schema_extra=_in("llm"),
+    )
     llm_enabled: bool | None = Field(
         None,
         validation_alias=_env("LLM"),
-        description="Force LLM mode on/off; default: on when an API key or base URL is set.",
+        description="Force LLM mode on or off; empty = on when an API key or base URL is set.",
+        json_schema_extra=_in("llm"),
     )
-    llm_temperature: float = Field(0.0, validation_alias=_env("LLM_TEMPERATURE"))
-    llm_timeout: float = Field(60.0, validation_alias=_env("LLM_TIMEOUT"), description="Seconds per request.")
-    llm_max_retries: int = Field(3, validation_alias=_env("LLM_MAX_RETRIES"), ge=0)
-
-    # --- retrieval and answering ---------------------------------------------------------------------------
-    top_k: int = Field(6, validation_alias=_env("TOP_K"), ge=1, description="Sources per answer.")
-    prompts_dir: Path | None = Field(None, validation_alias=_env("PROMPTS_DIR"))
+    llm_temperature: float = Field(
+        0.0,
+        validation_alias=_env("LLM_TEMPERATURE"),
+        ge=0.0,
+        le=2.0,
+        description="Sampling temperature.",
+        json_schema_extra=_in("llm"),
+    )
+    llm_timeout: float = Field(
+        60.0,
+        validation_alias=_env("LLM_TIMEOUT"),
+        gt=0.0,
+        description="Seconds an LLM request may take before it is retried.",
+        json_schema_extra=_in("llm"),
+    )
+    llm_max_retries: int = Field(
+        3,
+        validation_alias=_env("LLM_MAX_RETRIES"),
+        ge=0,
+        description="Retries on timeouts, 429 and 5xx replies (with backoff).",
+        json_schema_extra=_in("llm"),
+    )
 
     # --- Discord -------------------------------------------------------------------------------------------
     discord_token: SecretStr | None = Field(
-        None, validation_alias=_env("DISCORD_TOKEN", "DISCORD_TOKEN"), description="Bot token."
+        None,
+        validation_alias=_env("DISCORD_TOKEN", "DISCORD_TOKEN"),
+        description="Bot token (DISCORD_TOKEN also works). Never commit it.",
+        json_schema_extra=_in("discord"),
     )
     discord_guild_id: int | None = Field(
-        None, validation_alias=_env("DISCORD_GUILD_ID"), description="Sync slash commands to this guild."
+        None,
+        validation_alias=_env("DISCORD_GUILD_ID"),
+        description="Sync slash commands to this server at once, instead of globally (up to an hour).",
+        json_schema_extra=_in("discord"),
     )
     discord_ingest_role: str | None = Field(
-        None, validation_alias=_env("DISCORD_INGEST_ROLE"), description="Role allowed to /ingest."
+        None,
+        validation_alias=_env("DISCORD_INGEST_ROLE"),
+        description="Role (name or ID) allowed to /ingest; members with Manage Server always are.",
+        json_schema_extra=_in("discord"),
     )
-    discord_max_upload_mb: float = Field(20.0, validation_alias=_env("DISCORD_MAX_UPLOAD_MB"))
+    discord_max_upload_mb: float = Field(
+        20.0,
+        validation_alias=_env("DISCORD_MAX_UPLOAD_MB"),
+        gt=0.0,
+        description="Largest /ingest attachment, in MB.",
+        json_schema_extra=_in("discord"),
+    )
     discord_user_rate: str = Field(
-        "5/60", validation_alias=_env("DISCORD_USER_RATE"), description="Questions per seconds per user."
+        "5/60",
+        validation_alias=_env("DISCORD_USER_RATE"),
+        description="Questions per user: N/SECONDS.",
+        json_schema_extra=_in("discord"),
     )
-    discord_max_concurrent: int = Field(4, validation_alias=_env("DISCORD_MAX_CONCURRENT"), ge=1)
-    discord_watch_channel_id: int | None = Field(None, validation_alias=_env("DISCORD_WATCH_CHANNEL_ID"))
-    watch_interval_hours: float = Field(24.0, validation_alias=_env("WATCH_INTERVAL_HOURS"))
+    discord_max_concurrent: int = Field(
+        4,
+        validation_alias=_env("DISCORD_MAX_CONCURRENT"),
+        ge=1,
+        description="Answers computed at once across all users.",
+        json_schema_extra=_in("discord"),
+    )
+    discord_watch_channel_id: int | None = Field(
+        None,
+        validation_alias=_env("DISCORD_WATCH_CHANNEL_ID"),
+        description='Channel that gets "N new abstracts on <query>" notes from saved PubMed queries.',
+        json_schema_extra=_in("discord"),
+    )
+    watch_interval_hours: float = Field(
+        24.0,
+        validation_alias=_env("WATCH_INTERVAL_HOURS"),
+        gt=0.0,
+        description="Hours between runs of saved PubMed queries in the bot.",
+        json_schema_extra=_in("discord"),
+    )
 
     # --- NCBI E-utilities ----------------------------------------------------------------------------------
-    eutils_url: str = Field(DEFAULT_EUTILS_URL, validation_alias=_env("EUTILS_URL"))
-    ncbi_api_key: SecretStr | None = Field(None, validation_alias=_env("NCBI_API_KEY", "NCBI_API_KEY"))
-    ncbi_email: str | None = Field(None, validation_alias=_env("NCBI_EMAIL"))
-    ncbi_tool: str = Field("litbot", validation_alias=_env("NCBI_TOOL"))
-
-    # --- misc ----------------------------------------------------------------------------------------------
-    data_dir: Path = Field(
-        DEFAULT_DATA_DIR, validation_alias=_env("DATA_DIR"), description="Caches, history, saved queries."
+    eutils_url: str = Field(
+        DEFAULT_EUTILS_URL,
+        validation_alias=_env("EUTILS_URL"),
+        description="E-utilities base URL (a mirror or a test server may replace it).",
+        json_schema_extra=_in("pubmed"),
     )
-    log_level: str = Field("WARNING", validation_alias=_env("LOG_LEVEL"))
+    ncbi_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("NCBI_API_KEY", "NCBI_API_KEY"),
+        description="NCBI API key: 10 requests/s instead of 3 (NCBI_API_KEY also works).",
+        json_schema_extra=_in("pubmed"),
+    )
+    ncbi_email: str | None = Field(
+        None,
+        validation_alias=_env("NCBI_EMAIL"),
+        description="Contact e-mail NCBI asks tools to send.",
+        json_schema_extra=_in("pubmed"),
+    )
+    ncbi_tool: str = Field(
+        "litbot",
+        validation_alias=_env("NCBI_TOOL"),
+        description="Tool name sent to NCBI.",
+        json_schema_extra=_in("pubmed"),
+    )
+
+    # --- files and logs ------------------------------------------------------------------------------------
+    data_dir: Path = Field(
+        DEFAULT_DATA_DIR,
+        validation_alias=_env("DATA_DIR"),
+        description="What litbot keeps for you: REPL history, saved PubMed watches, Discord feedback, "
+        "evaluation stores; also the embedded store's default home. Default: the user's data dir "
+        "(Linux: ~/.local/share/litbot).",
+        json_schema_extra=_in("files"),
+    )
+    log_level: str = Field(
+        "WARNING",
+        validation_alias=_env("LOG_LEVEL"),
+        description="Log level of `litbot discord`: DEBUG, INFO, WARNING, ERROR.",
+        json_schema_extra=_in("files"),
+    )
+
+    @model_validator(mode="after")
+    def _store_under_data_dir(self) -> Settings:
+        if self.chroma_path == Path():
+            self.chroma_path = self.data_dir / "chroma"
+        return self
 
     @property
     def uses_server(self) -> bool:
@@ -137,12 +350,85 @@ class Settings(BaseSettings):
         return f"{self.chroma_path} [{self.collection}]"
 
     @property
+    def store_cache_dir(self) -> Path:
+        """Where caches built from the store live: inside an embedded store's folder, so they go (and are
+        deleted) with it; for a server, under the data dir, one folder per server and collection."""
+        if not self.chroma_host:
+            return self.chroma_path / ".litbot" / self.collection
+        key = hashlib.sha256(self.store_label.encode()).hexdigest()[:12]
+        return self.data_dir / "servers" / f"{self.chroma_host}-{self.chroma_port}-{self.collection}-{key}"
+
+    @property
     def llm_configured(self) -> bool:
         if self.llm_enabled is not None:
             return self.llm_enabled
         return self.openai_api_key is not None or self.openai_base_url is not None
 
+    def threshold(self, name: str) -> float:
+        """``relevance_floor``, ``answer_relevance`` or ``lay_word_relevance``: the setting when given, else
+        the embedding model's measured default (MiniLM's for a model that has none)."""
+        value = getattr(self, name)
+        if value is not None:
+            return float(value)
+        model = self.embedding_model.strip()
+        return MODEL_THRESHOLDS.get(model, MODEL_THRESHOLDS[DEFAULT_EMBEDDING_MODEL])[name]
+
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and ``.env``, with explicit overrides on top."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+#: Settings documented under their standard names (the LITBOT_ one works too).
+_STANDARD_NAMES = {"openai_api_key": "OPENAI_API_KEY", "openai_base_url": "OPENAI_BASE_URL"}
+
+
+def env_var(name: str) -> str:
+    """The environment variable a field is documented under."""
+    alias = Settings.model_fields[name].validation_alias
+    assert isinstance(alias, AliasChoices)
+    return _STANDARD_NAMES.get(name) or str(alias.choices[0])
+
+
+def env_example() -> str:
+    """``.env.example``: every setting, grouped, with its description and default, commented out."""
+    lines = [
+        "# litbot settings. Copy to .env (read from the working directory) or export as environment variables.",
+        "# Every line shows the default; uncomment to change it. Generated by `litbot settings --example`.",
+    ]
+    for group, title in GROUPS.items():
+        lines += ["", f"# --- {title} " + "-" * max(3, 100 - len(title))]
+        for name, field in Settings.model_fields.items():
+            extra = field.json_schema_extra
+            if not isinstance(extra, dict) or extra.get("group") != group:
+                continue
+            lines += textwrap.wrap(str(field.description), 108, initial_indent="# ", subsequent_indent="# ")
+            lines.append(f"# {env_var(name)}={_shown_default(name, field.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def effective(settings: Settings) -> dict[str, dict[str, object]]:
+    """Every setting's value by group, secrets shown only as set or not (for `litbot settings`)."""
+    out: dict[str, dict[str, object]] = {group: {} for group in GROUPS}
+    for name, field in Settings.model_fields.items():
+        extra = field.json_schema_extra
+        group = extra.get("group") if isinstance(extra, dict) else None
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = "(set)"
+        elif isinstance(value, Path):
+            value = str(value)
+        out[str(group)][env_var(name)] = value
+    return out
+
+
+def _shown_default(name: str, default: object) -> str:
+    if name == "chroma_path":
+        return "<data dir>/chroma"
+    if name == "data_dir":
+        return "~/.local/share/litbot"
+    if default is None:
+        return ""
+    if isinstance(default, bool):
+        return str(default).lower()
+    return str(default)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from ingest.settings import Settings
+from ingest.settings import GROUPS, MODEL_THRESHOLDS, Settings, env_example
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,9 +37,47 @@ def test_litbot_prefix_wins_over_nothing_and_dotenv_is_read(
     assert not s.llm_configured
 
 
-def test_env_example_lists_every_setting_with_a_comment() -> None:
-    text = (ROOT / ".env.example").read_text()
-    listed = set(re.findall(r"^# ((?:LITBOT|OPENAI)_[A-Z_]+)=", text, flags=re.MULTILINE))
+def test_every_setting_is_described_grouped_and_in_env_example() -> None:
     for name, field in Settings.model_fields.items():
-        aliases = set(field.validation_alias.choices) if field.validation_alias else set()  # type: ignore[union-attr]
-        assert aliases & listed, f"setting {name} is missing from .env.example"
+        assert field.description and len(field.description) > 15, f"{name} has no description"
+        extra = field.json_schema_extra
+        assert isinstance(extra, dict) and extra.get("group") in GROUPS, f"{name} has no group"
+    assert (ROOT / ".env.example").read_text() == env_example(), (
+        "regenerate: litbot settings --example > .env.example"
+    )
+    listed = set(re.findall(r"^# ((?:LITBOT|OPENAI)_[A-Z_]+)=", env_example(), flags=re.MULTILINE))
+    assert len(listed) == len(Settings.model_fields)
+
+
+def test_one_data_dir_rule_and_caches_live_with_their_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LITBOT_CHROMA_PATH")
+    moved = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    assert moved.chroma_path == tmp_path / "data" / "chroma"  # the store follows LITBOT_DATA_DIR
+    own = Settings(_env_file=None, data_dir=tmp_path / "data", chroma_path=tmp_path / "s1")  # type: ignore[call-arg]
+    assert own.store_cache_dir == tmp_path / "s1" / ".litbot" / "litbot"
+    other = own.model_copy(update={"collection": "other"})
+    assert other.store_cache_dir != own.store_cache_dir
+    server = Settings(_env_file=None, data_dir=tmp_path / "data", chroma_host="db.local", chroma_port=9000)  # type: ignore[call-arg]
+    assert server.store_cache_dir.parent == tmp_path / "data" / "servers"
+    assert "db.local-9000-litbot" in server.store_cache_dir.name
+
+
+def test_thresholds_default_per_embedding_model_and_can_be_set() -> None:
+    default = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert default.threshold("relevance_floor") == MODEL_THRESHOLDS["all-MiniLM-L6-v2"]["relevance_floor"]
+    tuned = Settings(_env_file=None, relevance_floor=0.2, answer_relevance=0.7)  # type: ignore[call-arg]
+    assert (tuned.threshold("relevance_floor"), tuned.threshold("answer_relevance")) == (0.2, 0.7)
+    assert tuned.threshold("lay_word_relevance") == MODEL_THRESHOLDS["all-MiniLM-L6-v2"]["lay_word_relevance"]
+
+
+def test_settings_command_never_prints_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli.app import app
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-SECRET-789")
+    result = CliRunner().invoke(app, ["settings", "--json"])
+    assert result.exit_code == 0 and "SECRET" not in result.stdout
+    assert json.loads(result.stdout)["llm"]["OPENAI_API_KEY"] == "(set)"

@@ -12,6 +12,7 @@ from bot.cli.discord import discord_command
 from bot.cli.eval import eval_app
 from bot.cli.ingest import FORMATS_HELP, ingest_command, stats_command
 from bot.cli.pubmed import watch_app
+from bot.cli.settings import settings_command
 
 app = typer.Typer(
     name="litbot",
@@ -32,6 +33,7 @@ app.add_typer(watch_app, name="watch")
 app.add_typer(eval_app, name="eval")
 app.command("discord")(discord_command)
 app.command("chat")(chat_command)
+app.command("settings")(settings_command)
 
 
 @app.callback()

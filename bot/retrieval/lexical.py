@@ -9,7 +9,6 @@ store's revision is unchanged; an ingest bumps the revision and the next search 
 from __future__ import annotations
 
 import bisect
-import hashlib
 import logging
 import math
 import pickle
@@ -185,9 +184,9 @@ def collect_articles(store: ArticleStore) -> list[ArticleChunks]:
     return list(by_id.values())
 
 
-def cache_file(data_dir: Path, store_label: str, collection: str) -> Path:
-    key = hashlib.sha256(f"{store_label}|{collection}".encode()).hexdigest()[:16]
-    return data_dir / "lexical" / f"{collection}-{key}.pkl"
+def cache_file(store_cache_dir: Path) -> Path:
+    """Where one store's lexical index is kept (Settings.store_cache_dir: with the store)."""
+    return store_cache_dir / "lexical.pkl"
 
 
 class LexicalCache:

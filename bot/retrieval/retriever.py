@@ -25,8 +25,6 @@ from ingest.store import ArticleStore
 
 Mode = Literal["hybrid", "lexical", "dense"]
 
-#: Minimum best-chunk cosine (MiniLM) for an article to count as evidence; chosen in bench/retrieval_floor.py.
-RELEVANCE_FLOOR = 0.35
 #: In lexical-only mode, the minimum idf-weighted share of query terms an article must contain.
 LEXICAL_FLOOR = 0.5
 MIN_POOL = 100  # articles taken from each side, at least; 3 * k when k is larger
@@ -61,14 +59,16 @@ class Retriever:
         embedder: Embedder,
         settings: Settings,
         params: FusionParams = DEFAULT_PARAMS,
-        floor: float = RELEVANCE_FLOOR,
+        floor: float | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.params = params
-        self.floor = floor
-        self._cache = shared_cache(cache_file(settings.data_dir, settings.store_label, settings.collection))
+        # the minimum best-chunk cosine for an article to count as evidence (LITBOT_RELEVANCE_FLOOR, else the
+        # embedding model's measured default: bench/retrieval_floor.py)
+        self.floor = settings.threshold("relevance_floor") if floor is None else floor
+        self._cache = shared_cache(cache_file(settings.store_cache_dir))
 
     def lexical_index(self) -> LexicalIndex:
         """The index for the store's current revision (built or loaded on first use after a change)."""
