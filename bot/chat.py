@@ -131,7 +131,7 @@ class ChatHandler:
             "embedding_model": (store.embedding_model if store else "") or self.embedder.name,
             "store": self.settings.store_label,
             "mode": self.mode,
-            "llm_model": self.settings.llm_model if self.mode == "llm" else None,
+            "llm_model": self.settings.llm_model if self.mode == "llm" else "none (extractive answers)",
         }
 
     def judge(self, question: str, articles: Sequence[RetrievedLike], follow_up: str = "") -> Verdict:

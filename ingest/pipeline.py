@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ingest.articles import Article, ParseEvent, Skipped
 from ingest.chunking import CHUNKER_VERSION, chunk_article
 from ingest.embeddings import Embedder
 from ingest.errors import InputError
 from ingest.settings import Settings
+from ingest.sources import read_input
 from ingest.store import ArticleStore, ChunkRecord, Metadata
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,11 @@ WRITER_LOCK = ".litbot-ingest.lock"
 
 @dataclass
 class IngestReport:
-    """What one ingest did; ``--json`` prints it."""
+    """What one ingest did; ``--json`` prints it.
+
+    ``read`` counts every record read, so ``read == new + updated + unchanged + skipped``; ``problems`` names
+    each skipped record (file and line or PMID), ``input_errors`` each input that could not be read at all
+    (its path is also in ``failed_inputs``)."""
 
     read: int = 0
     new: int = 0
@@ -43,6 +49,7 @@ class IngestReport:
     seconds: float = 0.0
     inputs: list[str] = field(default_factory=list)
     failed_inputs: list[str] = field(default_factory=list)
+    input_errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     store: str = ""
     embedding_model: str = ""
@@ -51,6 +58,7 @@ class IngestReport:
         return asdict(self)
 
     def note_skip(self, skip: Skipped) -> None:
+        self.read += 1
         self.skipped += 1
         if skip.reason == "no_abstract":
             self.skipped_no_abstract += 1
@@ -61,6 +69,9 @@ class IngestReport:
 
 
 Progress = Callable[[str, int], None]  # (input name, articles done in this input)
+Reading = Callable[
+    [str, int, int], None
+]  # (input name, bytes of all inputs read so far, bytes of all inputs)
 ArticleWrite = tuple[str, int, Sequence[ChunkRecord]]  # (article id, chunk count, chunks)
 
 
@@ -108,6 +119,7 @@ class Ingestor:
         report: IngestReport,
         progress: Progress | None = None,
         name: str = "",
+        on_group: Callable[[], None] | None = None,
     ) -> int:
         """Ingest one input's events; returns how many articles it held.
 
@@ -129,6 +141,8 @@ class Ingestor:
 
         try:
             for group in _groups(events, report, self.settings.ingest_group_size):
+                if on_group is not None:
+                    on_group()
                 latest: dict[str, Article] = {}
                 for article in group:  # the same id twice in one group: the later record wins
                     latest[article.id] = article
@@ -234,8 +248,8 @@ def _groups(events: Iterable[ParseEvent], report: IngestReport, size: int) -> It
     group: list[Article] = []
     for event in events:
         if isinstance(event, Skipped):
-            report.note_skip(event)
-            log.warning("skipped %s", event.describe())
+            report.note_skip(event)  # reported once, in the summary
+            log.debug("skipped %s", event.describe())
             continue
         group.append(event)
         if len(group) >= size:
@@ -250,35 +264,72 @@ def ingest_inputs(
     ingestor: Ingestor,
     progress: Progress | None = None,
     stdin: BinaryIO | None = None,
+    reading: Reading | None = None,
+    paths: Sequence[str] | None = None,
 ) -> IngestReport:
-    """Ingest files, folders, globs or ``-``; one bad input never stops the others."""
-    from ingest.sources import expand_inputs, read_input
+    """Ingest files, folders, globs or ``-``; one bad input never stops the others.
 
+    ``progress`` hears of articles stored, ``reading`` of bytes read (files only: stdin has no size).
+    ``paths`` are the inputs already expanded (:func:`check_inputs`), else ``specs`` are expanded here."""
     started = time.perf_counter()
     report = IngestReport(store=ingestor.settings.store_label, embedding_model=ingestor.embedder.name)
-    try:
-        paths = expand_inputs(specs)
-    except InputError as exc:
-        report.failed_inputs.append(exc.source)
-        report.problems.append(exc.user_message)
-        paths = [p for spec in specs for p in _expand_each(spec, report)]
+    if paths is None:
+        paths = check_inputs(specs, report)
+    sizes = {p: _size(p) for p in paths}
+    total = sum(sizes.values())
+    before_this = 0
     for path in paths:
         report.inputs.append(path)
-        before = report.read
-        skips_before = report.skipped
+        read_before, skips_before = report.read, report.skipped
+        opened: list[Any] = []
+
+        def on_group(path: str = path, offset: int = before_this, opened: list[Any] = opened) -> None:
+            if reading is not None and opened:
+                reading(path, offset + _position(opened[0], sizes[path]), total)
+
+        events = read_input(path, stdin=stdin, opened=opened.append)
         try:
-            count = ingestor.ingest_events(read_input(path, stdin=stdin), report, progress, path)
+            count = ingestor.ingest_events(events, report, progress, path, on_group)
         except InputError as exc:
             report.failed_inputs.append(path)
-            report.problems.append(exc.user_message)
-            log.warning("%s", exc.user_message)
+            report.input_errors.append(exc.user_message)
             continue
-        if count == 0 and report.read == before:
+        finally:
+            before_this += sizes[path]
+            if reading is not None:
+                reading(path, before_this, total)
+        if count == 0 and report.read == read_before:
             report.failed_inputs.append(path)
             if report.skipped == skips_before:
-                report.problems.append(f"{path}: no articles found")
+                report.input_errors.append(f"{path}: no articles found")
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def check_inputs(specs: Sequence[str], report: IngestReport) -> list[str]:
+    """The files ``specs`` name; a spec that names none is recorded in ``report`` (the others still go in).
+    Cheap and touching no store, so a command can refuse a run in which nothing is readable up front."""
+    from ingest.sources import expand_inputs
+
+    try:
+        return expand_inputs(specs)
+    except InputError:
+        return [p for spec in specs for p in _expand_each(spec, report)]
+
+
+def _position(handle: Any, size: int) -> int:
+    """How far into its file a parser has read (the whole file once it is closed)."""
+    try:
+        return int(handle.tell())
+    except (AttributeError, ValueError, OSError):
+        return size
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path) if path != "-" else 0
+    except OSError:
+        return 0
 
 
 def build_ingestor(settings: Settings) -> Ingestor:
@@ -320,5 +371,5 @@ def _expand_each(spec: str, report: IngestReport) -> list[str]:
     except InputError as exc:
         if exc.source not in report.failed_inputs:
             report.failed_inputs.append(exc.source)
-            report.problems.append(exc.user_message)
+            report.input_errors.append(exc.user_message)
         return []

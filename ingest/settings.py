@@ -17,13 +17,16 @@ watches and fetch cursors, Discord feedback, evaluation stores); the embedded st
 from __future__ import annotations
 
 import hashlib
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path(user_data_dir("litbot", appauthor=False))
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -35,6 +38,8 @@ DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 MODEL_THRESHOLDS: dict[str, dict[str, float]] = {
     DEFAULT_EMBEDDING_MODEL: {"relevance_floor": 0.35, "answer_relevance": 0.60, "lay_word_relevance": 0.45},
 }
+
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]")
 
 GROUPS = {
     "store": "where the articles are stored",
@@ -331,6 +336,23 @@ class Settings(BaseSettings):
         json_schema_extra=_in("files"),
     )
 
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        if not _COLLECTION_NAME.fullmatch(value) or ".." in value:
+            raise ValueError(
+                "a collection name is 3-512 letters, digits, '.', '_' or '-', starting and ending with a "
+                "letter or digit"
+            )
+        return value
+
+    @field_validator("eutils_url", "openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
     @model_validator(mode="after")
     def _store_under_data_dir(self) -> Settings:
         if self.chroma_path == Path():
@@ -375,8 +397,44 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment and ``.env``, with explicit overrides on top."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Settings from the environment and ``.env``, with explicit overrides on top; a mistyped value is a
+    :class:`~ingest.errors.ConfigError` naming the variable, what is wrong and what is accepted."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_invalid(exc)) from None
+
+
+_PROBLEMS = {
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "float_parsing": "is not a number",
+    "bool_parsing": "is not true or false (true/false, yes/no, on/off, 1/0)",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+}
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line for the first invalid setting: ``LITBOT_CHROMA_PORT='abc' is not a whole number (default 8000)``."""
+    error = exc.errors()[0]
+    where = str(error["loc"][0]) if error["loc"] else "a setting"
+    name = next((n for n in Settings.model_fields if where in (env_var(n), n) or _alias_has(n, where)), None)
+    problem = _PROBLEMS.get(error["type"], "").format(**(error.get("ctx") or {}))
+    problem = problem or str(error["msg"]).removeprefix("Value error, ").rstrip(".")
+    value = error.get("input")
+    shown = f"={value!r}" if isinstance(value, str | int | float) else ""
+    default = Settings.model_fields[name].default if name else None
+    hint = f" (default {_shown_default(name, default)})" if name and default not in (None, "") else ""
+    more = f"; {len(exc.errors()) - 1} more invalid" if len(exc.errors()) > 1 else ""
+    return f"invalid setting {where}{shown}: {problem}{hint}{more}"
+
+
+def _alias_has(name: str, alias: str) -> bool:
+    choices = Settings.model_fields[name].validation_alias
+    return isinstance(choices, AliasChoices) and alias in choices.choices
 
 
 #: Settings documented under their standard names (the LITBOT_ one works too).

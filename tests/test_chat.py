@@ -141,7 +141,7 @@ def test_stats_describe_the_setup(handler: ChatHandler, store_settings: Settings
     stats = handler.stats()
     assert stats == {
         "articles": 64, "chunks": stats["chunks"], "embedding_model": "all-MiniLM-L6-v2",
-        "store": store_settings.store_label, "mode": "extractive", "llm_model": None,
+        "store": store_settings.store_label, "mode": "extractive", "llm_model": "none (extractive answers)",
     }  # fmt: skip
     assert int(str(stats["chunks"])) >= 64
 

@@ -100,7 +100,7 @@ def test_cli_json_summary_then_rerun_dedups(stub: EutilsStub, monkeypatch: pytes
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output)
     assert (summary["query"], summary["count"], summary["fetched"]) == ("pubmed: gut microbiota", 3, 3)
-    assert (summary["read"], summary["new"], summary["skipped"]) == (2, 2, 1)
+    assert (summary["read"], summary["new"], summary["skipped"]) == (3, 2, 1)  # read = new + ... + skipped
     assert {
         "updated",
         "unchanged",

@@ -133,7 +133,7 @@ def test_bad_records_are_named_and_good_ones_still_go_in(settings: Settings, tmp
     assert report.skipped_malformed == 1 and report.skipped_no_abstract == 1
     assert any("good.jsonl" in p and "line 2" in p for p in report.problems), report.problems
     assert report.failed_inputs == [str(folder / "error-page.xml")]
-    assert any("error-page.xml" in p and "HTML" in p for p in report.problems), report.problems
+    assert any("error-page.xml" in p and "HTML" in p for p in report.input_errors), report.input_errors
     assert ingestor.store.count_articles() == 2
 
 

@@ -140,7 +140,7 @@ def test_lexical_cache_is_reused_until_an_ingest_changes_the_revision(
     first = retriever.lexical_index()
     cache_path = retriever._cache.path
     stamp = cache_path.stat().st_mtime_ns
-    assert cache_path.is_relative_to(mini_settings.data_dir)
+    assert cache_path.is_relative_to(mini_settings.chroma_path)  # the cache lives with its store
     other = Retriever(retriever.store, retriever.embedder, mini_settings)
     assert other.lexical_index() is first  # one index per store and process
     reloaded = LexicalCache(cache_path).get(retriever.store)  # a new process: loaded from disk, not rebuilt

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
 from bot.cli.ask import ask_command
 from bot.cli.chat import chat_command
+from bot.cli.common import APP_SETTINGS, Command, fail
 from bot.cli.discord import discord_command
 from bot.cli.eval import eval_app
 from bot.cli.ingest import FORMATS_HELP, ingest_command, stats_command
 from bot.cli.pubmed import watch_app
 from bot.cli.settings import settings_command
+from ingest.errors import ConfigError, LitbotError
 
 app = typer.Typer(
     name="litbot",
@@ -22,18 +25,17 @@ app = typer.Typer(
         "environment variables or a .env file (see .env.example)."
     ),
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    **APP_SETTINGS,
 )
 
-app.command("ingest", epilog=FORMATS_HELP)(ingest_command)
-app.command("stats")(stats_command)
-app.command("ask")(ask_command)
+app.command("ingest", epilog=FORMATS_HELP, cls=Command)(ingest_command)
+app.command("stats", cls=Command)(stats_command)
+app.command("ask", cls=Command)(ask_command)
+app.command("chat", cls=Command)(chat_command)
 app.add_typer(watch_app, name="watch")
 app.add_typer(eval_app, name="eval")
-app.command("discord")(discord_command)
-app.command("chat")(chat_command)
-app.command("settings")(settings_command)
+app.command("discord", cls=Command)(discord_command)
+app.command("settings", cls=Command)(settings_command)
 
 
 @app.callback()
@@ -48,4 +50,12 @@ def _root(
 
 
 def main() -> None:
-    app()
+    """The `litbot` console script: a fault litbot knows (bad settings, an unreachable server) that escapes a
+    command is one line and exit status 2 (settings) or 1, never a traceback (unless --debug)."""
+    try:
+        app()
+    except LitbotError as exc:
+        if "--debug" in sys.argv[1:]:
+            raise
+        code = 2 if isinstance(exc, ConfigError) else 1
+        raise SystemExit(fail(exc.user_message, code, as_json="--json" in sys.argv[1:]).exit_code) from None

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import fail
-from ingest.errors import LitbotError
+from ingest.errors import ConfigError, LitbotError
 
 
 def ask_command(
@@ -42,7 +42,9 @@ def ask_command(
     from ingest.settings import load_settings
 
     if year_from is not None and year_to is not None and year_from > year_to:
-        raise fail(f"--year-from {year_from} is after --year-to {year_to}", code=2)
+        raise fail(
+            f"--year-from {year_from} is after --year-to {year_to}", 2, as_json=as_json, question=question
+        )
     filters = Filters(year_from=year_from, year_to=year_to, journal=(journal or "").strip() or None)
     try:
         from bot.chat import ChatHandler
@@ -52,9 +54,11 @@ def ask_command(
         answer = handler.new_session().ask(question, filters=filters, k=k, on_token=_echo if stream else None)
         hint = handler.store_hint() if answer.refused else None
     except KeyboardInterrupt:
-        raise fail("interrupted", code=130) from None
+        raise fail("interrupted", 130, as_json=as_json, question=question) from None
     except LitbotError as exc:
-        raise fail(exc.user_message) from None
+        raise fail(
+            exc.user_message, 2 if isinstance(exc, ConfigError) else 1, as_json=as_json, question=question
+        ) from None
     if as_json:
         typer.echo(json.dumps(answer.to_json_dict(), ensure_ascii=False))
         return

@@ -13,9 +13,11 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.common import fail
 from bot.terminal.commands import CommandError, parse_filter
 from bot.terminal.conversation import Conversation
 from bot.types import Filters
+from ingest.errors import LitbotError
 
 
 def chat_command(
@@ -23,9 +25,12 @@ def chat_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Read questions line by line and print one JSON answer per line.")
     ] = False,
-    no_links: Annotated[
-        bool, typer.Option("--no-links", help="Print source URLs in full instead of as clickable links.")
-    ] = False,
+    links: Annotated[
+        bool,
+        typer.Option(
+            "--links/--no-links", help="Sources as clickable links in a terminal, or their URLs in full."
+        ),
+    ] = True,
     filter_text: Annotated[
         str | None,
         typer.Option(
@@ -48,15 +53,13 @@ def chat_command(
     debug = debug or bool(ctx.find_root().params.get("debug"))
     try:
         settings = load_settings()
-    except Exception as exc:  # pydantic's ValidationError names the bad LITBOT_* variable
-        typer.secho(f"error: invalid settings: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+    except LitbotError as exc:
+        raise fail(exc.user_message, 2, as_json=as_json) from None
     conversation = Conversation(settings, k=k)
     try:
         conversation.filters = parse_filter(filter_text or "", Filters())
     except CommandError as exc:
-        typer.secho(f"error: --filter: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"--filter: {exc}", 2, as_json=as_json) from None
     if as_json or not (sys.stdin.isatty() and sys.stdout.isatty()):
         try:
             from bot.terminal.piped import run_piped
@@ -70,4 +73,4 @@ def chat_command(
         raise typer.Exit(code)
     from bot.terminal.repl import TerminalRepl
 
-    TerminalRepl(conversation, links=not no_links, debug=debug).run()
+    TerminalRepl(conversation, links=links, debug=debug).run()

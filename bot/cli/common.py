@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
-    from ingest.pipeline import Ingestor, IngestReport
+    from ingest.pipeline import IngestReport
     from ingest.settings import Settings
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one clear line to stderr; the caller raises the returned Exit."""
+def fail(message: str, code: int = 1, *, as_json: bool = False, **fields: object) -> typer.Exit:
+    """Print one clear line to stderr (and with ``--json`` the same as ``{"error": ...}`` on stdout, so a
+    script reading stdout always gets JSON); the caller raises the returned Exit."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    if as_json:
+        typer.echo(json.dumps({**fields, "error": message, "exit_status": code}, ensure_ascii=False))
     return typer.Exit(code)
 
 
@@ -25,52 +30,180 @@ def say_waiting() -> None:
     typer.echo("another ingest is writing to this store; waiting for it to finish...", err=True)
 
 
+def checked_inputs(specs: list[str], settings: Settings, as_json: bool) -> tuple[list[str], IngestReport]:
+    """The files ``specs`` name, and a report holding the specs that name none. Nothing readable at all is
+    an error here, before any store is opened, created or locked."""
+    from ingest.pipeline import IngestReport, check_inputs
+
+    checked = IngestReport(store=settings.store_label, embedding_model=settings.embedding_model)
+    paths = check_inputs(specs, checked)
+    if not paths:
+        raise fail("; ".join(checked.input_errors) or "nothing to read", 1, as_json=as_json)
+    return paths, checked
+
+
 def run_ingest(
-    specs: list[str], settings: Settings, show_progress: bool, *, ingestor: Ingestor | None = None
+    specs: list[str], settings: Settings, show_progress: bool, as_json: bool = False
 ) -> IngestReport:
-    """Ingest ``specs`` with a progress display on a terminal; shared by the CLI, the bot and watches."""
+    """Ingest ``specs`` with a progress display: a bar on a terminal, a plain line every few seconds
+    otherwise, nothing with ``--json``."""
     from ingest.pipeline import build_ingestor, ingest_inputs
 
-    ingestor = ingestor or build_ingestor(settings)
-    stdin = sys.stdin.buffer if "-" in specs else None
-    if not show_progress:
-        return ingest_inputs(specs, ingestor, stdin=stdin)
-    from rich.progress import (
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    paths, checked = checked_inputs(specs, settings, as_json)
+    stdin = sys.stdin.buffer if "-" in paths else None
+    display = IngestDisplay(tty=show_progress, quiet=as_json)
+    with display:
+        display.status("loading the embedding model and opening the store…")
+        ingestor = build_ingestor(settings)
+        report = ingest_inputs(
+            specs, ingestor, display.stored, stdin=stdin, reading=display.reading, paths=paths
+        )
+    report.failed_inputs[:0] = checked.failed_inputs
+    report.input_errors[:0] = checked.input_errors
+    return report
 
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[rate]}"),
-    )
-    with Progress(*columns, transient=False) as bar:
-        tasks: dict[str, tuple[TaskID, float]] = {}
 
-        def on_progress(name: str, done: int) -> None:
-            if name not in tasks:
-                tasks[name] = (bar.add_task(Path(name).name, total=None, rate=""), time.perf_counter())
-            task, start = tasks[name]
-            rate = done / max(time.perf_counter() - start, 1e-6)
-            bar.update(task, completed=done, rate=f"{rate:.1f} articles/s")
+class IngestDisplay:
+    """Progress of one ingest. On a terminal a rich bar on stderr (by bytes read when the inputs are files,
+    with articles stored and their rate), log lines printed above it; elsewhere one plain line every
+    ``every`` seconds, so a log of `make demo > log` shows life."""
 
-        return ingest_inputs(specs, ingestor, progress=on_progress, stdin=stdin)
+    def __init__(self, tty: bool, quiet: bool, every: float = 5.0) -> None:
+        self.tty = tty and not quiet
+        self.quiet = quiet
+        self.every = every
+        self.articles = 0
+        self._per_input: dict[str, int] = {}
+        self._started = time.perf_counter()
+        self._first_stored: float | None = None
+        self._last_line = 0.0
+        self._bytes = (0, 0)
+        self._name = ""
+        self._bar: Any = None
+        self._task: Any = None
+        self._handler: Any = None
+
+    def __enter__(self) -> IngestDisplay:
+        if self.tty:
+            import logging
+
+            from rich.console import Console
+            from rich.logging import RichHandler
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            console = Console(stderr=True)
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[done]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("starting", total=None, done="")
+            self._handler = RichHandler(console=console, show_path=False, show_time=False)
+            logging.getLogger().addHandler(self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            import logging
+
+            self._bar.stop()
+            logging.getLogger().removeHandler(self._handler)
+
+    def status(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=text)
+        elif not self.quiet:
+            typer.echo(text, err=True)
+
+    def stored(self, name: str, done_in_input: int) -> None:
+        """ingest.pipeline's ``progress``: articles of ``name`` stored so far."""
+        self.articles += done_in_input - self._per_input.get(name, 0)
+        self._per_input[name] = done_in_input
+        if self._first_stored is None:
+            self._first_stored = time.perf_counter()
+        self._show(name)
+
+    def reading(self, name: str, read: int, total: int) -> None:
+        """ingest.pipeline's ``reading``: bytes of all inputs read so far."""
+        self._bytes = (read, total)
+        self._show(name)
+
+    def rate(self) -> float | None:
+        """Articles stored per second of the whole run (loading the model included)."""
+        if self._first_stored is None or self.articles == 0:
+            return None
+        seconds = time.perf_counter() - self._started
+        return self.articles / seconds if seconds > 0 else None
+
+    def _show(self, name: str) -> None:
+        read, total = self._bytes
+        rate = self.rate()
+        done = f"{self.articles:,} articles" + (f" · {rate:.1f}/s" if rate else "")
+        if self._bar is not None:
+            self._bar.update(
+                self._task,
+                description=f"{Path(name).name}",
+                total=total or None,
+                completed=read,
+                done=done,
+            )
+            return
+        now = time.perf_counter()
+        if self.quiet or now - self._last_line < self.every:
+            return
+        self._last_line = now
+        share = f", {100 * read / total:.0f}% read" if total else ""
+        typer.echo(f"ingesting {Path(name).name}: {done}{share}", err=True)
 
 
 def print_report(report: IngestReport) -> None:
+    """The summary line, then each input that failed and each record skipped (once each)."""
     typer.echo(
         f"read {report.read}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.skipped} skipped ({report.skipped_no_abstract} without abstract, "
         f"{report.skipped_malformed} malformed); {report.chunks} chunks written in {report.seconds:.1f} s"
     )
+    for error in report.input_errors:
+        typer.echo(f"  failed: {error}", err=True)
     for problem in report.problems[:20]:
         typer.echo(f"  skipped: {problem}", err=True)
     if len(report.problems) > 20:
-        typer.echo(f"  ... and {len(report.problems) - 20} more (see --json)", err=True)
+        typer.echo(f"  ... and {len(report.problems) - 20} more skipped (see --json)", err=True)
+
+
+def _hide_flag_types(command: Any, ctx: Any) -> None:
+    """A flag takes no value: show no type for it (Typer's rich help prints ``<bool>`` otherwise)."""
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False) or getattr(param, "is_bool_flag", False):
+            param.metavar = ""
+
+
+class Command(TyperCommand):
+    """Every litbot command: flags shown as flags."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _hide_flag_types(self, ctx)
+        super().format_help(ctx, formatter)
+
+
+class Group(TyperGroup):
+    """Every litbot command group: flags shown as flags."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _hide_flag_types(self, ctx)
+        super().format_help(ctx, formatter)
+
+
+#: Typer settings every litbot app shares: -h as well as --help, help text wrapped to the terminal.
+APP_SETTINGS: dict[str, Any] = {
+    "cls": Group,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+    "rich_markup_mode": "markdown",
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+}

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bot.cli.common import APP_SETTINGS, Command
 from ingest.errors import LitbotError
 
 if TYPE_CHECKING:
     from bot.types import Answer, Filters
 
-eval_app = typer.Typer(help="Measure litbot on benchmark data.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure litbot on benchmark data.", no_args_is_help=True, **APP_SETTINGS)
 
 _COLUMNS = ("ndcg@10", "recall@5", "recall@100", "mrr@10", "p50_ms", "p95_ms", "queries")
 
@@ -26,7 +27,7 @@ def _group() -> None:
     """Keeps `eval` a group (a one-command Typer app would otherwise collapse into that command)."""
 
 
-@eval_app.command("retrieval")
+@eval_app.command("retrieval", cls=Command)
 def retrieval_command(
     folder: Annotated[
         Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.")
@@ -55,7 +56,7 @@ def retrieval_command(
 
         report = evaluate(folder, split, settings, limit=limit, progress=progress)
     except LitbotError as exc:
-        raise fail(exc.user_message) from exc
+        raise fail(exc.user_message, as_json=as_json) from exc
     if as_json:
         typer.echo(json.dumps(report))
         return
@@ -64,7 +65,7 @@ def retrieval_command(
         typer.echo(f"{mode:<8} " + " ".join(f"{row[c]:>10}" for c in _COLUMNS))
 
 
-@eval_app.command("answers")
+@eval_app.command("answers", cls=Command)
 def answers_command(
     files: Annotated[
         list[Path],
@@ -105,13 +106,15 @@ def answers_command(
     from ingest.settings import load_settings
 
     if mode not in (None, "extractive", "llm"):
-        raise fail(f"--mode must be extractive or llm, not {mode!r}", code=2)
+        raise fail(f"--mode must be extractive or llm, not {mode!r}", code=2, as_json=as_json)
     try:
         settings = load_settings()
         if mode == "extractive":
             settings = settings.model_copy(update={"llm_enabled": False})
         elif mode == "llm" and not settings.llm_configured:
-            raise fail("--mode llm needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL", code=2)
+            raise fail(
+                "--mode llm needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL", code=2, as_json=as_json
+            )
         cases = [case for path in files for case in load_cases(path)][:limit]
         handler = ChatHandler.from_settings(settings)
 
@@ -124,7 +127,7 @@ def answers_command(
 
         report = run_cases(cases, ask, leave_gold_out=leave_gold_out, progress=progress)
     except LitbotError as exc:
-        raise fail(exc.user_message) from exc
+        raise fail(exc.user_message, as_json=as_json) from exc
     summary = {"mode": handler.mode, "leave_gold_out": leave_gold_out, **report.summary()}
     if as_json:
         typer.echo(json.dumps({**summary, "results": [r.as_dict() for r in report.results]}))

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail, print_report, run_ingest, say_waiting
+from bot.cli.common import checked_inputs, fail, print_report, run_ingest, say_waiting
 from ingest.errors import LitbotError
 from ingest.pipeline import writer_lock
 from ingest.settings import load_settings
@@ -72,7 +72,11 @@ def ingest_command(
         pmid, specs = [*pmid, *specs], []  # `--pmid 123 456`: the shell hands 456 over as an input
     if pubmed is not None or pmid or ids_file is not None:
         if specs or sample:
-            raise fail("give files or a PubMed source (--pubmed/--pmid/--ids-file), not both", code=2)
+            raise fail(
+                "give files or a PubMed source (--pubmed/--pmid/--ids-file), not both",
+                code=2,
+                as_json=as_json,
+            )
         from bot.cli.pubmed import ingest_pubmed
 
         ingest_pubmed(
@@ -93,17 +97,22 @@ def ingest_command(
 
         specs += [str(p) for p in sample_paths()]
     if not specs:
-        raise fail("nothing to ingest: give files, folders, globs or '-', or --sample", code=2)
+        raise fail(
+            "nothing to ingest: give files, folders, globs or '-', or --sample", code=2, as_json=as_json
+        )
     show_progress = not as_json and sys.stderr.isatty()
+    checked_inputs(specs, settings, as_json)  # a typo fails here, before the store is touched
     try:
         with writer_lock(settings, on_wait=say_waiting):
-            report = run_ingest(specs, settings, show_progress)
+            report = run_ingest(specs, settings, show_progress, as_json)
     except KeyboardInterrupt:
         raise fail(
-            "interrupted; what was written is consistent — rerun the same command to finish", 130
+            "interrupted; what was written is consistent — rerun the same command to finish",
+            130,
+            as_json=as_json,
         ) from None
     except LitbotError as exc:
-        raise fail(exc.user_message) from None
+        raise fail(exc.user_message, as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
     else:
@@ -130,7 +139,7 @@ def stats_command(
             "collection": settings.collection,
         }
     except LitbotError as exc:
-        raise fail(exc.user_message) from None
+        raise fail(exc.user_message, as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps(stats))
         return

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import fail, print_report, say_waiting
+from bot.cli.common import APP_SETTINGS, Command, fail, print_report, say_waiting
 from ingest.errors import LitbotError
 from ingest.pipeline import build_ingestor, writer_lock
 from ingest.settings import Settings, load_settings
@@ -41,24 +41,24 @@ def ingest_pubmed(
     from ingest.pubmed.fetch import PubmedFetcher, PubmedQuery, ncbi_date
 
     if query is None and not pmids and ids_file is None:
-        raise fail("nothing to fetch: give --pubmed QUERY, --pmid or --ids-file", code=2)
+        raise fail("nothing to fetch: give --pubmed QUERY, --pmid or --ids-file", code=2, as_json=as_json)
     if date_type not in ("pdat", "edat"):
-        raise fail("--date-type is 'pdat' (publication date) or 'edat' (entry date)", code=2)
+        raise fail("--date-type is 'pdat' (publication date) or 'edat' (entry date)", code=2, as_json=as_json)
     if max_records is not None and max_records < 1:
-        raise fail("--max must be at least 1", code=2)
+        raise fail("--max must be at least 1", code=2, as_json=as_json)
     try:
         dates = [ncbi_date(d) if d else None for d in (since, until)]
     except ValueError as exc:
-        raise fail(str(exc), code=2) from None
+        raise fail(str(exc), code=2, as_json=as_json) from None
     identifiers = list(pmids or [])
     if ids_file is not None:
         try:
             lines = ids_file.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise fail(f"{ids_file}: {exc.strerror or exc}", code=2) from None
+            raise fail(f"{ids_file}: {exc.strerror or exc}", code=2, as_json=as_json) from None
         identifiers += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
         if query is None and not identifiers:
-            raise fail(f"{ids_file}: no PMIDs or DOIs in it (one per line)", code=2)
+            raise fail(f"{ids_file}: no PMIDs or DOIs in it (one per line)", code=2, as_json=as_json)
     fetching = False
     try:
         with EutilsClient(settings) as client:
@@ -77,9 +77,11 @@ def ingest_pubmed(
                 if identifiers:
                     outcomes.append(fetcher.fetch_ids(identifiers))
     except KeyboardInterrupt:
-        raise fail("interrupted; what was written is kept — rerun the same command to resume", 130) from None
+        raise fail(
+            "interrupted; what was written is kept — rerun the same command to resume", 130, as_json=as_json
+        ) from None
     except LitbotError as exc:
-        raise fail(exc.user_message) from None
+        raise fail(exc.user_message, as_json=as_json) from None
     finally:
         if fetching and fetcher_progress_shown(as_json):
             typer.echo("", err=True)  # end the progress line
@@ -152,10 +154,11 @@ def _print_outcome(outcome: FetchOutcome, as_json: bool) -> None:
 watch_app = typer.Typer(
     help="Saved PubMed queries: `watch run` fetches only what entered PubMed since the last run.",
     no_args_is_help=True,
+    **APP_SETTINGS,
 )
 
 
-@watch_app.command("add")
+@watch_app.command("add", cls=Command)
 def watch_add(
     name: Annotated[str, typer.Argument(help="A short name (letters, digits, - _ .).")],
     query: Annotated[str, typer.Argument(help="A PubMed query, as typed in PubMed's search box.")],
@@ -179,7 +182,7 @@ def watch_add(
     typer.echo(f"watching {name!r}: {query}")
 
 
-@watch_app.command("list")
+@watch_app.command("list", cls=Command)
 def watch_list(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False) -> None:
     """Show the saved queries and when each last ran."""
     from dataclasses import asdict
@@ -189,7 +192,7 @@ def watch_list(as_json: Annotated[bool, typer.Option("--json", help="Print a JSO
     try:
         watches = WatchBook(load_settings().data_dir).list()
     except LitbotError as exc:
-        raise fail(exc.user_message) from None
+        raise fail(exc.user_message, as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps([asdict(w) for w in watches]))
         return
@@ -201,7 +204,7 @@ def watch_list(as_json: Annotated[bool, typer.Option("--json", help="Print a JSO
         typer.echo(f"{w.name}: {w.query}{since} — {last}; {w.total_new} new in all")
 
 
-@watch_app.command("remove")
+@watch_app.command("remove", cls=Command)
 def watch_remove(name: Annotated[str, typer.Argument(help="The watch to forget.")]) -> None:
     """Forget a saved query (its articles stay in the store)."""
     from ingest.pubmed.watches import WatchBook
@@ -213,7 +216,7 @@ def watch_remove(name: Annotated[str, typer.Argument(help="The watch to forget."
     typer.echo(f"removed {name!r}")
 
 
-@watch_app.command("run")
+@watch_app.command("run", cls=Command)
 def watch_run(
     names: Annotated[list[str] | None, typer.Argument(help="Watches to run (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of results.")] = False,
@@ -226,9 +229,11 @@ def watch_run(
         with writer_lock(settings, on_wait=say_waiting):
             results = run_watches(settings, build_ingestor(settings), names or None)
     except KeyboardInterrupt:
-        raise fail("interrupted; rerun to finish (stored articles are skipped)", 130) from None
+        raise fail(
+            "interrupted; rerun to finish (stored articles are skipped)", 130, as_json=as_json
+        ) from None
     except LitbotError as exc:
-        raise fail(exc.user_message) from None
+        raise fail(exc.user_message, as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in results]))
     elif not results:

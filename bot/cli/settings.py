@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import fail
+from ingest.errors import LitbotError
 
 
 def settings_command(
@@ -33,8 +34,8 @@ def settings_command(
         return
     try:
         values = effective(load_settings())
-    except ValueError as exc:
-        raise fail(f"invalid settings: {exc}", code=2) from None
+    except LitbotError as exc:
+        raise fail(exc.user_message, code=2, as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps(values))
         return

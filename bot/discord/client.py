@@ -55,6 +55,9 @@ def bot_intents() -> discord.Intents:
 
 class LitbotBot(commands.Bot):
     def __init__(self, settings: Settings, handler: ChatHandler, *, sync_commands: bool = True) -> None:
+        # litbot never joins voice: discord.py's warnings about its optional voice packages are not ours
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),

@@ -45,8 +45,11 @@ _TEXT_PARSERS: dict[str, TextParser] = {
 _GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
-def read_input(spec: str, stdin: BinaryIO | None = None) -> Iterator[ParseEvent]:
-    """Parse events from the file ``spec`` (``"-"``: ``stdin``, default ``sys.stdin.buffer``).
+def read_input(
+    spec: str, stdin: BinaryIO | None = None, opened: Callable[[ByteSource], None] | None = None
+) -> Iterator[ParseEvent]:
+    """Parse events from the file ``spec`` (``"-"``: ``stdin``, default ``sys.stdin.buffer``); ``opened`` is
+    handed the raw byte stream once open (its ``tell()`` says how far the parsers have read).
 
     Any format, gzipped or not. Every Article's ``source`` names the file and record ("pubmed.xml:PMID 1").
     Whole-input problems (missing file, a folder, unknown format, HTML page, broken gzip) raise
@@ -59,6 +62,8 @@ def read_input(spec: str, stdin: BinaryIO | None = None) -> Iterator[ParseEvent]
             raw: ByteSource = stdin if stdin is not None else sys.stdin.buffer
         else:
             raw = stack.enter_context(_open_file(spec))
+        if opened is not None:
+            opened(raw)
         content = open_content(raw)
         try:
             head = content.head(HEAD_SIZE)
