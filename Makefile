@@ -1,12 +1,13 @@
 # Two commands do all the set-up (see README):
 #   make demo   install litbot in .venv, ingest the bundled sample, answer a question
 #   make test   install with the dev tools, then lint, type-check and run the whole test suite
+#   make check  the edit-test loop: lint, types and the fast tests (no `slow` or `server` marks), in parallel
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 QUESTION ?= How does the gut microbiota contribute to drug resistance in liver cancer?
 
-.PHONY: demo test install install-dev lint typecheck pytest clean
+.PHONY: demo test check install install-dev lint typecheck pytest pytest-fast clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +31,18 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
+# Two worker processes (the machine's cores); tests that must not overlap share an xdist group.
+PYTEST_WORKERS ?= auto
+
 pytest: install-dev
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+
+pytest-fast: install-dev
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow and not server"
 
 test: lint typecheck pytest
+
+check: lint typecheck pytest-fast
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

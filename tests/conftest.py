@@ -28,6 +28,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("LITBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+    if os.environ.get(
+        "PYTEST_XDIST_WORKER"
+    ):  # one ONNX thread per worker: the workers already fill the cores
+        monkeypatch.setenv("LITBOT_EMBEDDING_THREADS", "1")
     yield tmp_path
 
 
@@ -48,17 +52,29 @@ def default_sigint() -> None:
 
 @pytest.fixture(scope="session")
 def mini_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The mini corpus (63 PubMedQA abstracts + the seed page) ingested once per test session."""
+    """The mini corpus (63 PubMedQA abstracts + the seed page) ingested once per test run, even when pytest-xdist
+    runs the suite in several processes: the first worker builds it under the run's shared temporary folder
+    (a file lock keeps the others waiting), the rest reuse it. Tests only ever read copies of it."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # one folder for every xdist worker of this run
+    path = shared / "mini-store" / "chroma"
+    with FileLock(str(shared / "mini-store.lock")):
+        if not (path.parent / "done").exists():
+            _ingest_mini(path)
+            (path.parent / "done").write_text("ok")
+    return path
+
+
+def _ingest_mini(path: Path) -> None:
     from ingest.embeddings import make_embedder
     from ingest.pipeline import Ingestor, ingest_inputs
     from ingest.store import open_store
 
-    path = tmp_path_factory.mktemp("mini-store") / "chroma"
     mini = Settings(_env_file=None, chroma_path=path)  # type: ignore[call-arg]
     embedder = make_embedder(mini)
     report = ingest_inputs([str(MINI_CORPUS)], Ingestor(open_store(mini, embedder.name), embedder, mini))
     assert report.new == 64 and not report.failed_inputs, report
-    return path
 
 
 @pytest.fixture

@@ -107,6 +107,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(litbot), *args], capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.slow
 def test_eval_answers_cli_on_the_mini_store(mini_settings: Settings, tmp_path: Path) -> None:
     questions = tmp_path / "questions.jsonl"
     questions.write_text(
@@ -137,6 +138,7 @@ def test_eval_answers_cli_on_the_mini_store(mini_settings: Settings, tmp_path: P
     assert text.returncode == 0 and "answerable (2 questions): answered 100.0%" in text.stdout
 
 
+@pytest.mark.slow
 def test_eval_answers_runs_in_llm_mode_against_an_openai_compatible_server(
     mini_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

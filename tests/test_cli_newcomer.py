@@ -79,6 +79,7 @@ def test_on_a_terminal_progress_is_one_bar_with_a_sane_rate(tmp_path: Path) -> N
     assert "read 3: 2 new" in screen
 
 
+@pytest.mark.slow
 def test_json_errors_are_json_on_stdout() -> None:
     empty = run("ask", "", "--json")
     assert empty.returncode != 0 and json.loads(empty.stdout)["error"].startswith("the question is empty")

@@ -13,6 +13,7 @@ from bot.eval.beir import eval_store_settings, load_beir
 from bot.eval.retrieval import corpus_id
 from ingest.settings import Settings
 
+pytestmark = pytest.mark.slow  # each test ingests a BEIR corpus
 FIXTURES = Path(__file__).parent / "fixtures"
 SCIFACT_MINI = FIXTURES / "beir-scifact-mini"
 PUBMEDQA_MINI = FIXTURES / "beir-pubmedqa-mini"

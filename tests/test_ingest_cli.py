@@ -129,6 +129,7 @@ def test_killed_ingest_rerun_equals_a_clean_run(tmp_path: Path) -> None:
     assert len({cid.split("#")[0] for cid in killed}) == 63
 
 
+@pytest.mark.slow
 def test_ctrl_c_lands_the_write_in_flight_and_a_rerun_finishes(tmp_path: Path) -> None:
     """SIGINT mid-ingest: exit 130 with a hint, only whole groups stored, the rerun resumes and completes."""
     corpus = str(MINI_CORPUS / "pubmedqa-mini.jsonl")

@@ -37,6 +37,7 @@ LONG = " ".join(
 )
 
 
+@pytest.mark.slow
 def test_round_trip_then_reingest_is_free(settings: Settings) -> None:
     corpus = MINI_CORPUS / "pubmedqa-mini.jsonl"
     ingestor = _ingestor(settings)
