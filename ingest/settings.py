@@ -26,6 +26,7 @@ from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest import redact
 from ingest.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path(user_data_dir("litbot", appauthor=False))
@@ -386,6 +387,19 @@ class Settings(BaseSettings):
             return self.llm_enabled
         return self.openai_api_key is not None or self.openai_base_url is not None
 
+    def secrets(self) -> list[str]:
+        """Every secret value these settings hold (for :mod:`ingest.redact`), URL passwords included."""
+        values = [
+            s.get_secret_value()
+            for s in (self.openai_api_key, self.chroma_token, self.discord_token, self.ncbi_api_key)
+            if s is not None
+        ]
+        for url in (self.openai_base_url, self.eutils_url, self.chroma_host):
+            found = re.search(r"//([^/@\s]+)@", url or "")
+            if found:
+                values += [found.group(1), found.group(1).split(":", 1)[-1]]
+        return values
+
     def threshold(self, name: str) -> float:
         """``relevance_floor``, ``answer_relevance`` or ``lay_word_relevance``: the setting when given, else
         the embedding model's measured default (MiniLM's for a model that has none)."""
@@ -400,9 +414,12 @@ def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and ``.env``, with explicit overrides on top; a mistyped value is a
     :class:`~ingest.errors.ConfigError` naming the variable, what is wrong and what is accepted."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ConfigError(describe_invalid(exc)) from None
+        raise ConfigError(redact.redact(describe_invalid(exc))) from None
+    redact.remember_secrets(*settings.secrets())
+    redact.install()
+    return settings
 
 
 _PROBLEMS = {
