@@ -55,7 +55,7 @@ def install() -> None:
     previous = logging.getLogRecordFactory()
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
-        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+        record = previous(*args, **kwargs)
         try:
             message = record.getMessage()
         except Exception:  # a malformed log call: leave it to logging's own error report
