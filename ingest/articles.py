@@ -6,21 +6,50 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
 
-from pydantic import BaseModel, Field, computed_field, field_validator
+from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
 
 from ingest.errors import InputError
+from ingest.limits import MAX_ABSTRACT_CHARS, MAX_LIST_ITEMS, MAX_TITLE_CHARS
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 DOI_URL = "https://doi.org/{doi}"
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _WS = re.compile(r"\s+")
+# C0 and C1 control characters (ESC, NUL, bell...) and the Unicode line/paragraph separators: never text.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def untrusted(text: str) -> str:
+    """Text from an abstract, a record or a model, made safe to show: control characters removed (an escape
+    sequence could clear a terminal or plant a hyperlink), everything else kept as written."""
+    return CONTROL.sub("", text)
+
+
+#: A DOI as registered: "10.", a registrant code, "/", a suffix without spaces, quotes or angle brackets.
+VALID_DOI = re.compile(r"10\.\d{4,9}/[^\s\"<>\\]+")
+
+
+def doi_link(doi: str | None) -> str | None:
+    """The doi.org link of a valid DOI, its suffix percent-encoded (brackets too, so it cannot close or open
+    a Markdown link); None for anything that is not a DOI."""
+    if not doi or not VALID_DOI.fullmatch(doi) or CONTROL.search(doi):
+        return None
+    return DOI_URL.format(doi=quote(doi, safe="/.-_;:"))
+
+
+def pubmed_link(pmid: str | None) -> str | None:
+    """The PubMed link of a PMID (digits only), else None."""
+    return PUBMED_URL.format(pmid=pmid) if pmid and pmid.isascii() and pmid.isdigit() else None
 
 
 def clean_text(text: str | None) -> str:
-    """Collapse runs of whitespace (abstracts come wrapped, indented and with stray tabs)."""
-    return _WS.sub(" ", text or "").strip()
+    """Collapse runs of whitespace (abstracts come wrapped, indented and with stray tabs) and drop control
+    characters: an escape sequence in a title must never reach a terminal."""
+    return _WS.sub(" ", CONTROL.sub("", text or "")).strip()
 
 
 def normalise_doi(doi: str | None) -> str | None:
@@ -65,6 +94,31 @@ class Article(BaseModel):
     @classmethod
     def _clean(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) or value is None else value
+
+    @field_validator("title")
+    @classmethod
+    def _title_size(cls, value: str) -> str:
+        if len(value) > MAX_TITLE_CHARS:
+            raise ValueError(
+                f"the title has {len(value):,} characters, over the {MAX_TITLE_CHARS:,} a title may have"
+            )
+        return value
+
+    @field_validator("abstract")
+    @classmethod
+    def _abstract_size(cls, value: str) -> str:
+        if len(value) > MAX_ABSTRACT_CHARS:
+            raise ValueError(
+                f"the abstract has {len(value):,} characters, over the {MAX_ABSTRACT_CHARS:,} an abstract may have"
+            )
+        return value
+
+    @field_validator("authors", "affiliations", "mesh", "keywords", "sections")
+    @classmethod
+    def _list_size(cls, value: list[Any]) -> list[Any]:
+        if len(value) > MAX_LIST_ITEMS:
+            raise ValueError(f"{len(value):,} entries, over the {MAX_LIST_ITEMS:,} a list may hold")
+        return value
 
     @field_validator("doi", mode="before")
     @classmethod
@@ -114,6 +168,14 @@ class Article(BaseModel):
             parts = [f"{s.label}: {s.text}" if s.label else s.text for s in self.sections]
             return "\n".join(clean_text(p) for p in parts if p.strip())
         return self.abstract
+
+
+def unusable(error: ValidationError) -> str:
+    """Why a record could not become an Article, in one line: ``unusable year: ...``, or a limit's own words."""
+    problem = error.errors()[0]
+    field = ".".join(str(part) for part in problem["loc"]) or "record"
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    return message if problem["type"] == "value_error" else f"unusable {field}: {message}"
 
 
 @dataclass(frozen=True)

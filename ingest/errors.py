@@ -19,7 +19,10 @@ class LitbotError(Exception):
 
     @property
     def user_message(self) -> str:
-        return f"{self.message} — {self.hint}" if self.hint else self.message
+        """The message and hint in one line, any configured secret or URL password masked."""
+        from ingest.redact import redact
+
+        return redact(f"{self.message} — {self.hint}" if self.hint else self.message)
 
 
 class ConfigError(LitbotError):
@@ -44,10 +47,18 @@ class EmbeddingError(LitbotError):
     """The embedding model could not be loaded or called."""
 
 
+def printable(name: str) -> str:
+    """A file name safe to print and to store: bytes that are not UTF-8 as ``\\xff``, control characters
+    (newline, ESC) as ``\\x1b`` escapes, so a name can neither break a line nor drive a terminal."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(f"\\x{ord(ch):02x}" if ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 else ch for ch in text)
+
+
 class InputError(LitbotError):
     """A whole input could not be read (not a format litbot knows, an HTML page, unreadable gzip...)."""
 
     def __init__(self, source: str, message: str) -> None:
+        source = printable(source)
         super().__init__(f"{source}: {message}")
         self.source = source
         self.detail = message

@@ -19,10 +19,11 @@ from typing import Any, BinaryIO
 from ingest.articles import Article, ParseEvent, Skipped
 from ingest.chunking import CHUNKER_VERSION, chunk_article
 from ingest.embeddings import Embedder
-from ingest.errors import InputError
+from ingest.errors import InputError, StoreError
+from ingest.limits import MAX_CHUNKS
 from ingest.settings import Settings
 from ingest.sources import read_input
-from ingest.store import ArticleStore, ChunkRecord, Metadata
+from ingest.store import ArticleStore, ChunkRecord, Metadata, writable
 
 log = logging.getLogger(__name__)
 
@@ -172,20 +173,19 @@ class Ingestor:
                 changed.append((article, digest, article_id in stored))
         if not changed:
             return []
-        plans = [
-            (
+        plans = []
+        for article, digest, is_update in changed:
+            chunks = chunk_article(
                 article,
-                digest,
-                is_update,
-                chunk_article(
-                    article,
-                    self.embedder.count_tokens,
-                    self.settings.chunk_tokens,
-                    self.settings.chunk_overlap_sentences,
-                ),
+                self.embedder.count_tokens,
+                self.settings.chunk_tokens,
+                self.settings.chunk_overlap_sentences,
             )
-            for article, digest, is_update in changed
-        ]
+            if len(chunks) > MAX_CHUNKS:
+                report.read -= 1  # counted again as the skip
+                report.note_skip(_too_many_chunks(article, len(chunks)))
+                continue
+            plans.append((article, digest, is_update, chunks))
         texts = [c.text for *_, chunks in plans for c in chunks]
         vectors = iter(self.embedder.embed_documents(texts))
         writes: list[ArticleWrite] = []
@@ -244,6 +244,16 @@ class _GroupWriter:
         self._pool.shutdown(wait=True)
 
 
+def _too_many_chunks(article: Article, count: int) -> Skipped:
+    name, _, locator = article.source.partition(":")
+    return Skipped(
+        name or article.id,
+        locator or article.id,
+        "malformed",
+        f"would make {count} chunks, over the {MAX_CHUNKS} one article may take (is it a whole paper?)",
+    )
+
+
 def _groups(events: Iterable[ParseEvent], report: IngestReport, size: int) -> Iterator[list[Article]]:
     group: list[Article] = []
     for event in events:
@@ -298,9 +308,10 @@ def ingest_inputs(
             before_this += sizes[path]
             if reading is not None:
                 reading(path, before_this, total)
-        if count == 0 and report.read == read_before:
+        skips = report.skipped - skips_before
+        if count == 0 and report.read - read_before == skips:  # not one article in it
             report.failed_inputs.append(path)
-            if report.skipped == skips_before:
+            if not skips:
                 report.input_errors.append(f"{path}: no articles found")
     report.seconds = round(time.perf_counter() - started, 3)
     return report
@@ -349,7 +360,16 @@ def writer_lock(settings: Settings, on_wait: Callable[[], None] | None = None) -
     if settings.uses_server:
         yield
         return
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the store folder {settings.chroma_path} ({exc.strerror or exc})"
+        ) from None
+    if not writable(settings.chroma_path):
+        raise StoreError(
+            f"the store at {settings.store_label} is read-only", "ingesting needs write access to its folder"
+        )
     lock = FileLock(str(settings.chroma_path / WRITER_LOCK))
     try:
         lock.acquire(timeout=0.5)

@@ -211,11 +211,12 @@ def _huge(fmt: str) -> bytes:
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "medline", "xml"])
-def test_huge_fields_are_read_whole_and_the_next_record_still_comes(tmp_path: Path, fmt: str) -> None:
+def test_a_huge_record_is_skipped_and_named_and_the_next_record_still_comes(tmp_path: Path, fmt: str) -> None:
+    """Past ingest.limits a record is skipped (never read whole); its neighbour goes in."""
     articles, skipped, error = read_all(write(tmp_path, _huge(fmt), f".{fmt}"))
-    assert error is None and not skipped
-    assert [a.pmid for a in articles] == ["1", "2"]
-    assert len(articles[0].abstract) >= len(BIG_ABSTRACT) - 1 and len(articles[0].title) >= len(BIG_TITLE) - 1
+    assert error is None and len(skipped) == 1 and skipped[0].reason == "malformed"
+    assert any(word in skipped[0].message for word in ("MB", "characters")), skipped[0].message
+    assert [a.pmid for a in articles] == ["2"]
 
 
 # --- XML bombs and external entities -------------------------------------------------------------------------

@@ -11,12 +11,14 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ingest.articles import InputError
 
 STDIN = "-"
+NOT_REGULAR = "is not a regular file (a FIFO, socket or device): skipped, never waited on"
 _NOT_DATA_PREFIXES = ("license", "licence", "copying", "notice", "readme", "changelog")
 # Evaluation files kept beside corpora (BEIR queries.jsonl, qrels/*.tsv, a questions.jsonl): not articles.
 _EVALUATION_PREFIXES = ("queries", "questions", "qrels")
@@ -57,12 +59,14 @@ def _expand(spec: str) -> Iterator[str]:
     elif os.path.isdir(spec):
         yield from _walk(spec)
     elif os.path.exists(spec):
+        if not _regular(spec):
+            raise InputError(spec, NOT_REGULAR)
         yield spec  # named explicitly: the user meant it, whatever it looks like
     elif _GLOB_MAGIC.search(spec):
         for match in sorted(glob.glob(spec, recursive=True)):
             if os.path.isdir(match):
                 yield from _walk(match)
-            elif is_data_file(os.path.basename(match)):
+            elif is_data_file(os.path.basename(match)) and _regular(match):
                 yield match
 
 
@@ -74,8 +78,20 @@ def _walk(folder: str) -> Iterator[str]:
         if corpus:  # a BEIR folder: its corpus only (queries.jsonl and qrels/ are not articles)
             subdirs[:] = []
             files = corpus
-        found += [os.path.join(directory, name) for name in files if is_data_file(name)]
+        found += [
+            os.path.join(directory, name)
+            for name in files
+            if is_data_file(name) and _regular(os.path.join(directory, name))
+        ]
     yield from sorted(found, key=lambda path: Path(path).parts)
+
+
+def _regular(path: str) -> bool:
+    """A regular file (a FIFO in a folder would block the run forever, a device never ends)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _why_nothing(spec: str) -> str:

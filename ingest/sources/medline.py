@@ -17,9 +17,11 @@ from typing import Any
 from Bio import Medline
 from pydantic import ValidationError
 
-from ingest.articles import Article, ParseEvent, Section, Skipped, clean_text
+from ingest.articles import Article, ParseEvent, Section, Skipped, clean_text, unusable
+from ingest.limits import MAX_RECORD_BYTES, size
 
 from ._common import parse_date, unique
+from .streams import TooLongLine
 
 _DOI = re.compile(r"(\S+)\s*\[doi\]", re.IGNORECASE)
 # A structured-abstract label as PubMed writes it inline: upper case, at the start or after a sentence.
@@ -27,8 +29,17 @@ _LABEL = re.compile(r"(?:^|(?<=[.!?)\]]\s))([A-Z][A-Z ,&/-]{2,}[A-Z]):\s")
 
 
 def parse_medline(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]:
-    """Yield one Article per MEDLINE record (Skipped for a record without an abstract)."""
-    for number, record in enumerate(Medline.parse(iter(stream)), start=1):
+    """Yield one Article per MEDLINE record (Skipped for a record without an abstract, or too large)."""
+    for number, lines in enumerate(_records(stream), start=1):
+        if isinstance(lines, int):
+            message = (
+                f"a record of {size(lines)}, over the {size(MAX_RECORD_BYTES)} a record may take; skipped"
+            )
+            yield Skipped(source_name, f"record {number}", "malformed", message)
+            continue
+        record = next(iter(Medline.parse(iter(lines))), None)
+        if record is None:
+            continue
         pmid = clean_text(_text(record, "PMID"))
         locator = f"PMID {pmid}" if pmid else f"record {number}"
         abstract = clean_text(_text(record, "AB"))
@@ -54,7 +65,31 @@ def parse_medline(stream: Iterable[str], source_name: str) -> Iterator[ParseEven
                 source=f"{source_name}:{locator}",
             )
         except ValidationError as error:
-            yield Skipped(source_name, locator, "malformed", f"unusable record: {error.errors()[0]['msg']}")
+            yield Skipped(source_name, locator, "malformed", unusable(error))
+
+
+def _records(stream: Iterable[str]) -> Iterator[list[str] | int]:
+    """The lines of each record (records end at a blank line), or for one larger than MAX_RECORD_BYTES its
+    size: its lines are dropped as they stream by."""
+    lines: list[str] = []
+    held = 0
+    for line in stream:
+        if not line.strip() and not isinstance(line, TooLongLine):
+            if held > MAX_RECORD_BYTES:
+                yield held
+            elif lines:
+                yield lines
+            lines, held = [], 0
+            continue
+        held += len(line) if not isinstance(line, TooLongLine) else line.length
+        if held <= MAX_RECORD_BYTES:
+            lines.append(line)
+        else:
+            lines = []
+    if held > MAX_RECORD_BYTES:
+        yield held
+    elif lines:
+        yield lines
 
 
 def split_labelled(abstract: str) -> list[Section]:

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import ValidationError
 
-from ingest.articles import Article, ParseEvent, Skipped, clean_text
+from ingest.articles import Article, ParseEvent, Skipped, clean_text, unusable
+from ingest.limits import MAX_RECORD_BYTES, size
 
 from ._common import parse_date, unique
+from .streams import TooLongLine
 
 # Lines that end the abstract: the page's own links and buttons.
 _ABSTRACT_END = {
@@ -52,6 +54,10 @@ def parse_pubmed_page(stream: Iterable[str], source_name: str) -> Iterator[Parse
     doi: str | None = None
     in_furniture = False
     for raw in stream:
+        if isinstance(raw, TooLongLine):
+            message = f"a line of {size(raw.length)}: not a PubMed page (a record takes at most {size(MAX_RECORD_BYTES)})"
+            yield Skipped(source_name, "page", "malformed", message)
+            return
         line = raw.strip()
         lowered = line.lower()
         if lowered in _PAGE_END:
@@ -108,4 +114,4 @@ def _article(paragraphs: list[list[str]], pmid: str | None, doi: str | None, sou
             source=f"{source_name}:{locator}",
         )
     except ValidationError as error:
-        return Skipped(source_name, locator, "malformed", f"unusable page: {error.errors()[0]['msg']}")
+        return Skipped(source_name, locator, "malformed", unusable(error))

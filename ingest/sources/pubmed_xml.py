@@ -3,7 +3,8 @@
 ``lxml.etree.iterparse`` hands over one ``PubmedArticle`` (or ``PubmedBookArticle``) at a time and each is
 cleared once read, so a 200 MB baseline file parses in flat memory. The parser is locked down: no DTD
 loading, no network, no entity substitution, no huge-tree mode. libxml2 refuses an entity-expansion bomb
-outright; that becomes an :class:`InputError`. A file that breaks off (truncated download) keeps every record
+outright; that becomes one ``malformed`` :class:`Skipped` after the records before it. A record larger than
+MAX_XML_RECORD_BYTES stops the file the same way. A file that breaks off (truncated download) keeps every record
 before the break and reports the break once as a ``malformed`` :class:`Skipped` with its line.
 """
 
@@ -15,7 +16,9 @@ from typing import Any
 from lxml import etree
 from pydantic import ValidationError
 
-from ingest.articles import Article, InputError, ParseEvent, Section, Skipped, clean_text
+from ingest.articles import Article, ParseEvent, Section, Skipped, clean_text, unusable
+from ingest.limits import MAX_XML_RECORD_BYTES
+from ingest.limits import size as limit_size
 
 from ._common import make_date, parse_date, unique
 from .streams import ByteSource
@@ -29,8 +32,9 @@ def parse_pubmed_xml(stream: ByteSource, source_name: str) -> Iterator[ParseEven
 
     Takes bytes, not text: the XML declaration names the encoding and libxml2 honours it.
     """
+    counted = _RecordBytes(stream)
     records = _iterparse(
-        stream,
+        counted,
         events=("end",),
         tag=_RECORD_TAGS,
         resolve_entities=False,
@@ -43,15 +47,28 @@ def parse_pubmed_xml(stream: ByteSource, source_name: str) -> Iterator[ParseEven
     try:
         for _event, element in records:
             count += 1
+            counted.record_ended()
             event = _record(element, source_name, count)
             _release(element)
             yield event
+    except _RecordTooLarge as error:
+        yield Skipped(
+            source_name,
+            f"record {count + 1}",
+            "malformed",
+            f"{error}; the {count} records before it were read",
+        )
     except etree.XMLSyntaxError as error:
         message = str(error.msg)
         if "amplification" in message or "entity reference loop" in message.lower():
-            raise InputError(
-                source_name, "refused: its DTD declares self-expanding entities (an XML bomb)"
-            ) from error
+            yield Skipped(
+                source_name,
+                f"line {error.lineno or 0}",
+                "malformed",
+                f"refused: the XML declares self-expanding entities (an XML bomb); the {count} records before "
+                "it were read",
+            )
+            return
         line = error.lineno or 0
         yield Skipped(
             source_name,
@@ -59,6 +76,30 @@ def parse_pubmed_xml(stream: ByteSource, source_name: str) -> Iterator[ParseEven
             "malformed",
             f"the XML breaks off at line {line} ({message}); the {count} records before it were read",
         )
+
+
+class _RecordTooLarge(Exception):
+    pass
+
+
+class _RecordBytes:
+    """The byte stream, refusing to feed the parser more than MAX_XML_RECORD_BYTES for one record."""
+
+    def __init__(self, stream: ByteSource) -> None:
+        self._stream = stream
+        self._since_record = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self._since_record += len(data)
+        if self._since_record > MAX_XML_RECORD_BYTES:
+            raise _RecordTooLarge(
+                f"a record larger than {limit_size(MAX_XML_RECORD_BYTES)}: the rest of the file was not read"
+            )
+        return data
+
+    def record_ended(self) -> None:
+        self._since_record = 0
 
 
 def _release(element: Any) -> None:
@@ -121,7 +162,7 @@ def _record(element: Any, source_name: str, number: int) -> ParseEvent:
             source=f"{source_name}:{locator}",
         )
     except ValidationError as error:
-        return Skipped(source_name, locator, "malformed", f"unusable record: {error.errors()[0]['msg']}")
+        return Skipped(source_name, locator, "malformed", unusable(error))
 
 
 def _text(element: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -17,13 +18,21 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from ingest.articles import InputError, ParseEvent, Skipped
+from ingest.errors import printable
 
 from .detect import HEAD_SIZE, detect_format
-from .inputs import STDIN
+from .inputs import NOT_REGULAR, STDIN
 from .medline import parse_medline
 from .pubmed_page import parse_pubmed_page
 from .pubmed_xml import parse_pubmed_xml
-from .streams import ByteSource, PeekableReader, Utf8OrCp1252Decoder, iter_lines, open_content
+from .streams import (
+    ByteSource,
+    ExpansionRefused,
+    PeekableReader,
+    Utf8OrCp1252Decoder,
+    iter_lines,
+    open_content,
+)
 from .tabular import parse_csv, parse_jsonl
 
 FORMATS: dict[str, str] = {
@@ -56,7 +65,7 @@ def read_input(
     :class:`InputError` when iteration starts; problems with single records come out as :class:`Skipped`.
     A gzip stream that breaks off mid-way ends with one ``malformed`` Skipped after the records before it.
     """
-    name = STDIN_NAME if spec == STDIN else Path(spec).name
+    name = STDIN_NAME if spec == STDIN else printable(Path(spec).name)
     with ExitStack() as stack:
         if spec == STDIN:
             raw: ByteSource = stdin if stdin is not None else sys.stdin.buffer
@@ -75,11 +84,15 @@ def read_input(
         except _GZIP_ERRORS as error:
             message = f"the gzip stream breaks off ({error}); the records before the break were read"
             yield Skipped(name, "end of file", "malformed", message)
+        except ExpansionRefused as error:
+            yield Skipped(name, "gzip stream", "malformed", str(error))
 
 
 def _open_file(path: str) -> IO[bytes]:
     if os.path.isdir(path):
         raise InputError(path, "is a folder, not a file (expand it with expand_inputs first)")
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise InputError(path, NOT_REGULAR)
     try:
         return open(path, "rb")  # closed by the caller's ExitStack
     except FileNotFoundError as error:

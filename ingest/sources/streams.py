@@ -13,6 +13,9 @@ import logging
 from collections.abc import Iterator
 from typing import Protocol
 
+from ingest.limits import GZIP_CHECK_AFTER, GZIP_MAX_RATIO, MAX_RECORD_BYTES
+from ingest.limits import size as size_text
+
 log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -77,11 +80,57 @@ class PeekableReader:
 
 
 def open_content(raw: ByteSource) -> PeekableReader:
-    """Wrap ``raw``, gunzipping it when it starts with the gzip magic bytes (whatever its name says)."""
+    """Wrap ``raw``, gunzipping it when it starts with the gzip magic bytes (whatever its name says); a gzip
+    stream that expands past ``GZIP_MAX_RATIO`` times what it read is cut off (:class:`ExpansionRefused`)."""
     reader = PeekableReader(raw)
     if reader.head(2) == GZIP_MAGIC:
-        return PeekableReader(gzip.GzipFile(fileobj=reader, mode="rb"))
+        counted = _Counted(reader)
+        return PeekableReader(_ExpansionGuard(gzip.GzipFile(fileobj=counted, mode="rb"), counted))
     return reader
+
+
+class ExpansionRefused(Exception):
+    """A gzip stream expands far more than real data does (a gzip bomb, or not what it claims)."""
+
+
+class _Counted:
+    """Counts the compressed bytes read through it."""
+
+    def __init__(self, raw: PeekableReader) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._raw.read(size)
+        self.count += len(data)
+        return data
+
+    read1 = read
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        return self._raw.seek(offset, whence)
+
+
+class _ExpansionGuard:
+    """Decompressed bytes, refused once they exceed GZIP_MAX_RATIO times the compressed bytes read."""
+
+    def __init__(self, unzipped: gzip.GzipFile, compressed: _Counted) -> None:
+        self._unzipped = unzipped
+        self._compressed = compressed
+        self._out = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._unzipped.read1(size if size >= 0 else CHUNK_SIZE)
+        self._out += len(data)
+        if self._out > GZIP_CHECK_AFTER and self._out > GZIP_MAX_RATIO * max(self._compressed.count, 1):
+            raise ExpansionRefused(
+                f"the gzip stream expands more than {GZIP_MAX_RATIO} times its size "
+                f"({size_text(self._compressed.count)} gave {size_text(self._out)} so far): refused as a gzip "
+                "bomb; the records before this point were read"
+            )
+        return data
+
+    read1 = read
 
 
 class Utf8OrCp1252Decoder:
@@ -127,25 +176,56 @@ def _decode_cp1252(data: bytes) -> str:
     return data.decode("latin-1").translate(_CP1252_HIGH)
 
 
-def iter_lines(stream: ByteSource, decoder: Utf8OrCp1252Decoder) -> Iterator[str]:
-    """Decoded lines, each ending in ``"\\n"`` except perhaps the last.
+class TooLongLine(str):
+    """Stands in for a line longer than MAX_RECORD_BYTES: empty, with the length it had. Parsers skip the
+    record it belonged to and name it; the line itself was never held in memory."""
+
+    length: int
+
+    def __new__(cls, length: int) -> TooLongLine:
+        line = super().__new__(cls, "")
+        line.length = length
+        return line
+
+
+def iter_lines(
+    stream: ByteSource, decoder: Utf8OrCp1252Decoder, limit: int = MAX_RECORD_BYTES
+) -> Iterator[str]:
+    """Decoded lines, each ending in ``"\\n"`` except perhaps the last; a line longer than ``limit`` characters
+    comes out as a :class:`TooLongLine` (read and dropped as it streams by, so memory stays flat).
 
     Splits on ``"\\n"`` only (``"\\r\\n"`` keeps its ``"\\r"``, which every parser strips): ``str.splitlines``
     would also split on U+2028 and friends, which may legally sit inside a JSON string or a CSV cell.
     """
     partial: list[str] = []
+    held = 0  # characters in ``partial``
+    dropped = 0  # characters of the current line dropped (it is too long)
     while True:
         chunk = stream.read(CHUNK_SIZE)
         text = decoder.decode(chunk, final=not chunk)
         start = 0
         while (end := text.find("\n", start)) != -1:
-            partial.append(text[start : end + 1])
-            yield "".join(partial)
+            if dropped:
+                yield TooLongLine(dropped + end + 1 - start)
+                dropped = 0
+            else:
+                partial.append(text[start : end + 1])
+                yield "".join(partial)
             partial.clear()
+            held = 0
             start = end + 1
         if start < len(text):
-            partial.append(text[start:])
+            if dropped:
+                dropped += len(text) - start
+            else:
+                partial.append(text[start:])
+                held += len(text) - start
+                if held > limit:
+                    dropped, held = held, 0
+                    partial.clear()
         if not chunk:
             break
-    if partial:
+    if dropped:
+        yield TooLongLine(dropped)
+    elif partial:
         yield "".join(partial)

@@ -45,9 +45,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ingest.articles import Article, InputError, ParseEvent, Section, Skipped, clean_text, normalise_doi
+from ingest.articles import (
+    Article,
+    InputError,
+    ParseEvent,
+    Section,
+    Skipped,
+    clean_text,
+    normalise_doi,
+    unusable,
+)
+from ingest.limits import MAX_RECORD_BYTES, size
 
 from ._common import parse_date, split_list, year_of
+from .streams import TooLongLine
 
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "pmid": ("pmid", "pubmed_id", "pubmedid"),
@@ -125,17 +136,18 @@ def build_article(fields: Mapping[str, Any], source_name: str, locator: str) -> 
             source=f"{source_name}:{locator}",
         )
     except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        return Skipped(source_name, locator, "malformed", f"unusable {where}: {problem['msg']}")
+        return Skipped(source_name, locator, "malformed", unusable(error))
 
 
 def parse_jsonl(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]:
     """One JSON object per line; blank lines are ignored, a bad line is skipped with its line number."""
     for number, line in enumerate(stream, start=1):
+        locator = f"line {number}"
+        if isinstance(line, TooLongLine):
+            yield too_long(source_name, locator, line)
+            continue
         if not line.strip():
             continue
-        locator = f"line {number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
@@ -172,20 +184,46 @@ def parse_csv(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]:
     except csv.Error as error:  # e.g. a stray carriage return inside the header row
         raise InputError(source_name, f"has an unreadable CSV header row ({error})") from error
     _require_abstract_column(header, source_name)
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)  # strict: a broken quote is one bad row
+    oversized: list[tuple[int, TooLongLine]] = []
+    reader = csv.reader(
+        _blank_oversized(lines, oversized), delimiter=delimiter, strict=True
+    )  # strict: a broken quote is one bad row
     while True:
         locator = f"line {consumed + reader.line_num + 1}"  # reader.line_num: lines read so far
         try:
             row = next(reader)
         except StopIteration:
+            yield from (too_long(source_name, f"line {consumed + n}", line) for n, line in oversized)
             return
         except csv.Error as error:
             yield Skipped(source_name, locator, "malformed", f"unreadable CSV row: {error}")
             continue
+        while oversized:
+            number, line = oversized.pop(0)
+            yield too_long(source_name, f"line {consumed + number}", line)
         if not any(cell.strip() for cell in row):
             continue
         record = {key: cell for key, cell in zip(header, row, strict=False) if key}
         yield build_article(map_fields(record), source_name, locator)
+
+
+def _blank_oversized(lines: Iterable[str], oversized: list[tuple[int, TooLongLine]]) -> Iterator[str]:
+    """The lines, a too-long one replaced by a blank line (csv skips it) and noted with its number."""
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, TooLongLine):
+            oversized.append((number, line))
+            yield "\n"
+        else:
+            yield line
+
+
+def too_long(source_name: str, locator: str, line: TooLongLine) -> Skipped:
+    return Skipped(
+        source_name,
+        locator,
+        "malformed",
+        f"a record of {size(line.length)}, over the {size(MAX_RECORD_BYTES)} a record may take; skipped unread",
+    )
 
 
 def _require_abstract_column(header: list[str], source_name: str) -> None:
