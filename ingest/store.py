@@ -10,8 +10,11 @@ carries the content hash and is written last, so an interrupted write is redone 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ingest.errors import CollectionMissing, StoreError, StoreUnavailable
+from ingest.errors import CollectionMissing, StoreError, StoreUnavailable, printable
 from ingest.files import replace_file
 from ingest.settings import Settings
 
@@ -71,8 +74,81 @@ def _client(settings: Settings) -> ClientAPI:
                 f"cannot reach the Chroma server at {settings.store_label}",
                 "start it with `chroma run --path DIR` or check LITBOT_CHROMA_HOST/PORT",
             ) from exc
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    path = settings.chroma_path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the store folder {printable(str(path))} ({exc.strerror or exc})",
+            "point LITBOT_CHROMA_PATH (or LITBOT_DATA_DIR) at a folder you can write",
+        ) from None
+    if not writable(path):
+        path = readable_copy(path)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise store_fault(settings, exc) from exc
+
+
+def writable(folder: Path) -> bool:
+    """Whether the store folder (and its database) can be written: a read-only mount or permissions say no."""
+    database = folder / "chroma.sqlite3"
+    return os.access(folder, os.W_OK) and (not database.exists() or os.access(database, os.W_OK))
+
+
+#: A read-only store is read from a temporary copy (Chroma must write to open its database); past this size
+#: the copy would cost too much and the store is refused instead.
+MAX_READ_ONLY_COPY = 2 * 1024**3
+
+
+def readable_copy(folder: Path) -> Path:
+    """A temporary copy of a read-only store to read from (removed at exit); writes to it are discarded."""
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    if size > MAX_READ_ONLY_COPY:
+        raise StoreError(
+            f"the store at {printable(str(folder))} is read-only and {size / 1024**3:.1f} GB: too large to read from a copy",
+            "give litbot write access to the folder (Chroma writes even to read)",
+        )
+    copy = Path(tempfile.mkdtemp(prefix="litbot-read-only-"))
+    atexit.register(shutil.rmtree, copy, True)
+    shutil.copytree(folder, copy / "chroma", ignore=shutil.ignore_patterns("*.lock"))
+    log.warning(
+        "the store at %s is read-only: reading from a temporary copy (%.0f MB)", folder, size / 1024**2
+    )
+    return copy / "chroma"
+
+
+def store_fault(settings: Settings, exc: BaseException) -> StoreError:
+    """One line on what went wrong with the store and what to do, from whatever Chroma raised."""
+    if isinstance(exc, StoreError):
+        return exc
+    where = settings.store_label
+    text = " ".join(str(exc).split())
+    lowered = text.lower()
+    if not settings.uses_server:
+        try:
+            free = shutil.disk_usage(settings.chroma_path).free
+        except OSError:
+            free = None
+        if "disk is full" in lowered or "no space" in lowered or (free is not None and free < 32 * 1024**2):
+            shown = f" ({free / 1024**2:.0f} MB free)" if free is not None else ""
+            return StoreError(
+                f"the disk holding the store at {where} is full{shown}",
+                "free some space, then run the same command again: what was written so far is consistent",
+            )
+    if "readonly database" in lowered or "read-only" in lowered:
+        return StoreError(f"the store at {where} is read-only", "ingesting needs write access to its folder")
+    if "not a database" in lowered or "malformed" in lowered:
+        return StoreError(
+            f"the store at {where} is damaged (its database file is not a database)",
+            "restore the folder from a backup, or delete it and ingest again",
+        )
+    if "does not exist" in lowered or "no such table" in lowered or "unable to open" in lowered:
+        return StoreError(
+            f"the store at {where} changed under litbot (its database or collection is gone)",
+            "run the command again; if it persists, ingest again into a fresh store",
+        )
+    return StoreError(f"Chroma error on {where}: {text[:300]}")
 
 
 class ArticleStore:
@@ -209,12 +285,12 @@ class ArticleStore:
                 return run()
             except Exception as exc:
                 raise self._translate(exc) from exc
-        self._follow(force=self._written_elsewhere())
         try:
-            return run()
-        except Exception:
-            self._follow(force=True)
-        try:
+            self._follow(force=self._written_elsewhere())
+            try:
+                return run()
+            except Exception:
+                self._follow(force=True)
             return run()
         except Exception as exc:
             raise self._translate(exc) from exc
@@ -250,15 +326,13 @@ class ArticleStore:
                 )
                 self._generation = current
 
-    def _translate(self, exc: Exception) -> StoreError:
-        if isinstance(exc, StoreError):
-            return exc
+    def _translate(self, exc: BaseException) -> StoreError:
         if self.settings.chroma_host and _is_connection_error(exc):
             return StoreUnavailable(
                 f"the Chroma server at {self.settings.store_label} did not answer",
                 "check that `chroma run` is up; litbot reconnects on the next request",
             )
-        return StoreError(f"Chroma error on {self.settings.store_label}: {exc}")
+        return store_fault(self.settings, exc)
 
 
 def _stat_key(path: Path | None) -> tuple[int, int, int] | None:
@@ -310,21 +384,27 @@ def open_store(settings: Settings, embedding_model: str, create: bool = True) ->
                 f"cannot reach the Chroma server at {settings.store_label}",
                 "start it with `chroma run --path DIR` or check LITBOT_CHROMA_HOST/PORT",
             ) from exc
-        raise StoreError(f"cannot open the Chroma store at {settings.store_label}: {exc}") from exc
+        raise store_fault(settings, exc) from exc
     if settings.collection not in existing:
         if not create:
             raise CollectionMissing(
                 f"no collection {settings.collection!r} at {settings.store_label}",
                 "ingest something first: `litbot ingest --sample`",
             )
-        collection = client.create_collection(
-            settings.collection,
-            metadata={MODEL_KEY: embedding_model, REVISION_KEY: uuid.uuid4().hex},
-            configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=None,
-        )
+        try:
+            collection = client.create_collection(
+                settings.collection,
+                metadata={MODEL_KEY: embedding_model, REVISION_KEY: uuid.uuid4().hex},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+        except Exception as exc:
+            raise store_fault(settings, exc) from exc
     else:
-        collection = client.get_collection(settings.collection, embedding_function=None)
+        try:
+            collection = client.get_collection(settings.collection, embedding_function=None)
+        except Exception as exc:
+            raise store_fault(settings, exc) from exc
     built_with = (collection.metadata or {}).get(MODEL_KEY)
     if built_with and built_with != embedding_model:
         raise StoreError(

@@ -181,7 +181,9 @@ def collect_articles(store: ArticleStore) -> list[ArticleChunks]:
             entry.metadata = dict(metadata)
         entry.chunk_ids.append(chunk_id)
         entry.texts.append(without_title(text, str(metadata.get("title") or "")))
-    return list(by_id.values())
+    # An article is stored only once its chunk 0 (the commit marker, written last) is: chunks 1..n of a write
+    # that failed before it (a full disk) are never retrieved; a rerun of the ingest completes them.
+    return [a for a in by_id.values() if a.chunk_ids and a.chunk_ids[0].endswith("#0")]
 
 
 def cache_file(store_cache_dir: Path) -> Path:
