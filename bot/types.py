@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ingest.articles import DOI_URL, PUBMED_URL
+from ingest.articles import doi_link, pubmed_link
 
 #: Words of an untitled source's finding that stand in for its title.
 UNTITLED_WORDS = 12
@@ -62,14 +62,9 @@ class Citation(BaseModel):
 
     @property
     def link(self) -> str | None:
-        """The link a reader opens: the record's own URL, else PubMed by PMID, else doi.org."""
-        if self.url:
-            return self.url
-        if self.pmid:
-            return PUBMED_URL.format(pmid=self.pmid)
-        if self.doi:
-            return DOI_URL.format(doi=self.doi)
-        return None
+        """The link a reader opens, built only from a validated PMID (PubMed) or DOI (doi.org): never a
+        stored URL, which a record could have made point anywhere."""
+        return pubmed_link(self.pmid) or doi_link(self.doi)
 
     @property
     def label(self) -> str:

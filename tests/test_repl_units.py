@@ -85,4 +85,5 @@ def test_plain_answer_has_question_answer_and_full_urls() -> None:
     assert plain_answer(answer) == (
         "> Does X help?\nYes [1].\n\nSources:\n[1] X helps. BMJ, 2001. https://pubmed.ncbi.nlm.nih.gov/1/"
     )
-    assert Citation(n=2, id="doi:10.1/x", doi="10.1/x").link == "https://doi.org/10.1/x"
+    assert Citation(n=2, id="doi:10.1000/x", doi="10.1000/x").link == "https://doi.org/10.1000/x"
+    assert Citation(n=3, id="doi:bad", doi="10.1/x)[click](http://evil)").link is None  # not a DOI: no link

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.types import Citation, Usage
+from ingest.articles import untrusted
 
 _GROUP = re.compile(
     r"^\s*(?:(?:passages?|sources?|refs?\.?|references?)\s*)?"
@@ -170,17 +171,21 @@ def make_citation(n: int, article: CitableArticle, passages: Sequence[str], find
     """Citation ``n`` for ``article``, from the metadata of its best chunk."""
     meta = article.metadata
     year = meta.get("year")
+
+    def text(key: str) -> str | None:  # stored text is untrusted: no control characters reach a front end
+        return untrusted(str(meta[key])) if meta.get(key) else None
+
     return Citation(
         n=n,
-        id=article.article_id,
-        title=str(meta.get("title") or ""),
-        journal=str(meta["journal"]) if meta.get("journal") else None,
+        id=untrusted(article.article_id),
+        title=text("title") or "",
+        journal=text("journal"),
         year=int(year) if isinstance(year, int | float | str) and str(year).isdigit() else None,
-        pmid=str(meta["pmid"]) if meta.get("pmid") else None,
-        doi=str(meta["doi"]) if meta.get("doi") else None,
-        url=str(meta["url"]) if meta.get("url") else None,
-        passages=list(passages),
-        finding=finding,
+        pmid=text("pmid"),
+        doi=text("doi"),
+        url=text("url"),
+        passages=[untrusted(p) for p in passages],
+        finding=untrusted(finding),
     )
 
 

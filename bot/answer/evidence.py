@@ -15,6 +15,7 @@ import numpy as np
 from bot.answer.abstracts import AbstractSentence, abstract_sentences
 from bot.answer.citations import RetrievedLike
 from bot.retrieval.terms import normalise, tokenize
+from ingest.articles import untrusted
 
 # Reference marks that mean nothing out of their paper: "(Box 1)", "(Fig. 2a)", "(Table 3)", "[12]", "[3, 4]",
 # and a bare "(2)" or "(2, 3)" right before the sentence's end.
@@ -29,8 +30,9 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 
 
 def clean_sentence(text: str) -> str:
-    """A sentence fit to quote: reference marks out, brackets that would read as citations made round."""
-    text = _POINTERS.sub("", text)
+    """A sentence fit to quote: control characters and reference marks out, brackets that would read as
+    citations made round (after the controls are gone: "ESC[0m" must not become a live "ESC(0")."""
+    text = _POINTERS.sub("", untrusted(text))
     text = _SQUARE_REFS.sub("", text)
     text = _TRAILING_REFS.sub("", text)
     return " ".join(text.translate(_ROUND).split())

@@ -25,6 +25,7 @@ from bot.answer.gate import Verdict
 from bot.answer.prompting import Prompts, format_passages
 from bot.errors import Cancelled, LLMError, LLMRateLimited, LLMRejected, LLMUnavailable
 from bot.types import REFUSAL, Usage
+from ingest.articles import untrusted
 from ingest.files import retry_after
 from ingest.settings import Settings
 
@@ -133,7 +134,7 @@ class ChatLLM:
             reply = self._chat.invoke(messages)
             usage: dict[str, Any] = dict(reply.usage_metadata or {})
             return LLMResult(
-                _text(reply.content), usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+                untrusted(_text(reply.content)), usage.get("input_tokens", 0), usage.get("output_tokens", 0)
             )
         result = LLMResult("")
         parts: list[str] = []
@@ -142,7 +143,7 @@ class ChatLLM:
         try:
             for chunk in stream:
                 _check(cancel)
-                piece = _text(chunk.content)
+                piece = untrusted(_text(chunk.content))  # a model may echo escape codes from its input
                 if piece:
                     parts.append(piece)
                     on_text(piece)

@@ -86,7 +86,7 @@ def clip(text: str, limit: int) -> str:
 
 def _link_text(text: str, limit: int) -> str:
     """Text safe inside ``[...]( )``: brackets would end the link early, markdown would restyle it."""
-    return discord.utils.escape_markdown(clip(text.replace("[", "(").replace("]", ")"), limit))
+    return plain(clip(text.replace("[", "(").replace("]", ")"), limit))
 
 
 def source_line(citation: Citation, label_limit: int = 160) -> str:
@@ -95,7 +95,7 @@ def source_line(citation: Citation, label_limit: int = 160) -> str:
     head = f"[{label}](<{url}>)" if url else label
     where = ", ".join(str(part) for part in (citation.journal, citation.year) if part)
     ids = f"PMID {citation.pmid}" if citation.pmid else (f"doi:{citation.doi}" if citation.doi else "")
-    tail = " · ".join(part for part in (discord.utils.escape_markdown(where), ids) if part)
+    tail = " · ".join(part for part in (plain(where), plain(ids)) if part)
     return f"**[{citation.n}]** {head}" + (f" — {tail}" if tail else "")
 
 
@@ -131,10 +131,10 @@ def passages_embed(answer: Answer) -> discord.Embed:
     embed = discord.Embed(title=clip(f"Sources for: {answer.question}", EMBED_TITLE), colour=EMBED_COLOUR)
     total = len(embed.title or "")
     for citation in answer.citations[:EMBED_FIELDS]:
-        name = clip(f"[{citation.n}] {citation.label}", EMBED_FIELD_NAME)
+        name = clip(f"[{citation.n}] {plain(citation.label)}", EMBED_FIELD_NAME)
         url = citation.link
         link = f"\n<{url}>" if url else ""
-        body = "\n".join(f"> {p}" for p in citation.passages) or "(no passage text)"
+        body = "\n".join(f"> {plain(p)}" for p in citation.passages) or "(no passage text)"
         value = clip(body, EMBED_FIELD_VALUE - len(link)) + link
         if total + len(name) + len(value) > EMBED_TOTAL:
             value = clip(body, max(EMBED_TOTAL - total - len(name) - len(link), 0)) + link
@@ -150,9 +150,16 @@ def passages_embed(answer: Answer) -> discord.Embed:
 def answer_messages(answer: Answer) -> list[str]:
     """The answer text, then its notes (what was not found, active filters) as small print, as message
     chunks (the sources go in the embed on the last chunk)."""
-    notes = "\n".join(f"-# {discord.utils.escape_markdown(note)}" for note in answer_notes(answer))
-    text = f"{answer.text}\n\n{notes}" if notes else answer.text
+    notes = "\n".join(f"-# {plain(note)}" for note in answer_notes(answer))
+    text = plain(answer.text)
+    text = f"{text}\n\n{notes}" if notes else text
     return split_message(text) or ["(empty answer)"]
+
+
+def plain(text: str) -> str:
+    """Text litbot did not write (a model's answer, an abstract's sentence, a title) as Discord shows it
+    literally: Markdown escaped (no masked links, headings or spoilers) and mentions defused."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
 def stats_embed(stats: Mapping[str, object]) -> discord.Embed:
