@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 
 import typer
 
@@ -16,6 +17,7 @@ from bot.cli.ingest import FORMATS_HELP, ingest_command, stats_command
 from bot.cli.pubmed import watch_app
 from bot.cli.settings import settings_command
 from ingest.errors import ConfigError, LitbotError
+from ingest.redact import redact
 
 app = typer.Typer(
     name="litbot",
@@ -52,10 +54,18 @@ def _root(
 def main() -> None:
     """The `litbot` console script: a fault litbot knows (bad settings, an unreachable server) that escapes a
     command is one line and exit status 2 (settings) or 1, never a traceback (unless --debug)."""
+    debug = "--debug" in sys.argv[1:]
     try:
         app()
     except LitbotError as exc:
-        if "--debug" in sys.argv[1:]:
-            raise
+        if debug:
+            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
         code = 2 if isinstance(exc, ConfigError) else 1
         raise SystemExit(fail(exc.user_message, code, as_json="--json" in sys.argv[1:]).exit_code) from None
+    except Exception as exc:  # not ours: the traceback only with --debug, and never with a secret in it
+        if debug:
+            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+        message = f"unexpected {type(exc).__name__}: {exc}" + (
+            "" if debug else " — run with --debug for details"
+        )
+        raise SystemExit(fail(message, 1, as_json="--json" in sys.argv[1:]).exit_code) from None

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from ingest.errors import printable
+from ingest.redact import redact
+
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
     from ingest.settings import Settings
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
 def fail(message: str, code: int = 1, *, as_json: bool = False, **fields: object) -> typer.Exit:
     """Print one clear line to stderr (and with ``--json`` the same as ``{"error": ...}`` on stdout, so a
     script reading stdout always gets JSON); the caller raises the returned Exit."""
+    message = redact(message)
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     if as_json:
         typer.echo(json.dumps({**fields, "error": message, "exit_status": code}, ensure_ascii=False))
@@ -147,7 +151,7 @@ class IngestDisplay:
         if self._bar is not None:
             self._bar.update(
                 self._task,
-                description=f"{Path(name).name}",
+                description=printable(Path(name).name),
                 total=total or None,
                 completed=read,
                 done=done,
@@ -158,7 +162,7 @@ class IngestDisplay:
             return
         self._last_line = now
         share = f", {100 * read / total:.0f}% read" if total else ""
-        typer.echo(f"ingesting {Path(name).name}: {done}{share}", err=True)
+        typer.echo(f"ingesting {printable(Path(name).name)}: {done}{share}", err=True)
 
 
 def print_report(report: IngestReport) -> None:

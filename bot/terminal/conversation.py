@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.terminal.commands import Command, parse_filter
 from bot.types import Answer, Filters
 from ingest.errors import LitbotError
+from ingest.redact import redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,14 +72,13 @@ class Conversation:
 
 def describe_error(exc: BaseException, debug: bool) -> str:
     """One line for the user; the traceback only with --debug, and only for the unexpected ones."""
+    if debug:
+        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
     if isinstance(exc, LitbotError):
-        if debug:
-            traceback.print_exception(exc, file=sys.stderr)
         return exc.user_message
     if debug:
-        traceback.print_exception(exc, file=sys.stderr)
-        return f"unexpected {type(exc).__name__}: {exc}"
-    return f"unexpected {type(exc).__name__}: {exc} — run `litbot --debug chat` to see the details"
+        return redact(f"unexpected {type(exc).__name__}: {exc}")
+    return redact(f"unexpected {type(exc).__name__}: {exc} — run `litbot --debug chat` to see the details")
 
 
 def run_command(
