@@ -7,7 +7,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -394,3 +395,45 @@ def test_cursor_file_is_written_atomically(ncbi: Settings) -> None:
     cursor.save(ncbi.data_dir)
     assert Cursor.load(ncbi.data_dir, "abc") == cursor
     assert [p.name for p in (ncbi.data_dir / "eutils").iterdir()] == ["cursor-abc.json"]
+
+
+# --- replies that must not be trusted: size, time, redirects, echoed keys ------------------------------------
+MB = 2**20
+
+
+def flood(total: int) -> Callable[[], Iterator[bytes]]:
+    """A reply that starts like PubMed XML and keeps coming, fast: ``total`` bytes in 64 KB pieces."""
+    piece = b"<!-- padding -->" * 4096
+
+    def pieces() -> Iterator[bytes]:
+        yield EFETCH_HEAD
+        for _ in range(total // len(piece)):
+            yield piece
+
+    return pieces
+
+
+@pytest.mark.parametrize("claimed", [5 * 10**9, None], ids=["content-length-5GB", "chunked-endless"])
+def test_a_reply_over_the_size_cap_is_cut_off_early(
+    ncbi: Settings, stub: EutilsStub, claimed: int | None
+) -> None:
+    headers = {"Content-Length": str(claimed)} if claimed else {}
+    big = Fault("efetch", headers=headers, stream=flood(64 * MB))
+    stub.faults.append(big)
+    tracemalloc.start()
+    try:
+        with (
+            EutilsClient(ncbi, backoff=0.01, max_reply_bytes=MB) as client,
+            pytest.raises(EutilsError) as caught,
+        ):
+            client.efetch_ids(["9997"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "larger than the 1 MB cap per reply" in caught.value.user_message
+    assert (
+        not caught.value.retryable and len(stub.requests("efetch")) == 1
+    )  # the same request would do it again
+    assert big.finished.wait(10) and big.hung_up
+    assert big.sent < 16 * MB  # the client hung up long before the 64 MB were out...
+    assert peak < 8 * MB  # ...and never held more than about the cap

@@ -8,6 +8,10 @@ Every request is a POST with form parameters, so neither the API key nor a long 
 shared by every client in the process (CLI, Discord watches), so concurrent users stay under it together.
 429, 5xx, network errors and broken replies (cut off, an HTML page instead of XML) are retried with
 exponential backoff, honouring Retry-After; what still fails becomes one :class:`EutilsError` line.
+
+Replies are untrusted: one is read as a stream and refused past :data:`MAX_REPLY_BYTES` (64 MB; 200 PubMed
+records are a few MB) — at once when its Content-Length says so, else as the bytes arrive — with a
+:class:`ReplyTooLarge` naming the cap, not retried.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from ingest.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_DELAY = 120.0  # seconds: the longest single wait, even when Retry-After asks for more
+# Bytes of one reply, at most: an efetch of 200 records is a few MB and an esearch a few KB, so anything near
+# this is a proxy or server gone wrong (an endless stream, a bogus Content-Length) that must not fill memory.
+MAX_REPLY_BYTES = 64 * 2**20
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _HISTORY_WORDS = ("webenv", "query_key", "query #", "history")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -49,6 +56,12 @@ class EutilsQueryError(EutilsError):
 
 class HistoryExpired(EutilsError):
     """The WebEnv/query_key of an earlier esearch is no longer known to the history server."""
+
+
+class ReplyTooLarge(EutilsError):
+    """A reply over the size cap: something between litbot and NCBI misbehaves, and would again on a retry."""
+
+    retryable = False
 
 
 class _Malformed(Exception):
@@ -104,6 +117,7 @@ class EutilsClient:
         backoff: float = 1.0,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
         self.base_url = settings.eutils_url.rstrip("/") + "/"
         self._key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else ""
@@ -116,6 +130,7 @@ class EutilsClient:
         self.max_retries = max_retries
         self.malformed_retries = min(malformed_retries, max_retries)  # a page that stays broken is not flaky
         self.backoff = backoff
+        self.max_reply_bytes = max_reply_bytes
         self._sleep = sleep
         self._http = httpx.Client(timeout=timeout, follow_redirects=True)
 
@@ -172,7 +187,6 @@ class EutilsClient:
 
     # --- transport -------------------------------------------------------------------------------------
     def _request(self, endpoint: str, params: dict[str, str], check: Callable[[bytes], Any]) -> Any:
-        url = self.base_url + endpoint
         data = {**self._common, **params}
         problem = ""
         malformed = 0
@@ -180,20 +194,19 @@ class EutilsClient:
             self.limiter.wait()
             delay = min(self.backoff * 2**attempt, MAX_DELAY)
             try:
-                response = self._http.post(url, data=data)
+                status, headers, body = self._exchange(endpoint, data)
             except httpx.TransportError as exc:
                 problem = f"network error ({type(exc).__name__})"
             else:
-                status = response.status_code
                 if status in _RETRY_STATUS:
                     problem = f"HTTP {status}"
-                    asked = retry_after(response.headers, MAX_DELAY)
+                    asked = retry_after(headers, MAX_DELAY)
                     delay = delay if asked is None else asked
                 elif status >= 400:
-                    raise self._refusal(endpoint, status, response.content)
+                    raise self._refusal(endpoint, status, body)
                 else:
                     try:
-                        return check(response.content)
+                        return check(body)
                     except _Malformed as exc:
                         problem = str(exc)
                         malformed += 1
@@ -214,6 +227,36 @@ class EutilsClient:
             hint="try again later (rerun the same command to resume)",
         )
 
+    def _exchange(self, endpoint: str, data: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
+        """POST the form; the reply's status, headers and body (streamed, so the cap holds while it arrives)."""
+        with self._http.stream("POST", self.base_url + endpoint, data=data) as response:
+            return response.status_code, response.headers, self._read(endpoint, response)
+
+    def _read(self, endpoint: str, response: httpx.Response) -> bytes:
+        """The reply's body, refused as soon as it is known to pass the cap: by its Content-Length before a byte
+        is read, otherwise (chunked, or a length that lies) as the bytes arrive. Leaving the stream unread
+        closes the connection, so the server stops sending too."""
+        cap = self.max_reply_bytes
+        claimed = _content_length(response.headers)
+        if claimed is not None and claimed > cap:
+            raise self._too_large(endpoint, f"it announced {claimed:,} bytes")
+        parts: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise self._too_large(endpoint, "it kept coming past the cap")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _too_large(self, endpoint: str, detail: str) -> ReplyTooLarge:
+        name = endpoint.split(".")[0]
+        return ReplyTooLarge(
+            f"NCBI {name}'s reply is larger than the {self.max_reply_bytes / 2**20:g} MB cap per reply "
+            f"({detail}); not read further",
+            hint="NCBI's replies are a few MB: check LITBOT_EUTILS_URL and any proxy in between",
+        )
+
     def _refusal(self, endpoint: str, status: int, body: bytes) -> EutilsError:
         message = self._scrub(_error_text(body)) or "no reason given"
         if any(word in message.lower() for word in _HISTORY_WORDS):
@@ -223,6 +266,13 @@ class EutilsClient:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text
+
+
+def _content_length(headers: httpx.Headers) -> int | None:
+    try:
+        return int(headers["content-length"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _error_text(body: bytes) -> str:
