@@ -24,7 +24,7 @@ from ingest.pubmed.eutils import EutilsClient, EutilsError, RequestPacer
 from ingest.pubmed.fetch import PubmedFetcher, PubmedQuery
 from ingest.settings import Settings
 from ingest.store import open_store
-from tests.eutils_stub import EFETCH_HEAD, FIXTURES, EutilsStub, Fault, running_stub
+from tests.eutils_stub import EFETCH_HEAD, EFETCH_TAIL, FIXTURES, EutilsStub, Fault, running_stub
 
 KEY = "k3y-that-must-not-leak-0123456789"
 # Real recorded records with short abstracts keep embedding cheap; 12091962 has no abstract.
@@ -437,3 +437,22 @@ def test_a_reply_over_the_size_cap_is_cut_off_early(
     assert big.finished.wait(10) and big.hung_up
     assert big.sent < 16 * MB  # the client hung up long before the 64 MB were out...
     assert peak < 8 * MB  # ...and never held more than about the cap
+
+
+def test_a_trickling_reply_hits_the_deadline_and_is_retried(
+    ncbi: Settings, stub: EutilsStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = EFETCH_HEAD + stub.records["9997"] + b"\n" + EFETCH_TAIL
+    pieces = [whole[i : i + 128] for i in range(0, len(whole), 128)]  # ~40 pieces, 0.2 s apart: 8 s in all
+    trickle = Fault("efetch", headers={"Content-Length": str(len(whole))}, stream=lambda: pieces, pace=0.2)
+    stub.faults.append(trickle)
+    started = time.monotonic()
+    with EutilsClient(
+        ncbi, backoff=0.01, deadline=1.0
+    ) as client:  # each read is quick: the 60 s timeout never trips
+        body = client.efetch_ids(["9997"])
+    assert time.monotonic() - started < 4.0
+    assert body == whole  # from the second, prompt reply
+    assert len(stub.requests("efetch")) == 2
+    assert "network error (no complete reply within 1 s)" in caplog.text
+    assert trickle.finished.wait(5) and trickle.hung_up

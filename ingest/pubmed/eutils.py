@@ -11,7 +11,10 @@ exponential backoff, honouring Retry-After; what still fails becomes one :class:
 
 Replies are untrusted: one is read as a stream and refused past :data:`MAX_REPLY_BYTES` (64 MB; 200 PubMed
 records are a few MB) — at once when its Content-Length says so, else as the bytes arrive — with a
-:class:`ReplyTooLarge` naming the cap, not retried.
+:class:`ReplyTooLarge` naming the cap, not retried. A request gets :data:`DEADLINE` (120 s) from sending to the
+last byte of its reply, since httpx's timeout is per read and a trickling server never trips it; missing the
+deadline counts as a network error (retried). It is checked as the body arrives, and no single read may outlast
+it; headers that trickle in escape it (httpcore reads them in one call, each read bounded by the timeout only).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ MAX_DELAY = 120.0  # seconds: the longest single wait, even when Retry-After ask
 # Bytes of one reply, at most: an efetch of 200 records is a few MB and an esearch a few KB, so anything near
 # this is a proxy or server gone wrong (an endless stream, a bogus Content-Length) that must not fill memory.
 MAX_REPLY_BYTES = 64 * 2**20
+# Seconds one request may take, from sending it to the last byte of its reply: httpx's timeout is per read,
+# so a server trickling a byte every few seconds would otherwise hold a fetch (and a watch) forever.
+DEADLINE = 120.0
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _HISTORY_WORDS = ("webenv", "query_key", "query #", "history")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -62,6 +68,10 @@ class ReplyTooLarge(EutilsError):
     """A reply over the size cap: something between litbot and NCBI misbehaves, and would again on a retry."""
 
     retryable = False
+
+
+class _TooSlow(Exception):
+    """The reply did not complete within the deadline; retried like any network error."""
 
 
 class _Malformed(Exception):
@@ -118,6 +128,7 @@ class EutilsClient:
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         max_reply_bytes: int = MAX_REPLY_BYTES,
+        deadline: float = DEADLINE,
     ) -> None:
         self.base_url = settings.eutils_url.rstrip("/") + "/"
         self._key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else ""
@@ -131,8 +142,11 @@ class EutilsClient:
         self.malformed_retries = min(malformed_retries, max_retries)  # a page that stays broken is not flaky
         self.backoff = backoff
         self.max_reply_bytes = max_reply_bytes
+        self.deadline = deadline
         self._sleep = sleep
-        self._http = httpx.Client(timeout=timeout, follow_redirects=True)
+        # No single read may outlast the deadline either: the deadline is checked as bytes arrive, so this
+        # bounds the overrun when a server falls silent just before it.
+        self._http = httpx.Client(timeout=min(timeout, deadline), follow_redirects=True)
 
     def close(self) -> None:
         self._http.close()
@@ -197,6 +211,8 @@ class EutilsClient:
                 status, headers, body = self._exchange(endpoint, data)
             except httpx.TransportError as exc:
                 problem = f"network error ({type(exc).__name__})"
+            except _TooSlow:
+                problem = f"network error (no complete reply within {self.deadline:g} s)"
             else:
                 if status in _RETRY_STATUS:
                     problem = f"HTTP {status}"
@@ -228,14 +244,17 @@ class EutilsClient:
         )
 
     def _exchange(self, endpoint: str, data: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
-        """POST the form; the reply's status, headers and body (streamed, so the cap holds while it arrives)."""
+        """POST the form; the reply's status, headers and body (streamed, so the cap and the deadline hold
+        while it arrives)."""
+        deadline = time.monotonic() + self.deadline
         with self._http.stream("POST", self.base_url + endpoint, data=data) as response:
-            return response.status_code, response.headers, self._read(endpoint, response)
+            return response.status_code, response.headers, self._read(endpoint, response, deadline)
 
-    def _read(self, endpoint: str, response: httpx.Response) -> bytes:
+    def _read(self, endpoint: str, response: httpx.Response, deadline: float) -> bytes:
         """The reply's body, refused as soon as it is known to pass the cap: by its Content-Length before a byte
-        is read, otherwise (chunked, or a length that lies) as the bytes arrive. Leaving the stream unread
-        closes the connection, so the server stops sending too."""
+        is read, otherwise (chunked, or a length that lies) as the bytes arrive; abandoned when the deadline
+        passes. Leaving the stream unread closes the connection, so the server stops sending too."""
+        _check_deadline(deadline)
         cap = self.max_reply_bytes
         claimed = _content_length(response.headers)
         if claimed is not None and claimed > cap:
@@ -246,6 +265,7 @@ class EutilsClient:
             size += len(chunk)
             if size > cap:
                 raise self._too_large(endpoint, "it kept coming past the cap")
+            _check_deadline(deadline)
             parts.append(chunk)
         return b"".join(parts)
 
@@ -266,6 +286,11 @@ class EutilsClient:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text
+
+
+def _check_deadline(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise _TooSlow
 
 
 def _content_length(headers: httpx.Headers) -> int | None:
