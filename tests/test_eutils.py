@@ -456,3 +456,49 @@ def test_a_trickling_reply_hits_the_deadline_and_is_retried(
     assert len(stub.requests("efetch")) == 2
     assert "network error (no complete reply within 1 s)" in caplog.text
     assert trickle.finished.wait(5) and trickle.hung_up
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[EutilsStub]:
+    """A second loopback E-utilities server: another host as far as the client can tell (another port)."""
+    yield from running_stub()
+
+
+def origin(url: str) -> str:
+    return url.split("/entrez/")[0]
+
+
+@pytest.mark.parametrize("status", [307, 302])
+def test_a_redirect_to_another_host_is_refused_and_that_host_gets_nothing(
+    ncbi: Settings, stub: EutilsStub, elsewhere: EutilsStub, status: int
+) -> None:
+    away = f"{elsewhere.url}efetch.fcgi?api_key={KEY}"
+    stub.faults.append(Fault("efetch", status, headers={"Location": away}, times=-1))
+    with EutilsClient(ncbi, backoff=0.01) as client, pytest.raises(EutilsError) as caught:
+        client.efetch_ids(["9997"])
+    assert elsewhere.log == []  # neither the form (with the key) nor anything else went there
+    message = caught.value.user_message
+    assert f"from {origin(stub.url)} to another host, {origin(elsewhere.url)}" in message
+    assert KEY not in message and not caught.value.retryable
+    assert len(stub.requests("efetch")) == 1
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_on_the_same_host_is_followed_with_the_same_form(
+    ncbi: Settings, stub: EutilsStub, status: int
+) -> None:
+    stub.faults.append(Fault("efetch", status, headers={"Location": "/moved/efetch.fcgi"}))
+    with EutilsClient(ncbi, backoff=0.01) as client:
+        body = client.efetch_ids(["9997"])
+    assert body.count(b"<PubmedArticle>") == 1
+    first, moved = stub.requests("efetch")
+    assert (first.path, moved.path) == ("/entrez/eutils/efetch.fcgi", "/moved/efetch.fcgi")
+    assert moved.params == first.params  # the parameters went along (a GET without them would be useless)
+
+
+def test_endless_redirects_on_the_same_host_are_a_clear_error(ncbi: Settings, stub: EutilsStub) -> None:
+    stub.faults.append(Fault("efetch", 307, headers={"Location": "efetch.fcgi"}, times=-1))
+    with EutilsClient(ncbi, backoff=0.01) as client, pytest.raises(EutilsError) as caught:
+        client.efetch_ids(["9997"])
+    assert "redirected more than 3 times" in caught.value.user_message
+    assert len(stub.requests("efetch")) == 4

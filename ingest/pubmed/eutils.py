@@ -15,6 +15,11 @@ records are a few MB) — at once when its Content-Length says so, else as the b
 last byte of its reply, since httpx's timeout is per read and a trickling server never trips it; missing the
 deadline counts as a network error (retried). It is checked as the body arrives, and no single read may outlast
 it; headers that trickle in escape it (httpcore reads them in one call, each read bounded by the timeout only).
+
+Redirects are followed by hand, at most :data:`MAX_REDIRECTS`, and only on the configured server: scheme, host
+and port must equal ``LITBOT_EUTILS_URL``'s (the form, API key included, is posted there again). A redirect to
+any other host is never followed — nothing is sent there — and becomes a :class:`RedirectRefused` naming both
+hosts.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ MAX_REPLY_BYTES = 64 * 2**20
 # Seconds one request may take, from sending it to the last byte of its reply: httpx's timeout is per read,
 # so a server trickling a byte every few seconds would otherwise hold a fetch (and a watch) forever.
 DEADLINE = 120.0
+MAX_REDIRECTS = 3  # same-host redirects followed per request (another host is never followed)
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _HISTORY_WORDS = ("webenv", "query_key", "query #", "history")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -66,6 +72,12 @@ class HistoryExpired(EutilsError):
 
 class ReplyTooLarge(EutilsError):
     """A reply over the size cap: something between litbot and NCBI misbehaves, and would again on a retry."""
+
+    retryable = False
+
+
+class RedirectRefused(EutilsError):
+    """NCBI's address redirected to another host (which would receive the form, API key included) or in a loop."""
 
     retryable = False
 
@@ -131,6 +143,7 @@ class EutilsClient:
         deadline: float = DEADLINE,
     ) -> None:
         self.base_url = settings.eutils_url.rstrip("/") + "/"
+        self._origin = _origin(httpx.URL(self.base_url))
         self._key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else ""
         self._common = {"tool": settings.ncbi_tool, "db": "pubmed"}
         if settings.ncbi_email:
@@ -146,7 +159,7 @@ class EutilsClient:
         self._sleep = sleep
         # No single read may outlast the deadline either: the deadline is checked as bytes arrive, so this
         # bounds the overrun when a server falls silent just before it.
-        self._http = httpx.Client(timeout=min(timeout, deadline), follow_redirects=True)
+        self._http = httpx.Client(timeout=min(timeout, deadline), follow_redirects=False)  # see _follow
 
     def close(self) -> None:
         self._http.close()
@@ -244,11 +257,38 @@ class EutilsClient:
         )
 
     def _exchange(self, endpoint: str, data: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
-        """POST the form; the reply's status, headers and body (streamed, so the cap and the deadline hold
-        while it arrives)."""
+        """POST the form, following redirects on the configured server only; the final reply's status, headers
+        and body (streamed, so the cap and the deadline hold while it arrives)."""
         deadline = time.monotonic() + self.deadline
-        with self._http.stream("POST", self.base_url + endpoint, data=data) as response:
-            return response.status_code, response.headers, self._read(endpoint, response, deadline)
+        url = httpx.URL(self.base_url + endpoint)
+        for _ in range(MAX_REDIRECTS + 1):
+            with self._http.stream("POST", url, data=data) as response:
+                if not response.is_redirect:
+                    return response.status_code, response.headers, self._read(endpoint, response, deadline)
+                url = self._follow(endpoint, response)
+            _check_deadline(deadline)
+        raise RedirectRefused(
+            f"NCBI {endpoint.split('.')[0]} redirected more than {MAX_REDIRECTS} times on {self._origin}",
+            hint="check LITBOT_EUTILS_URL",
+        )
+
+    def _follow(self, endpoint: str, response: httpx.Response) -> httpx.URL:
+        """Where a redirect points, if that is the configured server (same scheme, host and port): the form is
+        posted there again, whatever the status (301/302/303 included — without its parameters the request
+        would be useless). Another host is refused before anything is sent: it would receive the API key, and
+        its reply would be ingested as if NCBI's. Only the hosts are named: the Location may hold the key."""
+        name = endpoint.split(".")[0]
+        try:
+            target = response.url.join(response.headers["location"])
+        except httpx.InvalidURL:
+            raise RedirectRefused(f"NCBI {name} redirected to an unusable address") from None
+        if _origin(target) != self._origin:
+            raise RedirectRefused(
+                f"NCBI {name} redirected from {self._origin} to another host, {_origin(target)}; not followed, "
+                "as it would receive the request (with any API key)",
+                hint="check LITBOT_EUTILS_URL (use the address that answers, not one that forwards)",
+            )
+        return target
 
     def _read(self, endpoint: str, response: httpx.Response, deadline: float) -> bytes:
         """The reply's body, refused as soon as it is known to pass the cap: by its Content-Length before a byte
@@ -286,6 +326,13 @@ class EutilsClient:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text
+
+
+def _origin(url: httpx.URL) -> str:
+    """``scheme://host:port``, the port spelt out, so ``https://h`` and ``https://h:443`` compare equal."""
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}:{port}"
 
 
 def _check_deadline(deadline: float) -> None:
