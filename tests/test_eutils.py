@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from bot.cli.ingest import ingest_command
+from ingest import redact
 from ingest.embeddings import Embedder, make_embedder
 from ingest.pipeline import Ingestor
 from ingest.pubmed.cursor import Cursor
@@ -502,3 +504,36 @@ def test_endless_redirects_on_the_same_host_are_a_clear_error(ncbi: Settings, st
         client.efetch_ids(["9997"])
     assert "redirected more than 3 times" in caught.value.user_message
     assert len(stub.requests("efetch")) == 4
+
+
+ECHO_PAGE = b"<html><head><title>Error: {request}</title></head><body><pre>{request}</pre></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status", "body"),
+    [
+        ("efetch", 500, ECHO_PAGE),  # retried, then given up
+        ("efetch", 200, ECHO_PAGE),  # a page instead of XML: its title goes into the retry lines
+        ("efetch", 200, b"<eFetchResult><ERROR>Cannot serve {request}</ERROR></eFetchResult>"),
+        ("esearch", 200, b"<eSearchResult><ERROR>Invalid {request}</ERROR></eSearchResult>"),
+    ],
+    ids=["efetch-500-page", "efetch-200-page", "efetch-error", "esearch-error"],
+)
+def test_a_server_echoing_the_request_never_gets_the_key_into_a_log_line_or_an_error(
+    settings: Settings,
+    stub: EutilsStub,
+    caplog: pytest.LogCaptureFixture,
+    endpoint: str,
+    status: int,
+    body: bytes,
+) -> None:
+    key = f"echoed-{uuid.uuid4().hex}"  # registered by nobody but the client (settings built directly)
+    ncbi = settings.model_copy(update={"eutils_url": stub.url, "ncbi_api_key": SecretStr(key)})
+    stub.faults.append(Fault(endpoint, status, body, {"Content-Type": "text/html"}, times=-1, reflect=True))
+    caplog.set_level(logging.DEBUG)
+    with EutilsClient(ncbi, max_retries=2, backoff=0.01) as client, pytest.raises(EutilsError) as caught:
+        client.esearch("x") if endpoint == "esearch" else client.efetch_ids(["9997"])
+    assert stub.log[0].params["api_key"] == key  # sent, and echoed back in the reply
+    for text in (caplog.text, str(caught.value), caught.value.user_message):
+        assert key not in text
+    assert redact.redact(f"later: {key}") == "later: ***"  # registered for every other log line too

@@ -20,6 +20,10 @@ Redirects are followed by hand, at most :data:`MAX_REDIRECTS`, and only on the c
 and port must equal ``LITBOT_EUTILS_URL``'s (the form, API key included, is posted there again). A redirect to
 any other host is never followed — nothing is sent there — and becomes a :class:`RedirectRefused` naming both
 hosts.
+
+Every message of this client, logged or raised, passes through :func:`ingest.redact.redact` (a server may echo
+the request, key included, in an error page), and the client registers its key with
+:func:`~ingest.redact.remember_secrets` itself, so that holds for settings not built by ``load_settings`` too.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
+from ingest import redact
 from ingest.errors import LitbotError
 from ingest.files import retry_after
 from ingest.settings import Settings
@@ -58,6 +63,10 @@ class EutilsError(LitbotError):
     """NCBI could not be reached or kept answering badly; trying again later may work."""
 
     retryable = True
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        # Messages quote replies, and a server may echo the request (API key included): redact them all here.
+        super().__init__(redact.redact(message), redact.redact(hint) if hint else hint)
 
 
 class EutilsQueryError(EutilsError):
@@ -145,6 +154,7 @@ class EutilsClient:
         self.base_url = settings.eutils_url.rstrip("/") + "/"
         self._origin = _origin(httpx.URL(self.base_url))
         self._key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else ""
+        redact.remember_secrets(self._key)  # load_settings does too, but settings may be built directly
         self._common = {"tool": settings.ncbi_tool, "db": "pubmed"}
         if settings.ncbi_email:
             self._common["email"] = settings.ncbi_email
@@ -245,14 +255,14 @@ class EutilsClient:
                 log.warning(
                     "NCBI %s: %s; retrying in %.1f s (%d/%d)",
                     endpoint,
-                    problem,
+                    redact.redact(problem),  # it may quote an echoing page; install() may not have run
                     delay,
                     attempt + 1,
                     self.max_retries,
                 )
                 self._sleep(delay)
         raise EutilsError(
-            f"NCBI {endpoint.split('.')[0]} failed {attempt + 1} times; last: {self._scrub(problem)}",
+            f"NCBI {endpoint.split('.')[0]} failed {attempt + 1} times; last: {problem}",
             hint="try again later (rerun the same command to resume)",
         )
 
@@ -318,14 +328,11 @@ class EutilsClient:
         )
 
     def _refusal(self, endpoint: str, status: int, body: bytes) -> EutilsError:
-        message = self._scrub(_error_text(body)) or "no reason given"
+        message = _error_text(body) or "no reason given"
         if any(word in message.lower() for word in _HISTORY_WORDS):
             return HistoryExpired(f"NCBI no longer knows the earlier search ({message})")
         name = endpoint.split(".")[0]
         return EutilsQueryError(f"NCBI refused the {name} request (HTTP {status}): {message}")
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
 
 
 def _origin(url: httpx.URL) -> str:
