@@ -3,7 +3,8 @@
 The PubMed records are the real efetch replies in ``tests/fixtures/pubmed-xml/`` (each ``<PubmedArticle>`` kept
 byte for byte); esearch replies have NCBI's layout (as in ``esearch2.xml``) or are served verbatim from a
 recording. Every request is logged (endpoint, parameters, arrival time) so tests can assert on what the client
-sent; ``faults`` script bad replies (429, 500, cut-off bodies, HTML pages) for matching requests.
+sent; ``faults`` script bad replies (429, 500, cut-off bodies, HTML pages, redirects, replies that stream
+without end or trickle, pages that echo the request) for matching requests.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +50,7 @@ class Logged:
     endpoint: str
     params: dict[str, str]
     at: float  # time.monotonic() at arrival
+    path: str = ""  # the request path, e.g. /entrez/eutils/efetch.fcgi
 
 
 @dataclass
@@ -62,6 +64,15 @@ class Fault:
     times: int = 1  # -1: forever
     when: Callable[[dict[str, str]], bool] | None = None
     missing_bytes: int = 0  # announce this many more bytes than are sent, then hang up (a cut connection)
+    # Send these pieces instead of ``body``, one write each, ``pace`` seconds apart: chunked unless ``headers``
+    # give a Content-Length (which may lie). Called once per reply, so a generator can be endless.
+    stream: Callable[[], Iterable[bytes]] | None = None
+    pace: float = 0.0
+    reflect: bool = False  # replace b"{request}" in ``body`` with the request's parameters (an echoing page)
+    # What the server saw of the streamed replies: bytes written, and whether the client hung up before the end.
+    sent: int = 0
+    hung_up: bool = False
+    finished: threading.Event = field(default_factory=threading.Event)  # a streamed reply ended, either way
 
 
 class EutilsStub:
@@ -102,20 +113,31 @@ class EutilsStub:
         return pmids
 
     # --- the protocol ------------------------------------------------------------------------------------
-    def answer(self, endpoint: str, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def reply(
+        self, endpoint: str, params: dict[str, str], path: str = ""
+    ) -> tuple[int, dict[str, str], bytes, Fault | None]:
+        """Status, headers, body and the fault that scripted them (``None`` for a real reply)."""
         with self._lock:
-            self.log.append(Logged(endpoint, params, time.monotonic()))
-            for fault in self.faults:
-                if (
-                    fault.endpoint == endpoint
-                    and fault.times != 0
-                    and (fault.when is None or fault.when(params))
-                ):
-                    fault.times -= 1 if fault.times > 0 else 0
-                    headers = dict(fault.headers)
-                    if fault.missing_bytes:
-                        headers["Content-Length"] = str(len(fault.body) + fault.missing_bytes)
-                    return fault.status, headers, fault.body
+            self.log.append(Logged(endpoint, params, time.monotonic(), path))
+            fault = self._fault_for(endpoint, params)
+        if fault is not None:
+            headers = dict(fault.headers)
+            body = fault.body
+            if fault.reflect:
+                body = body.replace(b"{request}", "; ".join(f"{k}: {v}" for k, v in params.items()).encode())
+            if fault.missing_bytes:
+                headers["Content-Length"] = str(len(body) + fault.missing_bytes)
+            return fault.status, headers, body, fault
+        return (*self._real_answer(endpoint, params), None)
+
+    def _fault_for(self, endpoint: str, params: dict[str, str]) -> Fault | None:
+        for fault in self.faults:
+            if fault.endpoint == endpoint and fault.times != 0 and (fault.when is None or fault.when(params)):
+                fault.times -= 1 if fault.times > 0 else 0
+                return fault
+        return None
+
+    def _real_answer(self, endpoint: str, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         if endpoint == "esearch":
             return 200, {"Content-Type": "text/xml"}, self._esearch(params)
         if endpoint == "efetch":
@@ -194,15 +216,44 @@ def _handler(stub: EutilsStub) -> type[BaseHTTPRequestHandler]:
             self._serve(self.rfile.read(length).decode())
 
         def _serve(self, query: str) -> None:
-            endpoint = urlsplit(self.path).path.rsplit("/", 1)[-1].split(".")[0]
+            path = urlsplit(self.path).path
+            endpoint = path.rsplit("/", 1)[-1].split(".")[0]
             params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-            status, headers, body = stub.answer(endpoint, params)
+            status, headers, body, fault = stub.reply(endpoint, params, path)
+            if fault is not None and fault.stream is not None:
+                self._stream(status, headers, fault)
+                return
             self.send_response(status)
             headers.setdefault("Content-Length", str(len(body)))
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
+
+        def _stream(self, status: int, headers: dict[str, str], fault: Fault) -> None:
+            """Write ``fault.stream`` piece by piece, noting how much went out before the client hung up."""
+            assert fault.stream is not None
+            chunked = "Content-Length" not in headers
+            if chunked:
+                self.protocol_version = "HTTP/1.1"  # chunked needs 1.1; this connection still closes after
+                headers = {**headers, "Transfer-Encoding": "chunked", "Connection": "close"}
+            self.close_connection = True
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            try:
+                for piece in fault.stream():
+                    if fault.pace:
+                        time.sleep(fault.pace)
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                    fault.sent += len(piece)
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+            except OSError:  # BrokenPipeError, ConnectionResetError: the client stopped reading
+                fault.hung_up = True
+            finally:
+                fault.finished.set()
 
         def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
             pass

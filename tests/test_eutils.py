@@ -7,7 +7,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+import tracemalloc
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from bot.cli.ingest import ingest_command
+from ingest import redact
 from ingest.embeddings import Embedder, make_embedder
 from ingest.pipeline import Ingestor
 from ingest.pubmed.cursor import Cursor
@@ -23,7 +26,7 @@ from ingest.pubmed.eutils import EutilsClient, EutilsError, RequestPacer
 from ingest.pubmed.fetch import PubmedFetcher, PubmedQuery
 from ingest.settings import Settings
 from ingest.store import open_store
-from tests.eutils_stub import EFETCH_HEAD, FIXTURES, EutilsStub, Fault, running_stub
+from tests.eutils_stub import EFETCH_HEAD, EFETCH_TAIL, FIXTURES, EutilsStub, Fault, running_stub
 
 KEY = "k3y-that-must-not-leak-0123456789"
 # Real recorded records with short abstracts keep embedding cheap; 12091962 has no abstract.
@@ -394,3 +397,143 @@ def test_cursor_file_is_written_atomically(ncbi: Settings) -> None:
     cursor.save(ncbi.data_dir)
     assert Cursor.load(ncbi.data_dir, "abc") == cursor
     assert [p.name for p in (ncbi.data_dir / "eutils").iterdir()] == ["cursor-abc.json"]
+
+
+# --- replies that must not be trusted: size, time, redirects, echoed keys ------------------------------------
+MB = 2**20
+
+
+def flood(total: int) -> Callable[[], Iterator[bytes]]:
+    """A reply that starts like PubMed XML and keeps coming, fast: ``total`` bytes in 64 KB pieces."""
+    piece = b"<!-- padding -->" * 4096
+
+    def pieces() -> Iterator[bytes]:
+        yield EFETCH_HEAD
+        for _ in range(total // len(piece)):
+            yield piece
+
+    return pieces
+
+
+@pytest.mark.parametrize("claimed", [5 * 10**9, None], ids=["content-length-5GB", "chunked-endless"])
+def test_a_reply_over_the_size_cap_is_cut_off_early(
+    ncbi: Settings, stub: EutilsStub, claimed: int | None
+) -> None:
+    headers = {"Content-Length": str(claimed)} if claimed else {}
+    big = Fault("efetch", headers=headers, stream=flood(64 * MB))
+    stub.faults.append(big)
+    tracemalloc.start()
+    try:
+        with (
+            EutilsClient(ncbi, backoff=0.01, max_reply_bytes=MB) as client,
+            pytest.raises(EutilsError) as caught,
+        ):
+            client.efetch_ids(["9997"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "larger than the 1 MB cap per reply" in caught.value.user_message
+    assert (
+        not caught.value.retryable and len(stub.requests("efetch")) == 1
+    )  # the same request would do it again
+    assert big.finished.wait(10) and big.hung_up
+    assert big.sent < 16 * MB  # the client hung up long before the 64 MB were out...
+    assert peak < 8 * MB  # ...and never held more than about the cap
+
+
+def test_a_trickling_reply_hits_the_deadline_and_is_retried(
+    ncbi: Settings, stub: EutilsStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = EFETCH_HEAD + stub.records["9997"] + b"\n" + EFETCH_TAIL
+    pieces = [whole[i : i + 128] for i in range(0, len(whole), 128)]  # ~40 pieces, 0.2 s apart: 8 s in all
+    trickle = Fault("efetch", headers={"Content-Length": str(len(whole))}, stream=lambda: pieces, pace=0.2)
+    stub.faults.append(trickle)
+    started = time.monotonic()
+    with EutilsClient(
+        ncbi, backoff=0.01, deadline=1.0
+    ) as client:  # each read is quick: the 60 s timeout never trips
+        body = client.efetch_ids(["9997"])
+    assert time.monotonic() - started < 4.0
+    assert body == whole  # from the second, prompt reply
+    assert len(stub.requests("efetch")) == 2
+    assert "network error (no complete reply within 1 s)" in caplog.text
+    assert trickle.finished.wait(5) and trickle.hung_up
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[EutilsStub]:
+    """A second loopback E-utilities server: another host as far as the client can tell (another port)."""
+    yield from running_stub()
+
+
+def origin(url: str) -> str:
+    return url.split("/entrez/")[0]
+
+
+@pytest.mark.parametrize("status", [307, 302])
+def test_a_redirect_to_another_host_is_refused_and_that_host_gets_nothing(
+    ncbi: Settings, stub: EutilsStub, elsewhere: EutilsStub, status: int
+) -> None:
+    away = f"{elsewhere.url}efetch.fcgi?api_key={KEY}"
+    stub.faults.append(Fault("efetch", status, headers={"Location": away}, times=-1))
+    with EutilsClient(ncbi, backoff=0.01) as client, pytest.raises(EutilsError) as caught:
+        client.efetch_ids(["9997"])
+    assert elsewhere.log == []  # neither the form (with the key) nor anything else went there
+    message = caught.value.user_message
+    assert f"from {origin(stub.url)} to another host, {origin(elsewhere.url)}" in message
+    assert KEY not in message and not caught.value.retryable
+    assert len(stub.requests("efetch")) == 1
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_on_the_same_host_is_followed_with_the_same_form(
+    ncbi: Settings, stub: EutilsStub, status: int
+) -> None:
+    stub.faults.append(Fault("efetch", status, headers={"Location": "/moved/efetch.fcgi"}))
+    with EutilsClient(ncbi, backoff=0.01) as client:
+        body = client.efetch_ids(["9997"])
+    assert body.count(b"<PubmedArticle>") == 1
+    first, moved = stub.requests("efetch")
+    assert (first.path, moved.path) == ("/entrez/eutils/efetch.fcgi", "/moved/efetch.fcgi")
+    assert moved.params == first.params  # the parameters went along (a GET without them would be useless)
+
+
+def test_endless_redirects_on_the_same_host_are_a_clear_error(ncbi: Settings, stub: EutilsStub) -> None:
+    stub.faults.append(Fault("efetch", 307, headers={"Location": "efetch.fcgi"}, times=-1))
+    with EutilsClient(ncbi, backoff=0.01) as client, pytest.raises(EutilsError) as caught:
+        client.efetch_ids(["9997"])
+    assert "redirected more than 3 times" in caught.value.user_message
+    assert len(stub.requests("efetch")) == 4
+
+
+ECHO_PAGE = b"<html><head><title>Error: {request}</title></head><body><pre>{request}</pre></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status", "body"),
+    [
+        ("efetch", 500, ECHO_PAGE),  # retried, then given up
+        ("efetch", 200, ECHO_PAGE),  # a page instead of XML: its title goes into the retry lines
+        ("efetch", 200, b"<eFetchResult><ERROR>Cannot serve {request}</ERROR></eFetchResult>"),
+        ("esearch", 200, b"<eSearchResult><ERROR>Invalid {request}</ERROR></eSearchResult>"),
+    ],
+    ids=["efetch-500-page", "efetch-200-page", "efetch-error", "esearch-error"],
+)
+def test_a_server_echoing_the_request_never_gets_the_key_into_a_log_line_or_an_error(
+    settings: Settings,
+    stub: EutilsStub,
+    caplog: pytest.LogCaptureFixture,
+    endpoint: str,
+    status: int,
+    body: bytes,
+) -> None:
+    key = f"echoed-{uuid.uuid4().hex}"  # registered by nobody but the client (settings built directly)
+    ncbi = settings.model_copy(update={"eutils_url": stub.url, "ncbi_api_key": SecretStr(key)})
+    stub.faults.append(Fault(endpoint, status, body, {"Content-Type": "text/html"}, times=-1, reflect=True))
+    caplog.set_level(logging.DEBUG)
+    with EutilsClient(ncbi, max_retries=2, backoff=0.01) as client, pytest.raises(EutilsError) as caught:
+        client.esearch("x") if endpoint == "esearch" else client.efetch_ids(["9997"])
+    assert stub.log[0].params["api_key"] == key  # sent, and echoed back in the reply
+    for text in (caplog.text, str(caught.value), caught.value.user_message):
+        assert key not in text
+    assert redact.redact(f"later: {key}") == "later: ***"  # registered for every other log line too

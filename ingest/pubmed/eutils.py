@@ -8,6 +8,22 @@ Every request is a POST with form parameters, so neither the API key nor a long 
 shared by every client in the process (CLI, Discord watches), so concurrent users stay under it together.
 429, 5xx, network errors and broken replies (cut off, an HTML page instead of XML) are retried with
 exponential backoff, honouring Retry-After; what still fails becomes one :class:`EutilsError` line.
+
+Replies are untrusted: one is read as a stream and refused past :data:`MAX_REPLY_BYTES` (64 MB; 200 PubMed
+records are a few MB) — at once when its Content-Length says so, else as the bytes arrive — with a
+:class:`ReplyTooLarge` naming the cap, not retried. A request gets :data:`DEADLINE` (120 s) from sending to the
+last byte of its reply, since httpx's timeout is per read and a trickling server never trips it; missing the
+deadline counts as a network error (retried). It is checked as the body arrives, and no single read may outlast
+it; headers that trickle in escape it (httpcore reads them in one call, each read bounded by the timeout only).
+
+Redirects are followed by hand, at most :data:`MAX_REDIRECTS`, and only on the configured server: scheme, host
+and port must equal ``LITBOT_EUTILS_URL``'s (the form, API key included, is posted there again). A redirect to
+any other host is never followed — nothing is sent there — and becomes a :class:`RedirectRefused` naming both
+hosts.
+
+Every message of this client, logged or raised, passes through :func:`ingest.redact.redact` (a server may echo
+the request, key included, in an error page), and the client registers its key with
+:func:`~ingest.redact.remember_secrets` itself, so that holds for settings not built by ``load_settings`` too.
 """
 
 from __future__ import annotations
@@ -23,6 +39,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
+from ingest import redact
 from ingest.errors import LitbotError
 from ingest.files import retry_after
 from ingest.settings import Settings
@@ -30,6 +47,13 @@ from ingest.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_DELAY = 120.0  # seconds: the longest single wait, even when Retry-After asks for more
+# Bytes of one reply, at most: an efetch of 200 records is a few MB and an esearch a few KB, so anything near
+# this is a proxy or server gone wrong (an endless stream, a bogus Content-Length) that must not fill memory.
+MAX_REPLY_BYTES = 64 * 2**20
+# Seconds one request may take, from sending it to the last byte of its reply: httpx's timeout is per read,
+# so a server trickling a byte every few seconds would otherwise hold a fetch (and a watch) forever.
+DEADLINE = 120.0
+MAX_REDIRECTS = 3  # same-host redirects followed per request (another host is never followed)
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _HISTORY_WORDS = ("webenv", "query_key", "query #", "history")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -40,6 +64,10 @@ class EutilsError(LitbotError):
 
     retryable = True
 
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        # Messages quote replies, and a server may echo the request (API key included): redact them all here.
+        super().__init__(redact.redact(message), redact.redact(hint) if hint else hint)
+
 
 class EutilsQueryError(EutilsError):
     """NCBI refused the request itself (bad query syntax, bad parameter); retrying will not help."""
@@ -49,6 +77,22 @@ class EutilsQueryError(EutilsError):
 
 class HistoryExpired(EutilsError):
     """The WebEnv/query_key of an earlier esearch is no longer known to the history server."""
+
+
+class ReplyTooLarge(EutilsError):
+    """A reply over the size cap: something between litbot and NCBI misbehaves, and would again on a retry."""
+
+    retryable = False
+
+
+class RedirectRefused(EutilsError):
+    """NCBI's address redirected to another host (which would receive the form, API key included) or in a loop."""
+
+    retryable = False
+
+
+class _TooSlow(Exception):
+    """The reply did not complete within the deadline; retried like any network error."""
 
 
 class _Malformed(Exception):
@@ -104,9 +148,13 @@ class EutilsClient:
         backoff: float = 1.0,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
+        deadline: float = DEADLINE,
     ) -> None:
         self.base_url = settings.eutils_url.rstrip("/") + "/"
+        self._origin = _origin(httpx.URL(self.base_url))
         self._key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else ""
+        redact.remember_secrets(self._key)  # load_settings does too, but settings may be built directly
         self._common = {"tool": settings.ncbi_tool, "db": "pubmed"}
         if settings.ncbi_email:
             self._common["email"] = settings.ncbi_email
@@ -116,8 +164,12 @@ class EutilsClient:
         self.max_retries = max_retries
         self.malformed_retries = min(malformed_retries, max_retries)  # a page that stays broken is not flaky
         self.backoff = backoff
+        self.max_reply_bytes = max_reply_bytes
+        self.deadline = deadline
         self._sleep = sleep
-        self._http = httpx.Client(timeout=timeout, follow_redirects=True)
+        # No single read may outlast the deadline either: the deadline is checked as bytes arrive, so this
+        # bounds the overrun when a server falls silent just before it.
+        self._http = httpx.Client(timeout=min(timeout, deadline), follow_redirects=False)  # see _follow
 
     def close(self) -> None:
         self._http.close()
@@ -172,7 +224,6 @@ class EutilsClient:
 
     # --- transport -------------------------------------------------------------------------------------
     def _request(self, endpoint: str, params: dict[str, str], check: Callable[[bytes], Any]) -> Any:
-        url = self.base_url + endpoint
         data = {**self._common, **params}
         problem = ""
         malformed = 0
@@ -180,20 +231,21 @@ class EutilsClient:
             self.limiter.wait()
             delay = min(self.backoff * 2**attempt, MAX_DELAY)
             try:
-                response = self._http.post(url, data=data)
+                status, headers, body = self._exchange(endpoint, data)
             except httpx.TransportError as exc:
                 problem = f"network error ({type(exc).__name__})"
+            except _TooSlow:
+                problem = f"network error (no complete reply within {self.deadline:g} s)"
             else:
-                status = response.status_code
                 if status in _RETRY_STATUS:
                     problem = f"HTTP {status}"
-                    asked = retry_after(response.headers, MAX_DELAY)
+                    asked = retry_after(headers, MAX_DELAY)
                     delay = delay if asked is None else asked
                 elif status >= 400:
-                    raise self._refusal(endpoint, status, response.content)
+                    raise self._refusal(endpoint, status, body)
                 else:
                     try:
-                        return check(response.content)
+                        return check(body)
                     except _Malformed as exc:
                         problem = str(exc)
                         malformed += 1
@@ -203,26 +255,103 @@ class EutilsClient:
                 log.warning(
                     "NCBI %s: %s; retrying in %.1f s (%d/%d)",
                     endpoint,
-                    problem,
+                    redact.redact(problem),  # it may quote an echoing page; install() may not have run
                     delay,
                     attempt + 1,
                     self.max_retries,
                 )
                 self._sleep(delay)
         raise EutilsError(
-            f"NCBI {endpoint.split('.')[0]} failed {attempt + 1} times; last: {self._scrub(problem)}",
+            f"NCBI {endpoint.split('.')[0]} failed {attempt + 1} times; last: {problem}",
             hint="try again later (rerun the same command to resume)",
         )
 
+    def _exchange(self, endpoint: str, data: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
+        """POST the form, following redirects on the configured server only; the final reply's status, headers
+        and body (streamed, so the cap and the deadline hold while it arrives)."""
+        deadline = time.monotonic() + self.deadline
+        url = httpx.URL(self.base_url + endpoint)
+        for _ in range(MAX_REDIRECTS + 1):
+            with self._http.stream("POST", url, data=data) as response:
+                if not response.is_redirect:
+                    return response.status_code, response.headers, self._read(endpoint, response, deadline)
+                url = self._follow(endpoint, response)
+            _check_deadline(deadline)
+        raise RedirectRefused(
+            f"NCBI {endpoint.split('.')[0]} redirected more than {MAX_REDIRECTS} times on {self._origin}",
+            hint="check LITBOT_EUTILS_URL",
+        )
+
+    def _follow(self, endpoint: str, response: httpx.Response) -> httpx.URL:
+        """Where a redirect points, if that is the configured server (same scheme, host and port): the form is
+        posted there again, whatever the status (301/302/303 included — without its parameters the request
+        would be useless). Another host is refused before anything is sent: it would receive the API key, and
+        its reply would be ingested as if NCBI's. Only the hosts are named: the Location may hold the key."""
+        name = endpoint.split(".")[0]
+        try:
+            target = response.url.join(response.headers["location"])
+        except httpx.InvalidURL:
+            raise RedirectRefused(f"NCBI {name} redirected to an unusable address") from None
+        if _origin(target) != self._origin:
+            raise RedirectRefused(
+                f"NCBI {name} redirected from {self._origin} to another host, {_origin(target)}; not followed, "
+                "as it would receive the request (with any API key)",
+                hint="check LITBOT_EUTILS_URL (use the address that answers, not one that forwards)",
+            )
+        return target
+
+    def _read(self, endpoint: str, response: httpx.Response, deadline: float) -> bytes:
+        """The reply's body, refused as soon as it is known to pass the cap: by its Content-Length before a byte
+        is read, otherwise (chunked, or a length that lies) as the bytes arrive; abandoned when the deadline
+        passes. Leaving the stream unread closes the connection, so the server stops sending too."""
+        _check_deadline(deadline)
+        cap = self.max_reply_bytes
+        claimed = _content_length(response.headers)
+        if claimed is not None and claimed > cap:
+            raise self._too_large(endpoint, f"it announced {claimed:,} bytes")
+        parts: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise self._too_large(endpoint, "it kept coming past the cap")
+            _check_deadline(deadline)
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _too_large(self, endpoint: str, detail: str) -> ReplyTooLarge:
+        name = endpoint.split(".")[0]
+        return ReplyTooLarge(
+            f"NCBI {name}'s reply is larger than the {self.max_reply_bytes / 2**20:g} MB cap per reply "
+            f"({detail}); not read further",
+            hint="NCBI's replies are a few MB: check LITBOT_EUTILS_URL and any proxy in between",
+        )
+
     def _refusal(self, endpoint: str, status: int, body: bytes) -> EutilsError:
-        message = self._scrub(_error_text(body)) or "no reason given"
+        message = _error_text(body) or "no reason given"
         if any(word in message.lower() for word in _HISTORY_WORDS):
             return HistoryExpired(f"NCBI no longer knows the earlier search ({message})")
         name = endpoint.split(".")[0]
         return EutilsQueryError(f"NCBI refused the {name} request (HTTP {status}): {message}")
 
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
+
+def _origin(url: httpx.URL) -> str:
+    """``scheme://host:port``, the port spelt out, so ``https://h`` and ``https://h:443`` compare equal."""
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}:{port}"
+
+
+def _check_deadline(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise _TooSlow
+
+
+def _content_length(headers: httpx.Headers) -> int | None:
+    try:
+        return int(headers["content-length"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _error_text(body: bytes) -> str:
