@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import time
 
 import discord
@@ -158,13 +159,13 @@ def test_fifty_simultaneous_asks_are_all_answered_without_blocking_the_loop(mini
         threads = world.recorder.of("thread")
         assert len(threads) == 50
         # An answer computed on the event loop would stall the heartbeat for at least that answer's whole
-        # duration (here: dozens of answers back to back). The brief's bound is 100 ms; on a machine so loaded
-        # that one answer takes longer than that, the shortest answer is the bound that still tells a blocked
-        # loop from the OS's scheduling noise.
+        # duration, so the longest gap would be at least the longest answer. The brief's bound is 100 ms; on a
+        # machine so loaded that answers take longer than that, the median answer is the bound that still tells
+        # a blocked loop from the OS's scheduling noise (a blocked loop fails it by the longest answer).
         memory = world.bot.services.memory
         totals = [memory.get(t.where).session.last_answer.timings["total"] for t in threads]  # type: ignore[union-attr]
-        bound = max(0.1, min(totals))
-        print(f"heartbeat max gap {max(gaps) * 1000:.0f} ms; shortest answer {min(totals) * 1000:.0f} ms")
+        bound = max(0.1, statistics.median(totals))
+        print(f"heartbeat max gap {max(gaps) * 1000:.0f} ms; median answer {bound * 1000:.0f} ms")
         assert max(gaps) < bound, f"event loop blocked for {max(gaps) * 1000:.0f} ms"
 
     run_with_bot(mini_settings, scenario)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import threading
@@ -342,12 +341,14 @@ def test_rate_limiter_is_shared_by_threads() -> None:
             stamps.append(time.monotonic())
 
     threads = [threading.Thread(target=call) for _ in range(6)]
+    started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    stamps.sort()
-    assert min(b - a for a, b in itertools.pairwise(stamps)) >= 0.035  # 0.05 s slots
+    # Six calls in 0.05 s slots: the last cannot return before five slots have passed (however loaded the
+    # machine, load only makes this later; a pacer that let threads race for one slot returns them together).
+    assert max(stamps) - started >= 5 * 0.05 - 0.01
 
 
 def test_api_key_is_sent_but_never_logged_or_printed(
