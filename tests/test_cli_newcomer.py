@@ -43,6 +43,7 @@ def test_a_missing_input_fails_in_one_line_before_any_store_exists(tmp_path: Pat
     assert not (tmp_path / "data").exists() and not Path(os.environ["LITBOT_CHROMA_PATH"]).exists()
 
 
+@pytest.mark.slow
 def test_each_skip_is_reported_once_and_the_counts_add_up(tmp_path: Path) -> None:
     data = tmp_path / "three.csv"
     data.write_text(CSV)

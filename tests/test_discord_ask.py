@@ -9,6 +9,7 @@ import statistics
 import time
 
 import discord
+import pytest
 
 from bot.discord.feedback import FEEDBACK_FILE, FeedbackView
 from ingest.settings import Settings
@@ -132,6 +133,7 @@ def test_sixth_question_in_the_window_is_refused_politely(mini_settings: Setting
     run_with_bot(mini_settings, scenario)
 
 
+@pytest.mark.slow
 def test_fifty_simultaneous_asks_are_all_answered_without_blocking_the_loop(mini_settings: Settings) -> None:
     async def scenario(world: World) -> None:
         gaps: list[float] = []

@@ -57,6 +57,7 @@ def test_help_explains_every_command() -> None:
     assert sub.returncode == 0 and "--json" in sub.stdout and "MEDLINE" in sub.stdout
 
 
+@pytest.mark.slow
 def test_ingest_json_then_stats_json(tmp_path: Path) -> None:
     done = run("ingest", str(MINI_CORPUS / "gut-microbiota-hcc-drug-resistance.txt"), "--json")
     assert done.returncode == 0, done.stderr
@@ -73,6 +74,7 @@ def test_ingest_json_then_stats_json(tmp_path: Path) -> None:
     assert str(tmp_path / "chroma") in info["store"]
 
 
+@pytest.mark.slow
 def test_stdin_input_and_strict_exit_status(tmp_path: Path) -> None:
     lines = json.dumps({"pmid": "11", "abstract": "Vitamin D did not prevent fractures."}) + "\n{broken\n"
     ok = run("ingest", "-", "--json", input=lines.encode())

@@ -117,6 +117,7 @@ def test_a_nul_byte_spoils_only_its_own_record(tmp_path: Path) -> None:
     assert (report["new"], report["skipped"], report["failed_inputs"]) == (1, 1, [])
 
 
+@pytest.mark.slow
 def test_an_xml_bomb_after_good_records_keeps_them(tmp_path: Path) -> None:
     laughs = "".join(f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10 if i else "lol"}">' for i in range(10))
     good = (
@@ -134,6 +135,7 @@ def test_an_xml_bomb_after_good_records_keeps_them(tmp_path: Path) -> None:
     assert stored_pmids() == {"424242"}
 
 
+@pytest.mark.slow
 def test_hostile_file_names_are_printed_escaped_and_the_rest_go_in(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -289,6 +291,7 @@ EVIL = {
 }
 
 
+@pytest.mark.slow
 def test_escape_codes_in_records_never_reach_the_output(tmp_path: Path) -> None:
     data = tmp_path / "evil.jsonl"
     data.write_text(json.dumps(EVIL) + "\n")
@@ -335,6 +338,7 @@ def test_discord_shows_untrusted_text_literally() -> None:
 # --- secrets ---------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_server_echoing_the_key_or_a_password_in_a_url_never_shows_it(mini_settings: Settings) -> None:
     key = "sk-test-ECHOED-secret-123"
     with OpenAIStub(default=Reply(status=500, text=f"Authorization: Bearer {key}")) as stub:
