@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,8 @@ def test_help_takes_dash_h_shows_flags_as_flags_and_wraps_to_the_terminal(comman
     done = run(*command, "-h", env={"COLUMNS": "200"})
     assert done.returncode == 0, done.stderr
     assert "<bool>" not in done.stdout
+    options = done.stdout.split("Options", 1)[-1]  # a value is named (--since SINCE), not typed (<str>)
+    assert not re.search(r"--[\w-]+ +<(str|int|path|list)", options), options
     assert "Usage: litbot" in done.stdout
     if command == ["ask"]:  # a docstring sentence that spans two source lines reads as one line
         assert "otherwise answers extractively with the most relevant sentences" in done.stdout

@@ -181,10 +181,13 @@ def print_report(report: IngestReport) -> None:
 
 
 def _hide_flag_types(command: Any, ctx: Any) -> None:
-    """A flag takes no value: show no type for it (Typer's rich help prints ``<bool>`` otherwise)."""
+    """A flag takes no value: show no type for it (Typer's rich help prints ``<bool>`` otherwise); a value is
+    shown by its name, ``--since SINCE``, not by its Python type (``<str>``, ``<list[str]>``)."""
     for param in command.get_params(ctx):
         if getattr(param, "is_flag", False) or getattr(param, "is_bool_flag", False):
             param.metavar = ""
+        elif param.param_type_name == "option" and param.metavar is None and param.name:
+            param.metavar = param.name.upper()
 
 
 class Command(TyperCommand):
