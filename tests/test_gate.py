@@ -86,6 +86,12 @@ def test_concepts_keep_what_the_question_is_about_and_drop_how_it_is_asked(index
     assert named["semaglutide"].domain and not named["semaglutide"].known  # a technical term no article holds
     assert named["il-6"].domain  # identifiers with digits are technical terms
     assert named["children"].known and not named["children"].domain
+    # verbs of effect frame the question, however rare in English: the partial names the drug, not "induce"
+    assert runs("Does tofacitinib induce remission in ulcerative colitis?") == [
+        ["tofacitinib"],
+        ["remission"],
+        ["ulcerative", "colitis"],
+    ]
 
 
 def test_an_article_holding_every_concept_answers(index: LexicalIndex, embedder: MiniLMEmbedder) -> None:

@@ -4,7 +4,8 @@
 "safe" and "during" only frame it. Each content word is one concept (its index term, stemmed with the
 retrieval tokenizer, so the terms the lexical index holds); the run of words it stands in ("laparoscopic
 surgery") is kept to name what is missing in plain words. Framing words are question words, stopwords and a
-short list of relation words every study uses ("effect", "risk", "associated", "reduce", "safe", ...).
+short list of relation words every study uses ("effect", "risk", "associated", "reduce", "induce", "safe",
+...).
 
 Each concept carries its weight in the store (idf; a term no stored article holds in any form weighs most)
 and two flags: *soft* when the term is in a large share of all abstracts ("patients", "study": it narrows
@@ -36,6 +37,7 @@ FRAMING_STEMS = frozenset(
     peopl person patient human mean much mani lot less fewer greater higher lowest highest amount level
     degre often usual gener overal versus vs cure treat treatment therapi consequ respons also still
     even just realli worth worthwhil option choic instead keep stay look feel tell start end
+    induc delay slow protect detect promot prolong shorten enhanc boost worsen allevi reliev
     """.split()
 )
 #: Words that only glue a question together, beyond the tokenizer's stopwords.
