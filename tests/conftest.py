@@ -57,7 +57,10 @@ def mini_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (a file lock keeps the others waiting), the rest reuse it. Tests only ever read copies of it."""
     from filelock import FileLock
 
-    shared = tmp_path_factory.getbasetemp().parent  # one folder for every xdist worker of this run
+    # One folder per run shared by its xdist workers (pytest-N/popen-gwX's parent); without xdist, the run's
+    # own folder: the parent there holds every earlier run, whose store other code may have written.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     path = shared / "mini-store" / "chroma"
     with FileLock(str(shared / "mini-store.lock")):
         if not (path.parent / "done").exists():
