@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.types import Citation, Usage
+from bot.types import LABELS, Citation, Usage
 from ingest.articles import untrusted
 
 _GROUP = re.compile(
@@ -184,9 +184,18 @@ def make_citation(n: int, article: CitableArticle, passages: Sequence[str], find
         pmid=text("pmid"),
         doi=text("doi"),
         url=text("url"),
+        authors=_split(text("authors")),
+        study_types=[k for k in _split(text("study_types")) if k in LABELS],
+        publication_types=_split(text("publication_types")),
+        retraction=text("retraction"),
         passages=[untrusted(p) for p in passages],
         finding=untrusted(finding),
     )
+
+
+def _split(value: str | None) -> list[str]:
+    """A "; "-joined metadata list back into its items."""
+    return [part.strip() for part in (value or "").split(";") if part.strip()]
 
 
 def citations_for(
