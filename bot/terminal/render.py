@@ -50,9 +50,18 @@ def print_source(console: Console, citation: Citation, links: bool, passages: bo
     own line, unwrapped by rich, so terminals that detect URLs can still open it and copying gets it whole.
     """
     url = citation.link
-    body = Text(citation.label, style="bold")
+    body = Text()
+    if citation.retracted:
+        body.append("RETRACTED", style="bold white on red")
+        body.append(" ")
+    kinds = [tag for tag in citation.tags if tag != "RETRACTED"]
+    if kinds:
+        body.append(f"[{' · '.join(kinds)}]", style="magenta")
+        body.append(" ")
+    title = Text(citation.label, style="bold")
     if links and url:
-        body.stylize(f"link {url}")
+        title.stylize(f"link {url}")
+    body.append_text(title)
     where = _where(citation)
     if where:
         body.append(f" — {where}", style="dim")
