@@ -143,3 +143,32 @@ def test_cite_prints_parseable_references_on_stdout(typed_settings: Settings) ->
     assert (first["doi"], first["accession_number"]) == ("10.1056/nejmoa1715274", "29768149")
     assert first["urls"] == ["https://pubmed.ncbi.nlm.nih.gov/29768149/"] and first["keywords"] == ["RCT"]
     assert out.count("TY  - ") == out.count("ER  - ") == len(records)
+
+
+def test_prefer_syntheses_reorders_only_by_the_margin(typed_settings: Settings) -> None:
+    from bot.retrieval.retriever import SYNTHESIS_MARGIN, Retriever, kinds_of
+    from ingest.embeddings import make_embedder
+    from ingest.store import open_store
+
+    embedder = make_embedder(typed_settings)
+    store = open_store(typed_settings, embedder.name, create=False)
+    question = "treatment trial outcomes in adults"
+    plain = Retriever(store, embedder, typed_settings, synthesis_margin=0.0).search(
+        question, k=30, apply_floor=False
+    )
+    syntheses = [
+        r.article_id for r in plain if kinds_of(r.metadata) & {"rct", "meta-analysis", "systematic-review"}
+    ]
+    assert syntheses, "the question should reach a typed article"
+    forced = Retriever(store, embedder, typed_settings, synthesis_margin=10.0).search(
+        question, k=30, apply_floor=False
+    )
+    order = [r.article_id for r in forced]
+    assert order[: len(syntheses)] == syntheses  # every synthesis/RCT first, in its own order
+    assert order[len(syntheses) :] == [r.article_id for r in plain if r.article_id not in syntheses]
+    shipped = Retriever(store, embedder, typed_settings.model_copy(update={"prefer_syntheses": True}))
+    assert shipped.synthesis_margin == SYNTHESIS_MARGIN
+    gaps = {r.article_id: r.score for r in plain}
+    for before, after in zip(plain, shipped.search(question, k=30, apply_floor=False), strict=False):
+        if before.article_id != after.article_id:  # a move happens only across a gap smaller than the margin
+            assert abs(gaps[before.article_id] - gaps[after.article_id]) <= SYNTHESIS_MARGIN + 1e-9
