@@ -187,3 +187,21 @@ def test_types_and_retraction_are_stored_and_a_change_is_an_update(
     ingest_inputs([str(gz)], ingestor)
     (_, _, rct), *_ = ingestor.store.get_chunks(["pmid:29768149#0"])
     assert rct["study_types"] == "rct; clinical-trial"
+
+
+def test_e_utilities_records_carry_their_types(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`litbot ingest --pmid` goes through efetch XML, so the types come along."""
+    from typer.testing import CliRunner
+
+    from bot.cli.app import app
+    from tests.eutils_stub import running_stub
+
+    for stub in running_stub():
+        monkeypatch.setenv("LITBOT_EUTILS_URL", stub.url)
+        monkeypatch.setenv("LITBOT_CHROMA_PATH", str(settings.chroma_path))
+        result = CliRunner().invoke(app, ["ingest", "--pmid", "29768149", "--json"])
+        assert result.exit_code == 0, result.output
+        assert [f.params["id"] for f in stub.requests("efetch")] == ["29768149"]
+    store = open_store(settings, make_embedder(settings).name, create=False)
+    (_, _, meta), *_ = store.get_chunks(["pmid:29768149#0"])
+    assert meta["study_types"] == "rct; clinical-trial" and "retraction" not in meta

@@ -86,3 +86,24 @@ def test_chat_filters_marks_and_exports(mini_settings: Settings, tmp_path: Path)
     assert pmids[0] == "29768149" and "993" in pmids and len(pmids) == len(set(pmids))
     retracted = next(r for r in records if r.get("accession_number") == "993")
     assert "RETRACTED" in retracted["notes"]
+
+
+def test_terminal_and_prompt_show_type_and_retraction() -> None:
+    from rich.console import Console
+
+    from bot.answer.prompting import format_passages
+    from bot.retrieval.retriever import RetrievedArticle
+    from bot.terminal.render import print_source
+    from bot.types import Citation
+
+    console = Console(record=True, width=200, color_system=None)
+    retracted = Citation(n=2, id="pmid:993", title="Oleate study", pmid="993", retraction="retracted")
+    print_source(console, retracted, links=False)
+    typed = Citation(n=1, id="pmid:1", title="A trial", study_types=["rct", "preprint"], retraction=None)
+    print_source(console, typed, links=False)
+    shown = console.export_text()
+    assert "[2] RETRACTED Oleate study" in shown and "[1] [RCT, preprint] A trial" in shown
+
+    meta = {"title": "Oleate study", "study_types": "rct", "retraction": "retracted"}
+    prompt = format_passages([RetrievedArticle("pmid:993", 1.0, 0.9, meta, ["Oleate rose."])])
+    assert "Study type: RCT" in prompt and "Status: RETRACTED" in prompt

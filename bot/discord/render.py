@@ -135,7 +135,8 @@ def passages_embed(answer: Answer) -> discord.Embed:
     embed = discord.Embed(title=clip(f"Sources for: {answer.question}", EMBED_TITLE), colour=EMBED_COLOUR)
     total = len(embed.title or "")
     for citation in answer.citations[:EMBED_FIELDS]:
-        name = clip(f"[{citation.n}] {plain(citation.label)}", EMBED_FIELD_NAME)
+        tags = f"[{' · '.join(citation.tags)}] " if citation.tags else ""
+        name = clip(f"[{citation.n}] {tags}{plain(citation.label)}", EMBED_FIELD_NAME)
         url = citation.link
         link = f"\n<{url}>" if url else ""
         body = "\n".join(f"> {plain(p)}" for p in citation.passages) or "(no passage text)"
