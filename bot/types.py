@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ingest.articles import doi_link, pubmed_link
-from ingest.studytypes import LABELS, RETRACTED, label_of
+from ingest.studytypes import RETRACTED, label_of
 
 #: Words of an untitled source's finding that stand in for its title.
 UNTITLED_WORDS = 12
@@ -168,6 +168,3 @@ def _citation_json(citation: Citation, numbered: bool = True) -> dict[str, objec
         retracted=citation.retracted,
     )
     return data
-
-
-__all__ = ["LABELS", "REFUSAL", "Answer", "Citation", "Filters", "Usage"]

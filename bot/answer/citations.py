@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.types import LABELS, Citation, Usage
+from bot.types import Citation, Usage
 from ingest.articles import untrusted
+from ingest.studytypes import LABELS
 
 _GROUP = re.compile(
     r"^\s*(?:(?:passages?|sources?|refs?\.?|references?)\s*)?"
