@@ -61,7 +61,9 @@ def test_chat_filters_marks_and_exports(mini_settings: Settings, tmp_path: Path)
         ASTHMA,
         "/export refs.bib",
         RETRACTED_QUESTION,  # the type filter is still on, and the paper is retracted anyway
-        "/filter type=off retracted=show",
+        "/filter type=off",
+        RETRACTED_QUESTION,  # left out, named, with the way to include it
+        "/filter retracted=show",
         RETRACTED_QUESTION,
         "/export all everything.ris",
         "/export notes.txt",
@@ -74,7 +76,12 @@ def test_chat_filters_marks_and_exports(mini_settings: Settings, tmp_path: Path)
     assert REFUSAL in refused and "Filters are active (type=meta-analysis)" in refused
     assert "[1] [RCT] Inhaled Combined Budesonide-Formoterol as Needed in Mild Asthma." in rest
     assert "Wrote 1 reference to refs.bib (bibtex)" in out
-    shown = out.split("Retracted articles are answered from too")[1]
+    filtered, hidden, shown = out.split(f"> {RETRACTED_QUESTION}")[1:]
+    assert REFUSAL in filtered and "type=rct" in filtered  # the type filter was still on: not searched
+    assert "1 retracted article matched and was left out" in hidden and "(PMID 993)" in hidden
+    assert "note: /filter retracted=show answers from them too" in hidden
+    assert "[RETRACTED]" not in hidden
+    assert "Retracted articles are answered from too" in hidden  # /filter's reply, before the last question
     assert "[RETRACTED] The stimulation by synaptic transmitters" in shown
     assert "is RETRACTED" in shown
     assert "cannot tell the format of 'notes.txt'" in out

@@ -21,6 +21,7 @@ from bot.types import Answer, Citation
 
 _CITE_RE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 CITE_STYLE = "bold cyan"
+RETRACTED_HINT = "/filter retracted=show answers from them too, marked."
 
 
 def _short_ref(citation: Citation) -> str:
@@ -218,6 +219,8 @@ def plain_answer(answer: Answer) -> str:
     The question line makes a transcript readable and separates answers, which may hold blank lines.
     """
     lines = [f"> {answer.question}", answer.text.strip(), *(f"note: {n}" for n in answer_notes(answer))]
+    if answer.withheld:
+        lines.append(f"note: {RETRACTED_HINT}")
     if sources := sources_block(answer):
         lines += ["", sources]
     return "\n".join(lines)

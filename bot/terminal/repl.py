@@ -133,7 +133,7 @@ class TerminalRepl:
         if any(note.startswith("Filters are active") for note in notes):
             self.console.print(Text("/filter off searches every article.", style="dim"))
         if answer.withheld:
-            self.console.print(Text("/filter retracted=show answers from them too, marked.", style="dim"))
+            self.console.print(Text(render.RETRACTED_HINT, style="dim"))
         if answer.refused:
             self._show_store_hint()
 
