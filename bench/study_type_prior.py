@@ -1,6 +1,6 @@
 """What LITBOT_PREFER_SYNTHESES does to retrieval quality, over cached raw hybrid evidence.
 
-    LITBOT_DATA_DIR=... .venv/bin/python bench/study_type_prior.py [pubmedqa] [scifact]
+    LITBOT_DATA_DIR=... .venv/bin/python bench/study_type_prior.py [pubmedqa] [paraphrases] [scifact]
 
 Neither benchmark corpus carries publication types (SciFact's are S2ORC abstracts, PubMedQA's BEIR corpus has
 no PT field), so the prior, as shipped, cannot move a single result on them: the first line per data set checks
@@ -12,7 +12,8 @@ exactly that. What can be measured is what the bonus would cost or gain if some 
   informative prior can buy.
 
 The tags exist only in this process's copy of the index; nothing is written. SciFact is scored on its
-held-out half, PubMedQA on its 1,000 test questions.
+held-out half, PubMedQA on its 1,000 test questions, the paraphrases (plain-language PubMedQA questions,
+bench/data/pubmedqa_paraphrases.jsonl) on all of them.
 """
 
 from __future__ import annotations
