@@ -45,6 +45,9 @@ def test_type_option_labels_retraction_rule_and_export(mini_settings: Settings) 
         await world.ask(ASTHMA, study_type="meta-analysis")
         text = " ".join(world.recorder.texts("followup"))
         assert "I couldn't find this" in text and "Filters are active (type=meta-analysis)" in text
+        refusal_view = world.recorder.of("followup")[-1].kwargs["view"]
+        assert "Export citations" not in [getattr(item, "label", None) for item in refusal_view.children]
+        assert "Export citations" in [getattr(item, "label", None) for item in view.children]
 
         world.recorder.sent.clear()
         await world.ask(RETRACTED_QUESTION)

@@ -57,6 +57,7 @@ def test_chat_filters_marks_and_exports(mini_settings: Settings, tmp_path: Path)
         "/export",  # nothing yet
         "/filter type=meta-analysis",
         ASTHMA,  # no meta-analysis on asthma: refused, filters named
+        "/export",  # a refusal cites nothing
         "/filter type=rct",
         ASTHMA,
         "/export refs.bib",
@@ -72,6 +73,7 @@ def test_chat_filters_marks_and_exports(mini_settings: Settings, tmp_path: Path)
     assert done.returncode == 0, done.stderr
     out = done.stdout + done.stderr
     assert "No sources to export yet" in out
+    assert "The last answer cited no sources." in out
     refused, rest = out.split(f"> {ASTHMA}", 2)[1:]
     assert REFUSAL in refused and "Filters are active (type=meta-analysis)" in refused
     assert "[1] [RCT] Inhaled Combined Budesonide-Formoterol as Needed in Mild Asthma." in rest

@@ -63,6 +63,8 @@ class FeedbackView(discord.ui.View):
         self.answer = answer
         self.feedback = feedback
         self.voters: set[int] = set()
+        if not answer.citations:  # nothing to export under a refusal
+            self.remove_item(self.export_citations)
 
     @discord.ui.button(emoji="👍", style=discord.ButtonStyle.secondary, custom_id=None)
     async def helpful(

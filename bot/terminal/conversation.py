@@ -131,7 +131,12 @@ def export_sources(arg: str, conversation: Conversation, console: Console) -> No
         answers = [conversation.last_answer]
     citations = unique_sources(answers)
     if not citations:
-        console.print("No sources to export yet — ask a question first.", style="yellow")
+        message = (
+            "The last answer cited no sources."
+            if answers
+            else "No sources to export yet — ask a question first."
+        )
+        console.print(message, style="yellow")
         return
     if not target:
         console.print(Text(export(citations, "ris")), soft_wrap=True)
