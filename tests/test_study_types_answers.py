@@ -172,3 +172,15 @@ def test_prefer_syntheses_reorders_only_by_the_margin(typed_settings: Settings) 
     for before, after in zip(plain, shipped.search(question, k=30, apply_floor=False), strict=False):
         if before.article_id != after.article_id:  # a move happens only across a gap smaller than the margin
             assert abs(gaps[before.article_id] - gaps[after.article_id]) <= SYNTHESIS_MARGIN + 1e-9
+
+
+def test_stats_counts_study_types_and_retractions(typed_settings: Settings) -> None:
+    code, out, _ = run("stats", "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["retracted"] == 1
+    kinds = info["study_types"]
+    assert (kinds["RCT"], kinds["meta-analysis"], kinds["review"], kinds["observational"]) == (1, 1, 2, 1)
+    assert kinds["unknown"] == info["articles"] - 5
+    code, out, _ = run("stats")
+    assert "study_types: unknown " in out and "RCT 1" in out and "retracted: 1" in out
