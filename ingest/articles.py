@@ -165,7 +165,10 @@ class Article(BaseModel):
     def content_hash(self) -> str:
         """Hash of everything that is stored; equal hashes mean re-ingesting changes nothing."""
         payload = self.model_dump(exclude={"source"}, mode="json")
-        for key in ("publication_types", "retraction"):  # left out when unknown: older hashes still hold
+        # the derived study types are stored too (a MeSH design heading alone can give one, and the mapping may
+        # change); each of these is left out when empty, so an article without any hashes as it always did
+        payload["study_types"] = self.study_types
+        for key in ("publication_types", "retraction", "study_types"):
             if not payload[key]:
                 del payload[key]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]

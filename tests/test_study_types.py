@@ -157,6 +157,13 @@ def test_hash_of_an_untyped_article_is_unchanged_by_the_new_fields() -> None:
     legacy = article.model_dump(exclude={"source", "publication_types", "retraction"}, mode="json")
     expected = hashlib.sha256(json.dumps(legacy, sort_keys=True).encode()).hexdigest()[:32]
     assert article.content_hash() == expected
+    # a design MeSH heading alone gives a study type: stored, so an update for stores built without it
+    cohort = article.model_copy(update={"mesh": ["Cohort Studies"]})
+    legacy = cohort.model_dump(exclude={"source", "publication_types", "retraction"}, mode="json")
+    assert cohort.study_types == ["observational"]
+    assert (
+        cohort.content_hash() != hashlib.sha256(json.dumps(legacy, sort_keys=True).encode()).hexdigest()[:32]
+    )
 
 
 @pytest.mark.slow

@@ -162,9 +162,7 @@ def _evidence_counts(store: ArticleStore) -> dict[str, object]:
 
     kinds: Counter[str] = Counter()
     retracted = 0
-    for _, _, meta in store.iter_chunks():
-        if int(meta.get("chunk", 0)) != 0:
-            continue
+    for meta in store.iter_article_metadata():
         codes = [c.strip() for c in str(meta.get("study_types") or "").split(";") if c.strip() in LABELS]
         kinds[LABELS[codes[0]] if codes else "unknown"] += 1
         retracted += meta.get("retraction") == RETRACTED
