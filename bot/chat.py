@@ -21,15 +21,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
-from bot.answer.citations import Composed
+from bot.answer.citations import Composed, make_citation
 from bot.answer.extractive import ExtractiveAnswerer
 from bot.answer.followups import TopicTracker
 from bot.answer.gate import Verdict
 from bot.errors import Cancelled
-from bot.types import REFUSAL, Answer, Filters, Usage
+from bot.types import REFUSAL, Answer, Citation, Filters, Usage
 from ingest.chunking import without_title
 from ingest.errors import CollectionMissing, LitbotError
 from ingest.settings import Settings
+from ingest.studytypes import RETRACTED
 
 if TYPE_CHECKING:
     import numpy as np
@@ -278,7 +279,10 @@ class ChatSession:
         timings["condense"] = round(time.perf_counter() - start, 4)
         retriever = handler.retriever()
         mark = time.perf_counter()
-        articles = retriever.search(standalone, k=k, filters=filters) if retriever else []
+        # retracted articles are left out unless asked for: search deeper so they do not cost a source
+        depth = k if filters.include_retracted else 2 * k
+        found = retriever.search(standalone, k=depth, filters=filters) if retriever else []
+        articles, withheld = _withhold_retracted(found, k, filters.include_retracted)
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         _check(cancel)
         mark = time.perf_counter()
@@ -302,7 +306,7 @@ class ChatSession:
         return Answer(
             question=question, standalone_question=standalone, text=composed.text, mode=handler.mode,
             citations=composed.citations, refused=composed.refused, missing=composed.missing, filters=filters,
-            timings=timings,
+            withheld=withheld, timings=timings,
             usage=_add(usage, composed.usage) if handler.mode == "llm" else None,
         )  # fmt: skip
 
@@ -325,6 +329,25 @@ class ChatSession:
         return standalone, Usage(
             prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, cost_usd=cost
         )
+
+
+def _withhold_retracted(
+    found: Sequence[RetrievedLike], k: int, include: bool
+) -> tuple[list[RetrievedLike], list[Citation]]:
+    """The ``k`` best articles to answer from, and the retracted ones that ranked among them and were left
+    out (each named in the answer's notes). With ``include`` nothing is left out: they are cited, marked."""
+    if include:
+        return list(found[:k]), []
+    kept: list[RetrievedLike] = []
+    withheld: list[Citation] = []
+    for article in found:
+        if len(kept) == k:
+            break
+        if article.metadata.get("retraction") == RETRACTED:
+            withheld.append(make_citation(0, article, article.passages[:1]))
+        else:
+            kept.append(article)
+    return kept, withheld
 
 
 def _add(a: Usage | None, b: Usage | None) -> Usage | None:

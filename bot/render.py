@@ -8,9 +8,15 @@ from __future__ import annotations
 from bot.types import Answer, Citation
 
 
+def tag_text(citation: Citation) -> str:
+    """``[RCT]``, ``[RETRACTED · RCT]``: the study type and status in brackets ("" when neither is known)."""
+    return f"[{' · '.join(citation.tags)}]" if citation.tags else ""
+
+
 def source_line(citation: Citation) -> str:
-    """``[n] Title. Journal, year. link``"""
-    parts = [f"[{citation.n}] {citation.label}."]
+    """``[n] [RCT] Title. Journal, year. link`` (``[RETRACTED · RCT]`` for a retracted one)"""
+    tags = tag_text(citation)
+    parts = [f"[{citation.n}]"] + ([tags] if tags else []) + [f"{citation.label}."]
     where = ", ".join(str(x) for x in (citation.journal, citation.year) if x)
     if where:
         parts.append(f"{where}.")
@@ -25,6 +31,18 @@ def answer_notes(answer: Answer) -> list[str]:
 
     Every front end shows these lines under the answer (each adds its own way to clear filters)."""
     notes = []
+    for citation in answer.citations:
+        if citation.retracted:
+            notes.append(
+                f"Source [{citation.n}] is RETRACTED: its findings were withdrawn; do not rely on it."
+            )
+    if answer.withheld:
+        names = "; ".join(_named(c) for c in answer.withheld)
+        many = len(answer.withheld) > 1
+        notes.append(
+            f"{len(answer.withheld)} retracted article{'s' if many else ''} matched and "
+            f"{'were' if many else 'was'} left out of the answer: {names}."
+        )
     if answer.refused and answer.missing:
         notes.append("Not found in the indexed abstracts: " + ", ".join(answer.missing) + ".")
     if (answer.refused or answer.missing) and not answer.filters.is_empty():
@@ -32,6 +50,13 @@ def answer_notes(answer: Answer) -> list[str]:
             f"Filters are active ({answer.filters.describe()}): articles outside them were not searched."
         )
     return notes
+
+
+def _named(citation: Citation) -> str:
+    ref = (
+        f"PMID {citation.pmid}" if citation.pmid else (f"doi:{citation.doi}" if citation.doi else citation.id)
+    )
+    return f"“{citation.label}” ({ref})"
 
 
 def sources_block(answer: Answer) -> str:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, computed_field, field_va
 
 from ingest.errors import InputError
 from ingest.limits import MAX_ABSTRACT_CHARS, MAX_LIST_ITEMS, MAX_TITLE_CHARS
+from ingest.studytypes import study_kinds
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 DOI_URL = "https://doi.org/{doi}"
@@ -87,6 +88,10 @@ class Article(BaseModel):
     pmid: str | None = None
     mesh: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    #: PubMed publication types as written ("Randomized Controlled Trial", "Journal Article", ...)
+    publication_types: list[str] = Field(default_factory=list)
+    #: "retracted", "retraction notice", "expression of concern" or None (see ingest.studytypes)
+    retraction: str | None = None
     source_id: str | None = None  # the source's own id (BEIR _id, CSV id column) when not a PMID/DOI
     source: str = ""  # where it was read from, for messages: "file.xml:PMID 123", "data.csv:line 7"
 
@@ -113,7 +118,7 @@ class Article(BaseModel):
             )
         return value
 
-    @field_validator("authors", "affiliations", "mesh", "keywords", "sections")
+    @field_validator("authors", "affiliations", "mesh", "keywords", "sections", "publication_types")
     @classmethod
     def _list_size(cls, value: list[Any]) -> list[Any]:
         if len(value) > MAX_LIST_ITEMS:
@@ -160,7 +165,18 @@ class Article(BaseModel):
     def content_hash(self) -> str:
         """Hash of everything that is stored; equal hashes mean re-ingesting changes nothing."""
         payload = self.model_dump(exclude={"source"}, mode="json")
+        # the derived study types are stored too (a MeSH design heading alone can give one, and the mapping may
+        # change); each of these is left out when empty, so an article without any hashes as it always did
+        payload["study_types"] = self.study_types
+        for key in ("publication_types", "retraction", "study_types"):
+            if not payload[key]:
+                del payload[key]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+    @property
+    def study_types(self) -> list[str]:
+        """Vocabulary codes of its design, most specific first ([] = unknown); see ingest.studytypes."""
+        return study_kinds(self.publication_types, self.mesh)
 
     def body_text(self) -> str:
         """The abstract as it is embedded: section labels kept ("METHODS: ...")."""

@@ -100,6 +100,10 @@ def chunk_metadata(article: Article, index: int, count: int, content_hash: str) 
         "authors": "; ".join(article.authors[:12]) + ("; et al." if len(article.authors) > 12 else ""),
         "mesh": "; ".join(article.mesh),
         "source": article.source,
+        # study type codes, most specific first ("meta-analysis; systematic-review"), and the raw types
+        "study_types": "; ".join(article.study_types),
+        "publication_types": "; ".join(article.publication_types),
+        "retraction": article.retraction,
     }
     meta.update({k: v for k, v in optional.items() if v not in (None, "")})
     return meta

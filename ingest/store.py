@@ -198,6 +198,18 @@ class ArticleStore:
             yield from zip(ids, reply["documents"] or [], reply["metadatas"] or [], strict=True)
             offset += len(ids)
 
+    def iter_article_metadata(self, batch: int = 2000) -> Iterator[Mapping[str, Any]]:
+        """The metadata of every article's first chunk (which carries its title, types, status), in pages;
+        no texts are read."""
+        offset = 0
+        while True:
+            reply = self._coll("get", where={"chunk": 0}, include=["metadatas"], limit=batch, offset=offset)
+            ids = reply["ids"]
+            if not ids:
+                return
+            yield from reply["metadatas"] or []
+            offset += len(ids)
+
     def get_chunks(self, ids: Sequence[str]) -> list[tuple[str, str, Mapping[str, Any]]]:
         if not ids:
             return []

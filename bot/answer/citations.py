@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bot.types import Citation, Usage
 from ingest.articles import untrusted
+from ingest.studytypes import LABELS
 
 _GROUP = re.compile(
     r"^\s*(?:(?:passages?|sources?|refs?\.?|references?)\s*)?"
@@ -184,9 +185,18 @@ def make_citation(n: int, article: CitableArticle, passages: Sequence[str], find
         pmid=text("pmid"),
         doi=text("doi"),
         url=text("url"),
+        authors=_split(text("authors")),
+        study_types=[k for k in _split(text("study_types")) if k in LABELS],
+        publication_types=_split(text("publication_types")),
+        retraction=text("retraction"),
         passages=[untrusted(p) for p in passages],
         finding=untrusted(finding),
     )
+
+
+def _split(value: str | None) -> list[str]:
+    """A "; "-joined metadata list back into its items."""
+    return [part.strip() for part in (value or "").split(";") if part.strip()]
 
 
 def citations_for(

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from bot.types import REFUSAL
 from ingest.errors import ConfigError
 from ingest.settings import Settings
+from ingest.studytypes import LABELS, RETRACTED, label_of
 
 #: file stem -> (required placeholders, optional placeholders)
 PROMPT_SPECS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -124,6 +125,11 @@ def format_passages(articles: Sequence[PassageSource]) -> str:
         where = ", ".join(str(meta[k]) for k in ("journal", "year") if meta.get(k))
         if where:
             lines.append(f"Published: {quote(where)}")
+        kinds = [k.strip() for k in str(meta.get("study_types") or "").split(";") if k.strip() in LABELS]
+        if kinds:
+            lines.append(f"Study type: {label_of(kinds)}")
+        if meta.get("retraction") == RETRACTED:
+            lines.append("Status: RETRACTED (say so wherever you cite this passage)")
         lines.append("Text: " + quote(" … ".join(p.strip() for p in article.passages)))
         blocks.append(f'<passage id="{n}">\n' + "\n".join(lines) + "\n</passage>")
     return "\n\n".join(blocks)

@@ -28,6 +28,28 @@ def ask_command(
     journal: Annotated[
         str | None, typer.Option("--journal", help="Only journals whose name contains this (any case).")
     ] = None,
+    types: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            help="Only these study types, comma-separated: meta-analysis, systematic-review, rct, "
+            "clinical-trial, guideline, observational, case-report, review, preprint, other.",
+        ),
+    ] = None,
+    include_retracted: Annotated[
+        bool,
+        typer.Option(
+            "--include-retracted", help="Answer from retracted articles too (each marked RETRACTED)."
+        ),
+    ] = False,
+    cite: Annotated[
+        str | None,
+        typer.Option(
+            "--cite",
+            help="Print the answer's sources as bibtex or ris on stdout (the answer goes to stderr).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object: answer, mode, refused, citations...")
     ] = False,
@@ -45,12 +67,32 @@ def ask_command(
         raise fail(
             f"--year-from {year_from} is after --year-to {year_to}", 2, as_json=as_json, question=question
         )
-    filters = Filters(year_from=year_from, year_to=year_to, journal=(journal or "").strip() or None)
+    from bot.export import FORMATS, export
+    from ingest.studytypes import parse_types
+
+    fmt = (cite or "").strip().lower()
+    if cite is not None and fmt not in FORMATS:
+        raise fail(f"--cite takes bibtex or ris, not {cite!r}", 2, as_json=as_json, question=question)
+    try:
+        wanted = parse_types(types or "")
+    except ValueError as exc:
+        raise fail(f"--type: {exc}", 2, as_json=as_json, question=question) from None
+    if types is not None and not wanted:
+        raise fail(
+            "--type needs at least one study type, e.g. --type rct", 2, as_json=as_json, question=question
+        )
+    filters = Filters(
+        year_from=year_from,
+        year_to=year_to,
+        journal=(journal or "").strip() or None,
+        types=wanted,
+        include_retracted=include_retracted,
+    )
     try:
         from bot.chat import ChatHandler
 
         handler = ChatHandler.from_settings(load_settings())
-        stream = handler.mode == "llm" and not as_json and sys.stdout.isatty()
+        stream = handler.mode == "llm" and not as_json and cite is None and sys.stdout.isatty()
         answer = handler.new_session().ask(question, filters=filters, k=k, on_token=_echo if stream else None)
         hint = handler.store_hint() if answer.refused else None
     except KeyboardInterrupt:
@@ -59,23 +101,36 @@ def ask_command(
         raise fail(
             exc.user_message, 2 if isinstance(exc, ConfigError) else 1, as_json=as_json, question=question
         ) from None
+    exported = export(answer.citations, fmt) if fmt in FORMATS else None
     if as_json:
-        typer.echo(json.dumps(answer.to_json_dict(), ensure_ascii=False))
+        data = answer.to_json_dict()
+        if exported is not None:
+            data["cite"] = {"format": fmt, "text": exported}
+        typer.echo(json.dumps(data, ensure_ascii=False))
         return
     from bot.render import answer_notes, footer, sources_block
 
+    to_err = exported is not None  # stdout holds only the references: `--cite ris > refs.ris`
     if stream:
         typer.echo("")
     else:
-        typer.echo(answer.text)
+        typer.echo(answer.text, err=to_err)
     for note in answer_notes(answer):
-        typer.secho(f"note: {note}", fg=typer.colors.YELLOW)
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=to_err)
+    if answer.withheld:
+        typer.secho(
+            "note: --include-retracted answers from them too, marked.", fg=typer.colors.YELLOW, err=to_err
+        )
     if sources := sources_block(answer):
-        typer.echo("\n" + sources)
-    typer.echo("")
-    typer.secho(footer(answer), dim=True)
+        typer.echo("\n" + sources, err=to_err)
+    typer.echo("", err=to_err)
+    typer.secho(footer(answer), dim=True, err=to_err)
     if hint:
         typer.secho(f"note: {hint}", fg=typer.colors.YELLOW, err=True)
+    if exported is not None:
+        if not exported:
+            typer.secho(f"note: the answer cites no sources: the {fmt} output is empty", err=True)
+        sys.stdout.write(exported)
 
 
 def _echo(text: str) -> None:

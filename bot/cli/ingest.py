@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,9 @@ from bot.cli.common import checked_inputs, fail, print_report, run_ingest, say_w
 from ingest.errors import LitbotError
 from ingest.pipeline import writer_lock
 from ingest.settings import load_settings
+
+if TYPE_CHECKING:
+    from ingest.store import ArticleStore
 
 FORMATS_HELP = (
     "Formats are detected from content: PubMed MEDLINE text (.txt/.nbib), PubMed/efetch XML (also gzipped "
@@ -137,6 +140,7 @@ def stats_command(
             "store": settings.store_label,
             "mode": "server" if settings.uses_server else "embedded",
             "collection": settings.collection,
+            **_evidence_counts(store),
         }
     except LitbotError as exc:
         raise fail(exc.user_message, as_json=as_json) from None
@@ -144,4 +148,22 @@ def stats_command(
         typer.echo(json.dumps(stats))
         return
     for key, value in stats.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{name} {count}" for name, count in value.items()) or "none"
         typer.echo(f"{key:>16}: {value}")
+
+
+def _evidence_counts(store: ArticleStore) -> dict[str, object]:
+    """Articles per study type (their most specific one; "unknown" when PubMed gave none) and how many are
+    retracted, read from each article's first chunk."""
+    from collections import Counter
+
+    from ingest.studytypes import LABELS, RETRACTED
+
+    kinds: Counter[str] = Counter()
+    retracted = 0
+    for meta in store.iter_article_metadata():
+        codes = [c.strip() for c in str(meta.get("study_types") or "").split(";") if c.strip() in LABELS]
+        kinds[LABELS[codes[0]] if codes else "unknown"] += 1
+        retracted += meta.get("retraction") == RETRACTED
+    return {"study_types": dict(kinds.most_common()), "retracted": retracted}

@@ -22,6 +22,7 @@ from bot.discord.memory import ConversationMemory
 from bot.discord.render import answer_messages, sources_embed
 from bot.types import Answer, Filters
 from ingest.settings import Settings
+from ingest.studytypes import parse_types
 
 if TYPE_CHECKING:
     from bot.chat import ChatHandler, ChatSession
@@ -146,6 +147,19 @@ class Services:
         return sent
 
 
-def make_filters(year_from: int | None, year_to: int | None, journal: str | None) -> Filters | None:
-    filters = Filters(year_from=year_from, year_to=year_to, journal=(journal or "").strip() or None)
-    return None if filters.is_empty() else filters
+def make_filters(
+    year_from: int | None,
+    year_to: int | None,
+    journal: str | None,
+    study_types: str | None = None,
+    include_retracted: bool = False,
+) -> Filters | None:
+    """The /ask options as filters (None when none is set); ValueError names an unknown study type."""
+    filters = Filters(
+        year_from=year_from,
+        year_to=year_to,
+        journal=(journal or "").strip() or None,
+        types=parse_types(study_types or ""),
+        include_retracted=include_retracted,
+    )
+    return None if filters.is_empty() and not include_retracted else filters

@@ -1,4 +1,5 @@
-"""Thumbs-up/down buttons under each answer, logged as JSON lines for answer-quality review.
+"""The buttons under each answer: thumbs-up/down, logged as JSON lines for answer-quality review, and
+"Export citations", which replies (only to the one who pressed it) with the sources as a ``.ris`` file.
 
 The log (``<data_dir>/discord-feedback.jsonl``) holds the question, the answer, what it cited and the vote,
 so a maintainer can find weak answers later; the user id is kept so repeated votes can be told apart.
@@ -8,6 +9,7 @@ Writes are one small append, done off the event loop anyway.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import threading
@@ -17,11 +19,13 @@ from typing import Literal
 
 import discord
 
+from bot.export import to_ris
 from bot.types import Answer
 
 log = logging.getLogger(__name__)
 
 FEEDBACK_FILE = "discord-feedback.jsonl"
+EXPORT_FILE = "litbot-sources.ris"
 BUTTON_TIMEOUT = 24 * 3600.0  # buttons stop working after a day (or a restart); votes after that are moot
 
 
@@ -59,6 +63,8 @@ class FeedbackView(discord.ui.View):
         self.answer = answer
         self.feedback = feedback
         self.voters: set[int] = set()
+        if not answer.citations:  # nothing to export under a refusal
+            self.remove_item(self.export_citations)
 
     @discord.ui.button(emoji="👍", style=discord.ButtonStyle.secondary, custom_id=None)
     async def helpful(
@@ -71,6 +77,26 @@ class FeedbackView(discord.ui.View):
         self, interaction: discord.Interaction, button: discord.ui.Button[FeedbackView]
     ) -> None:
         await self._vote(interaction, "down")
+
+    @discord.ui.button(label="Export citations", emoji="📚", style=discord.ButtonStyle.secondary)
+    async def export_citations(
+        self, interaction: discord.Interaction, button: discord.ui.Button[FeedbackView]
+    ) -> None:
+        """The answer's sources as a RIS file, sent only to whoever asked for it."""
+        mentions = discord.AllowedMentions.none()
+        if not self.answer.citations:
+            await interaction.response.send_message(
+                "This answer cites no sources.", ephemeral=True, allowed_mentions=mentions
+            )
+            return
+        data = to_ris(self.answer.citations).encode("utf-8")
+        count = len(self.answer.citations)
+        await interaction.response.send_message(
+            f"{count} reference{'s' if count != 1 else ''} in RIS (EndNote, Zotero, Mendeley, RefWorks).",
+            file=discord.File(io.BytesIO(data), filename=EXPORT_FILE),
+            ephemeral=True,
+            allowed_mentions=mentions,
+        )
 
     async def _vote(self, interaction: discord.Interaction, vote: Literal["up", "down"]) -> None:
         user_id = interaction.user.id

@@ -95,8 +95,12 @@ def source_line(citation: Citation, label_limit: int = 160) -> str:
     head = f"[{label}](<{url}>)" if url else label
     where = ", ".join(str(part) for part in (citation.journal, citation.year) if part)
     ids = f"PMID {citation.pmid}" if citation.pmid else (f"doi:{citation.doi}" if citation.doi else "")
-    tail = " · ".join(part for part in (plain(where), plain(ids)) if part)
-    return f"**[{citation.n}]** {head}" + (f" — {tail}" if tail else "")
+    kinds = ", ".join(tag for tag in citation.tags if tag != "RETRACTED")
+    tail = " · ".join(
+        part for part in (f"*{plain(kinds)}*" if kinds else "", plain(where), plain(ids)) if part
+    )
+    mark = "⚠️ **RETRACTED** " if citation.retracted else ""
+    return f"**[{citation.n}]** {mark}{head}" + (f" — {tail}" if tail else "")
 
 
 def answer_footer(answer: Answer) -> str:
@@ -131,7 +135,8 @@ def passages_embed(answer: Answer) -> discord.Embed:
     embed = discord.Embed(title=clip(f"Sources for: {answer.question}", EMBED_TITLE), colour=EMBED_COLOUR)
     total = len(embed.title or "")
     for citation in answer.citations[:EMBED_FIELDS]:
-        name = clip(f"[{citation.n}] {plain(citation.label)}", EMBED_FIELD_NAME)
+        tags = f"[{' · '.join(citation.tags)}] " if citation.tags else ""
+        name = clip(f"[{citation.n}] {tags}{plain(citation.label)}", EMBED_FIELD_NAME)
         url = citation.link
         link = f"\n<{url}>" if url else ""
         body = "\n".join(f"> {plain(p)}" for p in citation.passages) or "(no passage text)"
@@ -150,7 +155,10 @@ def passages_embed(answer: Answer) -> discord.Embed:
 def answer_messages(answer: Answer) -> list[str]:
     """The answer text, then its notes (what was not found, active filters) as small print, as message
     chunks (the sources go in the embed on the last chunk)."""
-    notes = "\n".join(f"-# {plain(note)}" for note in answer_notes(answer))
+    lines = [f"**⚠️ {plain(n)}**" if "RETRACTED" in n else f"-# {plain(n)}" for n in answer_notes(answer)]
+    if answer.withheld:
+        lines.append("-# The include_retracted option of /ask answers from them too, marked.")
+    notes = "\n".join(lines)
     text = plain(answer.text)
     text = f"{text}\n\n{notes}" if notes else text
     return split_message(text) or ["(empty answer)"]

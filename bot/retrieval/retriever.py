@@ -22,6 +22,7 @@ from bot.types import Filters
 from ingest.embeddings import Embedder
 from ingest.settings import Settings
 from ingest.store import ArticleStore
+from ingest.studytypes import SYNTHESES
 
 Mode = Literal["hybrid", "lexical", "dense"]
 
@@ -30,6 +31,10 @@ LEXICAL_FLOOR = 0.5
 MIN_POOL = 100  # articles taken from each side, at least; 3 * k when k is larger
 DENSE_CHUNKS_PER_ARTICLE = 1.5  # chunks asked of the store per article in the pool
 RESCORE_LIMIT = 20  # best lexical candidates outside the dense hits whose exact cosine is fetched
+#: LITBOT_PREFER_SYNTHESES: added to the fused score of meta-analyses, systematic reviews and RCTs. Fused
+#: scores are cosines plus lexical evidence; neighbours in a ranking are often 0.01-0.05 apart, so this
+#: reorders near-ties only (bench/study_type_prior.py measures what it costs on SciFact).
+SYNTHESIS_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Retriever:
         settings: Settings,
         params: FusionParams = DEFAULT_PARAMS,
         floor: float | None = None,
+        synthesis_margin: float | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -69,6 +75,9 @@ class Retriever:
         # embedding model's measured default: bench/retrieval_floor.py)
         self.floor = settings.threshold("relevance_floor") if floor is None else floor
         self._cache = shared_cache(cache_file(settings.store_cache_dir))
+        if synthesis_margin is None:
+            synthesis_margin = SYNTHESIS_MARGIN if settings.prefer_syntheses else 0.0
+        self.synthesis_margin = synthesis_margin
 
     def lexical_index(self) -> LexicalIndex:
         """The index for the store's current revision (built or loaded on first use after a change)."""
@@ -89,7 +98,10 @@ class Retriever:
         evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode)
         terms = set(tokenize(query))
         results: list[RetrievedArticle] = []
-        for article_id, score in rank(evidence, mode, self.params):
+        ranked = rank(evidence, mode, self.params)
+        if self.synthesis_margin and mode != "lexical":
+            ranked = prefer_syntheses(ranked, index, self.synthesis_margin)
+        for article_id, score in ranked:
             candidate = evidence.candidates[article_id]
             if mode == "lexical":
                 relevance, floor = candidate.coverage, LEXICAL_FLOOR
@@ -163,6 +175,23 @@ def rank(evidence: Evidence, mode: Mode, params: FusionParams = DEFAULT_PARAMS) 
     return sorted(pairs, key=lambda kv: (-kv[1], kv[0]))
 
 
+def kinds_of(metadata: Mapping[str, Any]) -> set[str]:
+    """An article's study type codes, from its stored metadata ("rct; clinical-trial")."""
+    return {part.strip() for part in str(metadata.get("study_types") or "").split(";") if part.strip()}
+
+
+def prefer_syntheses(
+    ranked: list[tuple[str, float]], index: LexicalIndex, margin: float
+) -> list[tuple[str, float]]:
+    """The ranking with ``margin`` added to meta-analyses, systematic reviews and RCTs, re-sorted."""
+    boosted = []
+    for article_id, score in ranked:
+        position = index.position.get(article_id)
+        metadata = index.articles[position].metadata if position is not None else {}
+        boosted.append((article_id, score + margin if kinds_of(metadata) & SYNTHESES else score))
+    return sorted(boosted, key=lambda kv: (-kv[1], kv[0]))
+
+
 def _result(
     index: LexicalIndex, evidence: Evidence, terms: set[str], article_id: str, score: float, relevance: float
 ) -> RetrievedArticle:
@@ -199,6 +228,9 @@ def _allowed(index: LexicalIndex, filters: Filters | None) -> np.ndarray | None:
     if filters.journal:
         needle = filters.journal.strip().lower()
         mask &= np.array([needle in j for j in index.journals], dtype=bool)
+    if filters.types:
+        wanted = set(filters.types)
+        mask &= np.array([bool(kinds_of(a.metadata) & wanted) for a in index.articles], dtype=bool)
     return mask
 
 
@@ -213,7 +245,7 @@ def _dense_where(
         clauses.append({"year": {"$gte": filters.year_from}})
     if filters.year_to is not None:
         clauses.append({"year": {"$lte": filters.year_to}})
-    if filters.journal:
+    if filters.journal or filters.types:
         clauses.append(
             {"article_id": {"$in": [index.articles[p].article_id for p in np.flatnonzero(allowed)]}}
         )

@@ -13,13 +13,17 @@ import shlex
 from dataclasses import dataclass
 
 from bot.types import Filters
+from ingest.studytypes import parse_types
 
 #: Every command with its one-line help, in the order /help lists them.
 COMMANDS: dict[str, str] = {
     "help": "show this help",
     "sources": "the last answer's sources with the passages it used",
-    "filter": 'restrict retrieval: /filter year>=2020 journal="Gut Microbes" (year<=, year=2019, '
-    "year=2015-2020); /filter shows the active filters, /filter off clears them",
+    "filter": 'restrict retrieval: /filter year>=2020 journal="Gut Microbes" type=rct,meta-analysis (year<=, '
+    "year=2019, year=2015-2020; type=off); retracted=show answers from retracted articles too, marked "
+    "(retracted=hide: left out, named in a note); /filter shows the active filters, /filter off clears them",
+    "export": "the last answer's sources as RIS on screen; /export refs.bib or refs.ris writes a file "
+    "(BibTeX or RIS by its extension); /export all [file]: every source of this conversation",
     "reset": "forget the conversation (follow-ups start afresh)",
     "stats": "what the store holds and which models answer",
     "quit": "leave (Ctrl-D works too)",
@@ -29,6 +33,10 @@ ALIASES = {"exit": "quit", "q": "quit", "?": "help", "h": "help", "clear": "rese
 _YEAR_MIN, _YEAR_MAX = 1000, 2999
 _YEAR_RE = re.compile(r"^year\s*(>=|<=|=|==|>|<)\s*(\d{4})(?:\s*-\s*(\d{4}))?$", re.IGNORECASE)
 _JOURNAL_RE = re.compile(r"^journal\s*=\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_TYPE_RE = re.compile(r"^types?\s*=\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_RETRACTED_RE = re.compile(r"^retracted\s*=\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_SHOW = {"show", "include", "on", "yes", "true"}
+_HIDE = {"hide", "exclude", "off", "no", "false"}
 
 
 class CommandError(ValueError):
@@ -87,10 +95,16 @@ def parse_filter(arg: str, current: Filters) -> Filters:
     years: tuple[int | None, int | None] | None = None
     for term in terms:
         year = _YEAR_RE.match(term)
+        kinds = _TYPE_RE.match(term)
+        retracted = _RETRACTED_RE.match(term)
         if year:
             low, high = _year_bounds(year.group(1), int(year.group(2)), year.group(3))
             before = years or (None, None)
             years = (low if low is not None else before[0], high if high is not None else before[1])
+        elif kinds:
+            values["types"] = _types(kinds.group(1))
+        elif retracted:
+            values["include_retracted"] = _retracted(retracted.group(1))
         else:
             values["journal"] = _journal(term)
     if years is not None:
@@ -110,6 +124,25 @@ def _glue_operators(text: str) -> str:
     return re.sub(r"\s*(>=|<=|==|=|>|<)\s*", r"\1", text)
 
 
+def _types(text: str) -> tuple[str, ...]:
+    if text.strip().lower() in {"off", "any", "*"}:
+        return ()
+    try:
+        kinds = parse_types(text)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if not kinds:
+        raise CommandError("type= needs a study type, e.g. type=rct,meta-analysis")
+    return kinds
+
+
+def _retracted(text: str) -> bool:
+    word = text.strip().lower()
+    if word in _SHOW | _HIDE:
+        return word in _SHOW
+    raise CommandError("retracted= takes show or hide")
+
+
 def _journal(term: str) -> str | None:
     journal = _JOURNAL_RE.match(term)
     if journal:
@@ -121,7 +154,7 @@ def _journal(term: str) -> str | None:
         raise CommandError(f"cannot read {term!r}: use year>=2020, year<=2019, year=2019 or year=2015-2020")
     raise CommandError(
         f"cannot read {term!r}: filters are year>=2020, year<=2019, year=2019, year=2015-2020, "
-        'journal="Name" or off'
+        'journal="Name", type=rct,meta-analysis, retracted=show|hide or off'
     )
 
 

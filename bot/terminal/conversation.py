@@ -10,10 +10,11 @@ from __future__ import annotations
 import sys
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.terminal.commands import Command, parse_filter
-from bot.types import Answer, Filters
+from bot.terminal.commands import Command, CommandError, parse_filter
+from bot.types import Answer, Citation, Filters
 from ingest.errors import LitbotError
 from ingest.redact import redact
 
@@ -102,6 +103,10 @@ def run_command(
         console.print(
             f"Filters: {label}" if label else "No filters: searching every article.", highlight=False
         )
+        if conversation.filters.include_retracted:
+            console.print("Retracted articles are answered from too, each marked RETRACTED.", highlight=False)
+    elif command.name == "export":
+        export_sources(command.arg, conversation, console)
     elif command.name == "stats":
         try:
             render.print_stats(console, conversation.stats())
@@ -110,5 +115,53 @@ def run_command(
     return True
 
 
+def export_sources(arg: str, conversation: Conversation, console: Console) -> None:
+    """``/export [all] [file]``: the last answer's (or the whole conversation's) sources as RIS on screen, or
+    as BibTeX/RIS in a file chosen by its extension."""
+    from rich.text import Text
+
+    from bot.export import export, file_format
+
+    words = arg.split(maxsplit=1)
+    everything = bool(words) and words[0].lower() == "all"
+    target = (words[1] if len(words) > 1 else "") if everything else arg.strip()
+    session = conversation.session
+    answers = [a for _, a in session.history] if everything and session else []
+    if not everything and conversation.last_answer is not None:
+        answers = [conversation.last_answer]
+    citations = unique_sources(answers)
+    if not citations:
+        message = (
+            "The last answer cited no sources."
+            if answers
+            else "No sources to export yet — ask a question first."
+        )
+        console.print(message, style="yellow")
+        return
+    if not target:
+        console.print(Text(export(citations, "ris")), soft_wrap=True)
+        return
+    fmt = file_format(target)
+    if fmt is None:
+        raise CommandError(f"cannot tell the format of {target!r}: name it .bib (BibTeX) or .ris (RIS)")
+    path = Path(target).expanduser()
+    try:
+        path.write_text(export(citations, fmt), encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    many = "s" if len(citations) != 1 else ""
+    console.print(f"Wrote {len(citations)} reference{many} to {path} ({fmt}).", highlight=False)
+
+
+def unique_sources(answers: list[Answer]) -> list[Citation]:
+    """The sources of ``answers``, each article once, renumbered in order of first appearance."""
+    seen: dict[str, Citation] = {}
+    for answer in answers:
+        for citation in answer.citations:
+            if citation.id not in seen:
+                seen[citation.id] = citation.model_copy(update={"n": len(seen) + 1})
+    return list(seen.values())
+
+
 def active_filters(filters: Filters) -> Filters | None:
-    return None if filters.is_empty() else filters
+    return None if filters.is_empty() and not filters.include_retracted else filters

@@ -21,6 +21,7 @@ from bot.types import Answer, Citation
 
 _CITE_RE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 CITE_STYLE = "bold cyan"
+RETRACTED_HINT = "/filter retracted=show answers from them too, marked."
 
 
 def _short_ref(citation: Citation) -> str:
@@ -50,9 +51,18 @@ def print_source(console: Console, citation: Citation, links: bool, passages: bo
     own line, unwrapped by rich, so terminals that detect URLs can still open it and copying gets it whole.
     """
     url = citation.link
-    body = Text(citation.label, style="bold")
+    body = Text()
+    if citation.retracted:
+        body.append("RETRACTED", style="bold white on red")
+        body.append(" ")
+    kinds = [tag for tag in citation.tags if tag != "RETRACTED"]
+    if kinds:
+        body.append(f"[{' · '.join(kinds)}]", style="magenta")
+        body.append(" ")
+    title = Text(citation.label, style="bold")
     if links and url:
-        body.stylize(f"link {url}")
+        title.stylize(f"link {url}")
+    body.append_text(title)
     where = _where(citation)
     if where:
         body.append(f" — {where}", style="dim")
@@ -209,6 +219,8 @@ def plain_answer(answer: Answer) -> str:
     The question line makes a transcript readable and separates answers, which may hold blank lines.
     """
     lines = [f"> {answer.question}", answer.text.strip(), *(f"note: {n}" for n in answer_notes(answer))]
+    if answer.withheld:
+        lines.append(f"note: {RETRACTED_HINT}")
     if sources := sources_block(answer):
         lines += ["", sources]
     return "\n".join(lines)

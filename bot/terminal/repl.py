@@ -129,9 +129,11 @@ class TerminalRepl:
         """Under a refusal or a partial answer: what was not found, active filters, an empty store."""
         notes = answer_notes(answer)
         for note in notes:
-            self.console.print(Text(note, style="dim"))
+            self.console.print(Text(note, style="bold red" if "RETRACTED" in note else "dim"))
         if any(note.startswith("Filters are active") for note in notes):
             self.console.print(Text("/filter off searches every article.", style="dim"))
+        if answer.withheld:
+            self.console.print(Text(render.RETRACTED_HINT, style="dim"))
         if answer.refused:
             self._show_store_hint()
 

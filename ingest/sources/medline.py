@@ -5,7 +5,8 @@ time, so a file of any size streams. This module only maps tags onto :class:`~in
 
 TI title · AB abstract (inline "METHODS: ..." labels become sections) · JT journal, else TA · DP date/year ·
 FAU authors, else AU (+ CN group authors) · AD affiliations · MH MeSH descriptors (``*`` and ``/qualifiers``
-dropped) · OT keywords · LID/AID ``... [doi]`` DOI · PMID.
+dropped) · OT keywords · LID/AID ``... [doi]`` DOI · PMID · PT publication types · RIN/ROF/RRI/ECI retraction and
+concern links (see :mod:`ingest.studytypes`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from pydantic import ValidationError
 
 from ingest.articles import Article, ParseEvent, Section, Skipped, clean_text, unusable
 from ingest.limits import MAX_RECORD_BYTES, size
+from ingest.studytypes import retraction_status
 
 from ._common import parse_date, unique
 from .streams import TooLongLine
 
+# Comments/corrections tags that speak of retraction or concern: retraction in / of, retracted and
+# republished in, expression of concern in.
+_LINK_TAGS = ("RIN", "ROF", "RRI", "ECI")
 _DOI = re.compile(r"(\S+)\s*\[doi\]", re.IGNORECASE)
 # A structured-abstract label as PubMed writes it inline: upper case, at the start or after a sentence.
 _LABEL = re.compile(r"(?:^|(?<=[.!?)\]]\s))([A-Z][A-Z ,&/-]{2,}[A-Z]):\s")
@@ -48,11 +53,14 @@ def parse_medline(stream: Iterable[str], source_name: str) -> Iterator[ParseEven
             continue
         year, date = parse_date(_text(record, "DP"))
         authors = _list(record, "FAU") or _list(record, "AU")
+        title = _text(record, "TI") or _text(record, "BTI")
+        types = unique(_list(record, "PT"))
+        links = [tag for tag in _LINK_TAGS if record.get(tag)]
         try:
             yield Article(
                 abstract=abstract,
                 sections=split_labelled(abstract),
-                title=_text(record, "TI") or _text(record, "BTI"),
+                title=title,
                 journal=clean_text(_text(record, "JT") or _text(record, "TA")) or None,
                 year=year,
                 date=date,
@@ -62,6 +70,8 @@ def parse_medline(stream: Iterable[str], source_name: str) -> Iterator[ParseEven
                 pmid=pmid or None,
                 mesh=unique(_descriptor(term) for term in _list(record, "MH")),
                 keywords=unique(term.lstrip("*") for term in _list(record, "OT")),
+                publication_types=types,
+                retraction=retraction_status(types, links, clean_text(title)),
                 source=f"{source_name}:{locator}",
             )
         except ValidationError as error:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ingest.articles import Article, ParseEvent, Section, Skipped, clean_text, unusable
 from ingest.limits import MAX_XML_RECORD_BYTES
 from ingest.limits import size as limit_size
+from ingest.studytypes import retraction_status
 
 from ._common import make_date, parse_date, unique
 from .streams import ByteSource
@@ -145,6 +146,10 @@ def _record(element: Any, source_name: str, number: int) -> ParseEvent:
     title = _text(article.find("ArticleTitle")) or _text(article.find("VernacularTitle"))
     if element.tag == "PubmedBookArticle" and not title:
         title, journal = journal, ""
+    types = unique(_text(t) for t in article.iterfind(".//PublicationType"))
+    links = [
+        str(c.get("RefType") or "") for c in citation.iterfind("CommentsCorrectionsList/CommentsCorrections")
+    ]
     try:
         return Article(
             abstract=abstract,
@@ -159,6 +164,8 @@ def _record(element: Any, source_name: str, number: int) -> ParseEvent:
             pmid=pmid or None,
             mesh=unique(_text(d) for d in citation.iterfind("MeshHeadingList/MeshHeading/DescriptorName")),
             keywords=unique(_text(k) for k in citation.iterfind("KeywordList/Keyword")),
+            publication_types=types,
+            retraction=retraction_status(types, links, title),
             source=f"{source_name}:{locator}",
         )
     except ValidationError as error:

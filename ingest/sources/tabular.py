@@ -21,6 +21,10 @@ url        url (a PubMed or doi.org link gives the PMID / DOI; any other link be
            when there is no ``id``)
 mesh       mesh, mesh_terms, meshes (list or ``;``-separated)
 keywords   keywords, keyword (list or ``;``-separated)
+publication_types  publication_types, publication_type, pub_types, pubtype, study_type, pt (list or
+           ``;``-separated; PubMed's names or litbot's codes, see :mod:`ingest.studytypes`)
+retracted  retracted, is_retracted, retraction (true/yes/1/retracted; "retraction notice",
+           "expression of concern" as such)
 id         id, _id (the source's own id, e.g. a BEIR/S2ORC id; never taken for a PMID)
 ========== ====================================================================================
 
@@ -56,6 +60,7 @@ from ingest.articles import (
     unusable,
 )
 from ingest.limits import MAX_RECORD_BYTES, size
+from ingest.studytypes import CONCERN, NOTICE, RETRACTED, retraction_status
 
 from ._common import parse_date, split_list, year_of
 from .streams import TooLongLine
@@ -74,6 +79,15 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "url": ("url",),
     "mesh": ("mesh", "mesh_terms", "meshes"),
     "keywords": ("keywords", "keyword"),
+    "publication_types": (
+        "publication_types",
+        "publication_type",
+        "pub_types",
+        "pubtype",
+        "study_type",
+        "pt",
+    ),
+    "retracted": ("retracted", "is_retracted", "retraction"),
     "id": ("id", "_id"),
 }
 CSV_FIELD_SIZE_LIMIT = 16 * 1024 * 1024  # the csv default (128 KiB) is too small for full-text "body" cells
@@ -118,11 +132,13 @@ def build_article(fields: Mapping[str, Any], source_name: str, locator: str) -> 
     year = year_of(fields.get("year"))
     date_year, date = parse_date(_scalar(fields.get("date")))
     source_id = _scalar(fields.get("id"))
+    title = _joined(fields.get("title"))
+    types = split_list(fields.get("publication_types"))
     try:
         return Article(
             abstract=abstract,
             sections=sections,
-            title=_joined(fields.get("title")),
+            title=title,
             journal=clean_text(_scalar(fields.get("journal"))) or None,
             year=year or date_year,
             date=date or (str(year) if year else None),
@@ -132,6 +148,8 @@ def build_article(fields: Mapping[str, Any], source_name: str, locator: str) -> 
             pmid=_scalar(fields.get("pmid")) or (link_pmid.group(1) if link_pmid else None),
             mesh=split_list(fields.get("mesh")),
             keywords=split_list(fields.get("keywords")),
+            publication_types=types,
+            retraction=_retracted(fields.get("retracted")) or retraction_status(types, (), clean_text(title)),
             source_id=source_id or (url if url and not link_pmid and not normalise_doi(url) else None),
             source=f"{source_name}:{locator}",
         )
@@ -262,6 +280,14 @@ def _joined(value: Any) -> str:
     if isinstance(value, list):
         return " ".join(str(part).strip() for part in value if isinstance(part, str | int | float))
     return _scalar(value) or ""
+
+
+def _retracted(value: Any) -> str | None:
+    """A ``retracted`` cell: yes/true/1/retracted, or one of the other statuses by name; else None."""
+    text = " ".join(str(value).lower().replace("_", " ").split()) if _present(value) else ""
+    if text in {"true", "yes", "y", "1", "retracted", "1.0"}:
+        return RETRACTED
+    return text if text in {NOTICE, CONCERN} else None
 
 
 def _sections(value: Any) -> list[Section]:

@@ -77,7 +77,11 @@ class AskCog(commands.Cog):
         year_from="Only articles published in or after this year",
         year_to="Only articles published in or before this year",
         journal="Only articles whose journal name contains this text",
+        study_type="Only these study types, comma-separated: rct, meta-analysis, systematic-review, "
+        "clinical-trial, guideline, observational, case-report, review, preprint, other",
+        include_retracted="Answer from retracted articles too, each marked RETRACTED (default: left out)",
     )
+    @app_commands.rename(study_type="type")
     async def ask(
         self,
         interaction: discord.Interaction,
@@ -85,7 +89,14 @@ class AskCog(commands.Cog):
         year_from: app_commands.Range[int, 1800, 2100] | None = None,
         year_to: app_commands.Range[int, 1800, 2100] | None = None,
         journal: app_commands.Range[str, 1, 200] | None = None,
+        study_type: app_commands.Range[str, 1, 200] | None = None,
+        include_retracted: bool | None = None,
     ) -> None:
+        try:
+            filters = make_filters(year_from, year_to, journal, study_type, bool(include_retracted))
+        except ValueError as exc:  # an unknown study type: say which ones there are, only to the asker
+            await interaction.response.send_message(str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
         refusal = self.services.admit(interaction.user.id)
         if refusal:
             await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -93,7 +104,7 @@ class AskCog(commands.Cog):
         await interaction.response.defer(thinking=True)  # Discord's 3-second rule: acknowledge first
         key = self._conversation_key(interaction.channel)
         try:
-            answer, session = await self._answer(key, question, make_filters(year_from, year_to, journal))
+            answer, session = await self._answer(key, question, filters)
         except Exception as exc:
             await self._interaction_error(interaction, exc)
             return
