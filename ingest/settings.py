@@ -11,7 +11,8 @@ for ``.env.example`` (written by :func:`env_example`) and for ``litbot settings`
 
 Where things are written: ``LITBOT_DATA_DIR`` holds what litbot keeps for you (REPL history, saved PubMed
 watches and fetch cursors, Discord feedback, evaluation stores); the embedded store defaults to
-``<data dir>/chroma``; caches built from a store live with that store (:attr:`Settings.store_cache_dir`).
+``<data dir>/chroma``; caches built from a store live with that store (:attr:`Settings.store_cache_dir`); the
+MiniLM graph built from the installed weights is cached in ``LITBOT_MODEL_CACHE_DIR``, shared by every store.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +31,7 @@ from ingest import redact
 from ingest.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path(user_data_dir("litbot", appauthor=False))
+DEFAULT_MODEL_CACHE_DIR = Path(user_cache_dir("litbot", appauthor=False)) / "models"
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 
@@ -118,14 +120,21 @@ class Settings(BaseSettings):
         4,
         validation_alias=_env("EMBEDDING_BATCH_SIZE"),
         ge=1,
-        description="Texts per ONNX inference batch (small batches are fastest on CPU).",
+        description="Texts per ONNX inference batch (small length-sorted batches are fastest on CPU).",
         json_schema_extra=_in("embeddings"),
     )
     embedding_threads: int = Field(
         0,
         validation_alias=_env("EMBEDDING_THREADS"),
         ge=0,
-        description="ONNX threads; 0 = all cores.",
+        description="ONNX threads; 0 = all the cores this process may use.",
+        json_schema_extra=_in("embeddings"),
+    )
+    embedding_gpu: bool = Field(
+        True,
+        validation_alias=_env("EMBEDDING_GPU"),
+        description="Run MiniLM on a GPU when the installed onnxruntime has a GPU provider (CUDA, DirectML); "
+        "false = always the CPU.",
         json_schema_extra=_in("embeddings"),
     )
     chunk_tokens: int = Field(
@@ -330,6 +339,13 @@ class Settings(BaseSettings):
         "(Linux: ~/.local/share/litbot).",
         json_schema_extra=_in("files"),
     )
+    model_cache_dir: Path = Field(
+        DEFAULT_MODEL_CACHE_DIR,
+        validation_alias=_env("MODEL_CACHE_DIR"),
+        description="Where the MiniLM ONNX graph built from the installed weights is cached (safe to delete). "
+        "Default: the user's cache dir (Linux: ~/.cache/litbot/models).",
+        json_schema_extra=_in("files"),
+    )
     log_level: str = Field(
         "WARNING",
         validation_alias=_env("LOG_LEVEL"),
@@ -502,6 +518,8 @@ def _shown_default(name: str, default: object) -> str:
         return "<data dir>/chroma"
     if name == "data_dir":
         return "~/.local/share/litbot"
+    if name == "model_cache_dir":
+        return "~/.cache/litbot/models"
     if default is None:
         return ""
     if isinstance(default, bool):
