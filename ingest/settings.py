@@ -12,7 +12,7 @@ for ``.env.example`` (written by :func:`env_example`) and for ``litbot settings`
 Where things are written: ``LITBOT_DATA_DIR`` holds what litbot keeps for you (REPL history, saved PubMed
 watches and fetch cursors, Discord feedback, evaluation stores); the embedded store defaults to
 ``<data dir>/chroma``; caches built from a store live with that store (:attr:`Settings.store_cache_dir`); the
-MiniLM graph built from the installed weights is cached in ``LITBOT_MODEL_CACHE_DIR``, shared by every store.
+MiniLM graph built from the installed weights is cached in ``<data dir>/models``, shared by every store.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_cache_dir, user_data_dir
+from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,7 +31,6 @@ from ingest import redact
 from ingest.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path(user_data_dir("litbot", appauthor=False))
-DEFAULT_MODEL_CACHE_DIR = Path(user_cache_dir("litbot", appauthor=False)) / "models"
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 
@@ -340,10 +339,10 @@ class Settings(BaseSettings):
         json_schema_extra=_in("files"),
     )
     model_cache_dir: Path = Field(
-        DEFAULT_MODEL_CACHE_DIR,
+        Path(),
         validation_alias=_env("MODEL_CACHE_DIR"),
-        description="Where the MiniLM ONNX graph built from the installed weights is cached (safe to delete). "
-        "Default: the user's cache dir (Linux: ~/.cache/litbot/models).",
+        description="Where the MiniLM ONNX graph built from the installed weights is cached, keyed by their "
+        "sha256 (safe to delete: it is rebuilt in about a second); default <data dir>/models.",
         json_schema_extra=_in("files"),
     )
     log_level: str = Field(
@@ -374,6 +373,8 @@ class Settings(BaseSettings):
     def _store_under_data_dir(self) -> Settings:
         if self.chroma_path == Path():
             self.chroma_path = self.data_dir / "chroma"
+        if self.model_cache_dir == Path():
+            self.model_cache_dir = self.data_dir / "models"
         return self
 
     @property
@@ -519,7 +520,7 @@ def _shown_default(name: str, default: object) -> str:
     if name == "data_dir":
         return "~/.local/share/litbot"
     if name == "model_cache_dir":
-        return "~/.cache/litbot/models"
+        return "<data dir>/models"
     if default is None:
         return ""
     if isinstance(default, bool):
