@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -105,7 +106,13 @@ def providers(use_gpu: bool) -> list[str]:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2, fp32 ONNX built from the original weights, mean pooling: no PyTorch, no download."""
+    """all-MiniLM-L6-v2, fp32 ONNX built from the original weights, mean pooling: no PyTorch, no download.
+
+    Documents are embedded in small length-sorted batches, ``threads`` batches at a time: one session with one
+    onnxruntime thread, called from ``threads`` Python threads (onnxruntime releases the GIL and its ``run`` is
+    thread-safe). Measured faster than one batch at a time on a multi-threaded session, and much faster when
+    other processes share the cores (BENCHMARKS.md › Embedding).
+    """
 
     name = DEFAULT_EMBEDDING_MODEL
     max_tokens = MAX_TOKENS
@@ -130,10 +137,14 @@ class MiniLMEmbedder:
 
         graph = cached_graph(verified_weights(), WEIGHTS_SHA256, self.cache_dir)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self.threads
+        options.intra_op_num_threads = 1  # parallel batches instead: see the class docstring
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         return onnxruntime.InferenceSession(graph, options, providers=providers(self.use_gpu))
+
+    @cached_property
+    def _workers(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self.threads, thread_name_prefix="minilm")
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes in the model's window, [CLS] and [SEP] included (untruncated)."""
@@ -149,10 +160,25 @@ class MiniLMEmbedder:
             return np.zeros((0, 384), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
         out = np.empty((len(texts), 384), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+
+        def run(idx: list[int]) -> None:
             out[idx] = self._run([encodings[i].ids for i in idx])
+
+        self.session  # noqa: B018 - created once here, not by several workers at once
+        if self.threads == 1 or len(batches) == 1:
+            for idx in batches:
+                run(idx)
+            return out
+        futures = [self._workers.submit(run, idx) for idx in batches]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # an error or Ctrl-C: drop the batches not started yet
+            for future in futures:
+                future.cancel()
+            raise
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
