@@ -118,7 +118,7 @@ class MiniLMEmbedder:
     max_tokens = MAX_TOKENS
 
     def __init__(
-        self, threads: int = 0, batch_size: int = 4, cache_dir: Path | None = None, use_gpu: bool = True
+        self, threads: int = 0, batch_size: int = 2, cache_dir: Path | None = None, use_gpu: bool = True
     ) -> None:
         self.threads = threads or usable_cores()
         self.batch_size = batch_size

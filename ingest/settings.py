@@ -116,7 +116,7 @@ class Settings(BaseSettings):
         json_schema_extra=_in("embeddings"),
     )
     embedding_batch_size: int = Field(
-        4,
+        2,
         validation_alias=_env("EMBEDDING_BATCH_SIZE"),
         ge=1,
         description="Texts per ONNX inference batch (small length-sorted batches are fastest on CPU).",
