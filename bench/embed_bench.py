@@ -136,7 +136,10 @@ def reference_set() -> tuple[list[str], np.ndarray]:
         enc = tokenizer.encode(text)
         last = max(i for i, special in enumerate(enc.special_tokens_mask) if not special)
         texts.append(text[: enc.offsets[last][1]])
-    return texts, data["vectors"].astype(np.float32)
+    reference = data["vectors"].astype(
+        np.float32
+    )  # stored as float16: renormalise, or a cosine reads ~1e-4 low
+    return texts, reference / np.linalg.norm(reference, axis=1, keepdims=True)
 
 
 STARTUP = r"""
