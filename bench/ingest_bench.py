@@ -6,7 +6,8 @@ Each phase runs in its own process (so peak RSS is its own), one after the other
   1. litbot ingest (`litbot ingest FILE --json`) into a fresh store: abstracts/s, chunks/s, peak RSS;
   2. the floor: the same chunk texts embedded by the same model, nothing else (length-sorted batches);
   3. a plain LangChain pipeline with the same model: RecursiveCharacterTextSplitter + Chroma.add_documents,
-     embedding in input order in fixed batches of 32 (what a LangChain Embeddings wrapper does);
+     embedding in input order in fixed batches of 32 (what a LangChain Embeddings wrapper does), as many batches
+     at a time as litbot runs;
   4. re-ingest of the unchanged corpus into the store of phase 1.
 Prints a table and one JSON line; paste the table into BENCHMARKS.md.
 """
@@ -84,7 +85,9 @@ e = MiniLMEmbedder()
 class Plain(Embeddings):
     def embed_documents(self, texts):
         enc = e.tokenizer.encode_batch(list(texts))
-        rows = [e._run([x.ids for x in enc[i:i + 32]]) for i in range(0, len(enc), 32)]
+        e.session
+        # input-order batches of 32, as many at a time as litbot runs (one per core)
+        rows = list(e._workers.map(e._run, [[x.ids for x in enc[i:i + 32]] for i in range(0, len(enc), 32)]))
         return np.concatenate(rows).tolist() if rows else []
     def embed_query(self, text):
         return e.embed_query(text).tolist()

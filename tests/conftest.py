@@ -16,8 +16,11 @@ _PREFIXES = ("LITBOT_", "OPENAI_", "DISCORD_", "NCBI_")
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """No real settings, no `.env`, no network: a fresh store and data folder per test."""
+def isolated_env(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """No real settings, no `.env`, no network: a fresh store and data folder per test. The MiniLM graph cache
+    is shared by the whole run (every xdist worker), so the graph is built once, not once per test."""
     for name in list(os.environ):
         if name.startswith(_PREFIXES):
             monkeypatch.delenv(name)
@@ -26,6 +29,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.chdir(home)  # a .env in the repo is never read
     monkeypatch.setenv("LITBOT_CHROMA_PATH", str(tmp_path / "chroma"))
     monkeypatch.setenv("LITBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LITBOT_MODEL_CACHE_DIR", str(tmp_path_factory.getbasetemp().parent / "model-cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
     if os.environ.get(
@@ -74,7 +78,7 @@ def _ingest_mini(path: Path) -> None:
     from ingest.pipeline import Ingestor, ingest_inputs
     from ingest.store import open_store
 
-    mini = Settings(_env_file=None, chroma_path=path)  # type: ignore[call-arg]
+    mini = Settings(_env_file=None, chroma_path=path, model_cache_dir=path.parents[1] / "model-cache")  # type: ignore[call-arg]
     embedder = make_embedder(mini)
     report = ingest_inputs([str(MINI_CORPUS)], Ingestor(open_store(mini, embedder.name), embedder, mini))
     assert report.new == 64 and not report.failed_inputs, report
