@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
 from ingest.articles import Article, ParseEvent, Skipped
-from ingest.chunking import CHUNKER_VERSION, chunk_article
+from ingest.chunking import CHUNKER_VERSION, chunk_article, without_title
 from ingest.embeddings import Embedder
 from ingest.errors import InputError, StoreError
+from ingest.lexical import ArticleChunks, LexicalIndex, index_folder, now_ms
 from ingest.limits import MAX_CHUNKS
 from ingest.settings import Settings
 from ingest.sources import read_input
@@ -106,13 +107,48 @@ def chunk_metadata(article: Article, index: int, count: int, content_hash: str) 
 
 
 class Ingestor:
-    """Writes articles into one store with one embedder."""
+    """Writes articles into one store with one embedder, and keeps the store's lexical index in step."""
 
-    def __init__(self, store: ArticleStore, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: ArticleStore,
+        embedder: Embedder,
+        settings: Settings,
+        lexical: LexicalIndex | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.signature = chunk_signature(settings, embedder)
+        self._lexical = lexical
+
+    def lexical_index(self) -> LexicalIndex:
+        """The store's lexical index, level with the store (rebuilt once when missing or outdated)."""
+        if self._lexical is None:
+            self._lexical = LexicalIndex.open(index_folder(self.settings.store_cache_dir))
+
+            def progress(done: int, total: int) -> None:
+                log.info("building the lexical index: %d of %d articles", done, total)
+
+            self._lexical.refresh(self.store, progress)
+        return self._lexical
+
+    def _index_group(self, writes: Sequence[ArticleWrite], written: int) -> None:
+        """Index a group whose chunks have landed in the store (a crash before this is caught up later)."""
+        articles = []
+        for article_id, _, records in writes:
+            ordered = sorted(records, key=lambda r: int(r.metadata.get("chunk", 0)))
+            metadata = dict(ordered[0].metadata)
+            metadata["written"] = written
+            articles.append(
+                ArticleChunks(
+                    article_id,
+                    metadata,
+                    [r.id for r in ordered],
+                    [without_title(r.text, str(r.metadata.get("title") or "")) for r in ordered],
+                )
+            )
+        self.lexical_index().apply(articles, cursor=written)
 
     def ingest_events(
         self,
@@ -129,7 +165,8 @@ class Ingestor:
         only once its write has finished; an error or Ctrl-C still waits for the write in flight, which keeps
         an interrupted run as recoverable as a sequential one (chunk 0 of every article is written last).
         """
-        writer = _GroupWriter(self.store)
+        self.lexical_index()
+        writer = _GroupWriter(self.store, self._index_group)
         done = 0
 
         def settle() -> None:  # wait for the group in flight, then count it as done
@@ -206,8 +243,11 @@ class Ingestor:
 class _GroupWriter:
     """Writes one group at a time on a background thread; ``finish`` waits for it and re-raises its error."""
 
-    def __init__(self, store: ArticleStore) -> None:
+    def __init__(self, store: ArticleStore, landed: Callable[[Sequence[ArticleWrite], int], None]) -> None:
         self.store = store
+        self._landed = landed
+        self._writes: list[ArticleWrite] = []
+        self._stamp = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="litbot-store-writer")
         self._pending: Future[None] | None = None
         self._ids: set[str] = set()
@@ -221,7 +261,8 @@ class _GroupWriter:
         self._articles = articles
         if writes:
             self._ids = set(latest)
-            self._pending = self._pool.submit(self.store.write_articles, writes)
+            self._writes, self._stamp = writes, now_ms()
+            self._pending = self._pool.submit(self.store.write_articles, writes, self._stamp)
 
     def finish(self) -> int:
         """Wait for the group in flight; returns how many records it held (0 if none was in flight)."""
@@ -229,6 +270,7 @@ class _GroupWriter:
         articles, self._articles = self._articles, 0
         if pending is not None:
             pending.result()
+            self._landed(self._writes, self._stamp)
             self.store.bump_revision()
         return articles
 
@@ -237,6 +279,7 @@ class _GroupWriter:
         if self._pending is not None:
             try:
                 self._pending.result()
+                self._landed(self._writes, self._stamp)
                 self.store.bump_revision()
             except Exception:  # the exception already in flight is the one to report
                 log.exception("writing the last group failed")
