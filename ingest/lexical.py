@@ -161,6 +161,11 @@ class LexicalIndex:
         return None if row is None else str(row[0])
 
     @property
+    def built(self) -> int:
+        """When the last full build started (ms), 0 if none finished."""
+        return int(self._meta("built") or 0)
+
+    @property
     def cursor(self) -> int:
         return int(self._meta("cursor") or 0)
 
@@ -189,13 +194,15 @@ class LexicalIndex:
                 if article.article_id not in slots:
                     slots[article.article_id] = next_slot
                     next_slot += 1
-            rows = [self._row(slots[a.article_id], a) for a in articles]
+            tokens = [self._tokens(a) for a in articles]
+            rows = [self._row(slots[a.article_id], a, t) for a, t in zip(articles, tokens, strict=True)]
             writer = self._tantivy.writer(heap_size=WRITER_HEAP, num_threads=1)
             try:
                 for slot in slots.values():
                     writer.delete_documents_by_term("slot", slot)
-                for row, article in zip(rows, articles, strict=True):
-                    writer.add_document(tantivy.Document(slot=row[0], body=self._body(article)))
+                for row, (title, text) in zip(rows, tokens, strict=True):
+                    body = " ".join(title * (1 + self.params.title_weight) + text)
+                    writer.add_document(tantivy.Document(slot=row[0], body=body))
                 writer.commit()
                 writer.wait_merging_threads()
             except BaseException:
@@ -242,16 +249,16 @@ class LexicalIndex:
             )
         return total
 
-    def _body(self, article: ArticleChunks) -> str:
+    @staticmethod
+    def _tokens(article: ArticleChunks) -> tuple[list[str], list[str]]:
+        """The terms of the title, and of every chunk in turn."""
         title = tokenize(str(article.metadata.get("title") or ""))
-        terms = title * (1 + self.params.title_weight) + [t for text in article.texts for t in tokenize(text)]
-        return " ".join(terms)
+        return title, [t for text in article.texts for t in tokenize(text)]
 
     @staticmethod
-    def _row(slot: int, article: ArticleChunks) -> tuple[Any, ...]:
+    def _row(slot: int, article: ArticleChunks, tokens: tuple[list[str], list[str]]) -> tuple[Any, ...]:
         meta = article.metadata
-        terms = {t for text in article.texts for t in tokenize(text)}
-        terms.update(tokenize(str(meta.get("title") or "")))
+        terms = set(tokens[0]) | set(tokens[1])
         return (
             slot,
             article.article_id,
@@ -315,7 +322,7 @@ class LexicalIndex:
             if progress is not None:
                 progress(done, total)
         with self._lock, self._file_lock:
-            self._set(format=FORMAT, store=identity, cursor=str(started))
+            self._set(format=FORMAT, store=identity, cursor=str(started), built=str(started))
         return done
 
     # --- reading -------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ from ingest.store import ArticleStore, ChunkRecord, Metadata, writable
 log = logging.getLogger(__name__)
 
 MAX_LISTED_PROBLEMS = 200
+LEXICAL_FLUSH_MS = 3000  # index what has landed at least this often during an ingest, and at its end
+LEXICAL_FLUSH_ARTICLES = 5000
 WRITER_LOCK = ".litbot-ingest.lock"
 
 
@@ -121,6 +123,9 @@ class Ingestor:
         self.settings = settings
         self.signature = chunk_signature(settings, embedder)
         self._lexical = lexical
+        self._unindexed: list[ArticleChunks] = []
+        self._unindexed_since = now_ms()
+        self._unindexed_stamp = 0
 
     def lexical_index(self) -> LexicalIndex:
         """The store's lexical index, level with the store (rebuilt once when missing or outdated)."""
@@ -134,8 +139,10 @@ class Ingestor:
         return self._lexical
 
     def _index_group(self, writes: Sequence[ArticleWrite], written: int) -> None:
-        """Index a group whose chunks have landed in the store (a crash before this is caught up later)."""
-        articles = []
+        """Index a group whose chunks have landed in the store. Groups are indexed together, about every
+        ``LEXICAL_FLUSH_MS`` (an index commit costs a few hundred ms); what a crash leaves unindexed is in
+        the store, stamped after the index's cursor, so the next catch-up indexes it."""
+        articles = self._unindexed
         for article_id, _, records in writes:
             ordered = sorted(records, key=lambda r: int(r.metadata.get("chunk", 0)))
             metadata = dict(ordered[0].metadata)
@@ -148,7 +155,16 @@ class Ingestor:
                     [without_title(r.text, str(r.metadata.get("title") or "")) for r in ordered],
                 )
             )
-        self.lexical_index().apply(articles, cursor=written)
+        self._unindexed_stamp = written
+        if len(articles) >= LEXICAL_FLUSH_ARTICLES or now_ms() - self._unindexed_since >= LEXICAL_FLUSH_MS:
+            self.flush_index()
+
+    def flush_index(self) -> None:
+        """Index the groups written since the last flush."""
+        articles, self._unindexed = self._unindexed, []
+        self._unindexed_since = now_ms()
+        if articles:
+            self.lexical_index().apply(articles, cursor=self._unindexed_stamp)
 
     def ingest_events(
         self,
@@ -192,6 +208,7 @@ class Ingestor:
             settle()
         finally:
             writer.close()
+            self.flush_index()
         return done
 
     def _prepare(
@@ -246,8 +263,6 @@ class _GroupWriter:
     def __init__(self, store: ArticleStore, landed: Callable[[Sequence[ArticleWrite], int], None]) -> None:
         self.store = store
         self._landed = landed
-        self._writes: list[ArticleWrite] = []
-        self._stamp = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="litbot-store-writer")
         self._pending: Future[None] | None = None
         self._ids: set[str] = set()
@@ -261,8 +276,11 @@ class _GroupWriter:
         self._articles = articles
         if writes:
             self._ids = set(latest)
-            self._writes, self._stamp = writes, now_ms()
-            self._pending = self._pool.submit(self.store.write_articles, writes, self._stamp)
+            self._pending = self._pool.submit(self._write, writes, now_ms())
+
+    def _write(self, writes: list[ArticleWrite], stamp: int) -> None:
+        self.store.write_articles(writes, stamp)
+        self._landed(writes, stamp)
 
     def finish(self) -> int:
         """Wait for the group in flight; returns how many records it held (0 if none was in flight)."""
@@ -270,7 +288,6 @@ class _GroupWriter:
         articles, self._articles = self._articles, 0
         if pending is not None:
             pending.result()
-            self._landed(self._writes, self._stamp)
             self.store.bump_revision()
         return articles
 
@@ -279,7 +296,6 @@ class _GroupWriter:
         if self._pending is not None:
             try:
                 self._pending.result()
-                self._landed(self._writes, self._stamp)
                 self.store.bump_revision()
             except Exception:  # the exception already in flight is the one to report
                 log.exception("writing the last group failed")

@@ -189,8 +189,9 @@ class ArticleStore:
         return str((collection.metadata or {}).get(REVISION_KEY, ""))
 
     def identity(self) -> str:
-        """What tells this collection from another of the same name (one deleted and created again)."""
-        return f"{self.settings.store_label}|{self._collection.id}"
+        """What tells this collection from another of the same name (one deleted and created again); a copied
+        store folder keeps it, and with it the lexical index inside."""
+        return str(self._collection.id)
 
     def committed_since(self, since_ms: int | None, batch: int = 500) -> Iterator[list[tuple[str, str, int]]]:
         """(article id, content hash, written ms) of every commit marker written at or after ``since_ms``

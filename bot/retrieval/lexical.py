@@ -81,9 +81,14 @@ class LexicalSearch:
         terms = list(dict.fromkeys(terms))
         if not terms:
             return 0
-        if len(terms) == 1:
-            return int(self._searcher.doc_freq("body", terms[0]))
-        return int(self._searcher.search(self._any(terms), 1, count=True).count or 0)  # type: ignore[attr-defined]
+        return self._count_matching(self._any(terms))
+
+    def _count_matching(self, query: tantivy.Query) -> int:
+        # a search's count skips deleted documents (tantivy's doc_freq counts them until segments merge)
+        return int(self._searcher.search(query, 1, count=True).count or 0)  # type: ignore[attr-defined]
+
+    def _df(self, term: str) -> int:
+        return self._count_matching(tantivy.Query.term_query(self.index.schema, "body", term))
 
     def term_weight(self, term: str) -> float:
         """The idf of ``term`` in its forms (an unknown term weighs as one in no article)."""
@@ -92,7 +97,7 @@ class LexicalSearch:
     def variants(self, term: str) -> list[str]:
         """Stored terms that are forms of ``term`` (bot.retrieval.terms.same_stem), ``term`` first when stored."""
         if len(term) < MIN_SHARED_PREFIX or not term.isalpha():
-            return [term] if self._searcher.doc_freq("body", term) else []
+            return [term] if self._df(term) else []
         head = term[:MIN_SHARED_PREFIX]
         found = sorted(
             t for t, n in self._searcher.terms_with_prefix("body", head) if n and same_stem(term, t)
@@ -130,8 +135,9 @@ class LexicalSearch:
         slots = self._searcher.fast_field_values("slot", [address for _, address in found])
         rows = self.index.articles([int(s) for s in slots if s is not None])
         n = self._count
-        idf = {t: _idf(int(self._searcher.doc_freq("body", t)), n) for t in terms}
-        rare = {t for t in terms if self._searcher.doc_freq("body", t) <= max(RARE_DF, n * RARE_SHARE)}
+        df = {t: self._df(t) for t in terms}
+        idf = {t: _idf(df[t], n) for t in terms}
+        rare = {t for t in terms if df[t] <= max(RARE_DF, n * RARE_SHARE)}
         total = sum(idf.values())
         scale = 1.0 + self.params.k1  # tantivy's BM25 carries (k1 + 1); Lucene's variant, as before, does not
         hits: dict[int, LexicalHit] = {}
