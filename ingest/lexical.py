@@ -366,6 +366,33 @@ class LexicalIndex:
                         )
         return found
 
+    def terms_of(self, slots: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """(article id, its distinct terms space-separated with a space either side) by slot: what scoring
+        needs, without reading texts and metadata."""
+        found: dict[int, tuple[str, str]] = {}
+        with self._lock:
+            for start in range(0, len(slots), 900):
+                part = list(slots[start : start + 900])
+                marks = ",".join("?" * len(part))
+                for slot, aid, terms in self._db.execute(
+                    f"SELECT slot, article_id, terms FROM articles WHERE slot IN ({marks})", part
+                ):
+                    found[int(slot)] = (aid, f" {terms} ")
+        return found
+
+    def slots_of(self, article_ids: Sequence[str]) -> dict[str, int]:
+        """The slot of each indexed article among ``article_ids``."""
+        found: dict[str, int] = {}
+        with self._lock:
+            for start in range(0, len(article_ids), 900):
+                part = list(article_ids[start : start + 900])
+                marks = ",".join("?" * len(part))
+                for aid, slot in self._db.execute(
+                    f"SELECT article_id, slot FROM articles WHERE article_id IN ({marks})", part
+                ):
+                    found[aid] = int(slot)
+        return found
+
     def select(self, where: str, params: Sequence[Any]) -> list[tuple[int, str]]:
         """(slot, article id) of the articles matching an SQL condition on ``articles`` (filters)."""
         with self._lock:

@@ -38,6 +38,7 @@ class LexicalHit:
     """One article's BM25 for a query, the idf-weighted share of query terms it holds, and whether it holds
     *every* query term including a rare one (an exact match on a name such as "ABCA1")."""
 
+    article_id: str
     score: float
     coverage: float
     exact: bool
@@ -132,8 +133,11 @@ class LexicalSearch:
         found = self._searcher.search(query, limit, count=False).hits
         if not found:
             return {}
-        slots = self._searcher.fast_field_values("slot", [address for _, address in found])
-        rows = self.index.articles([int(s) for s in slots if s is not None])
+        slots = [
+            int(s) if s is not None else -1
+            for s in self._searcher.fast_field_values("slot", [address for _, address in found])
+        ]
+        rows = self.index.terms_of(slots)
         n = self._count
         df = {t: self._df(t) for t in terms}
         idf = {t: _idf(df[t], n) for t in terms}
@@ -142,11 +146,13 @@ class LexicalSearch:
         scale = 1.0 + self.params.k1  # tantivy's BM25 carries (k1 + 1); Lucene's variant, as before, does not
         hits: dict[int, LexicalHit] = {}
         for (score, _), slot in zip(found, slots, strict=True):
-            row = rows.get(int(slot)) if slot is not None else None
+            row = rows.get(slot)
             if row is None:  # written to tantivy by an update that has not reached SQLite yet
                 continue
-            held = [t for t in terms if t in row.terms]
-            hits[row.slot] = LexicalHit(
+            aid, held_terms = row
+            held = [t for t in terms if f" {t} " in held_terms]
+            hits[slot] = LexicalHit(
+                aid,
                 float(score) / scale,
                 sum(idf[t] for t in held) / total,
                 len(held) == len(terms) and any(t in rare for t in held),
@@ -172,7 +178,7 @@ class LexicalSearch:
 
     def slots_of(self, article_ids: Sequence[str]) -> dict[str, int]:
         """The slot of each indexed (committed) article among ``article_ids``."""
-        return {a.article_id: s for s, a in self.index.articles(article_ids=article_ids).items()}
+        return self.index.slots_of(article_ids)
 
     def select(self, where: str, params: Sequence[object]) -> list[tuple[int, str]]:
         return self.index.select(where, params)

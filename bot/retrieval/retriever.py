@@ -122,8 +122,8 @@ class Retriever:
         if allowed is not None and allowed.empty():
             return evidence
         lexical = index.search(query, pool, allowed) if mode != "dense" else {}
-        chosen: dict[int, None] = dict.fromkeys(lexical)
-        articles = index.articles(list(chosen)) if chosen else {}
+        chosen: dict[str, None] = dict.fromkeys(hit.article_id for hit in lexical.values())
+        scores = {hit.article_id: hit for hit in lexical.values()}
         if mode != "lexical":
             vector = self.embedder.embed_query(query)
             n = min(int(pool * DENSE_CHUNKS_PER_ARTICLE), index.chunk_count)
@@ -131,29 +131,19 @@ class Retriever:
             evidence.dense_missing = min((s for _, s in found), default=0.0) if len(found) == n else 0.0
             slots = index.slots_of(list(dict.fromkeys(_article_of(cid) for cid, _ in found)))
             _add_dense(evidence, slots, found)
-            missing = [p for p in chosen if articles[p].article_id not in evidence.dense_chunks]
+            missing = [a for a in chosen if a not in evidence.dense_chunks]
             missing = missing[:RESCORE_LIMIT]  # the rest keep the bound: each lookup costs per chunk
             if missing:
-                chunk_ids = [c for p in missing for c in articles[p].chunk_ids]
-                _add_dense(
-                    evidence,
-                    slots | {articles[p].article_id: p for p in missing},
-                    chunk_cosines(self.store, vector, chunk_ids),
-                )
-            dense_only = [
-                slots[a] for a in evidence.dense_chunks if slots.get(a) not in chosen and a in slots
-            ]
+                rows = index.articles(article_ids=missing).values()
+                chunk_ids = [c for row in rows for c in row.chunk_ids]
+                _add_dense(evidence, dict.fromkeys(missing, 0), chunk_cosines(self.store, vector, chunk_ids))
+            dense_only = [slots[a] for a in evidence.dense_chunks if a not in chosen and a in slots]
             if mode == "hybrid" and dense_only:
-                lexical.update(index.score(query, dense_only))
-            chosen.update(dict.fromkeys(slots[a] for a in evidence.dense_chunks if a in slots))
-            articles.update(index.articles([p for p in chosen if p not in articles]))
-        for pos in chosen:
-            article = articles.get(pos)
-            if article is None:
-                continue
-            aid = article.article_id
+                scores.update((hit.article_id, hit) for hit in index.score(query, dense_only).values())
+            chosen.update(dict.fromkeys(a for a in evidence.dense_chunks if a in slots or a in scores))
+        for aid in chosen:
             cosines = evidence.dense_chunks.get(aid)
-            hit = lexical.get(pos)
+            hit = scores.get(aid)
             evidence.candidates[aid] = Candidate(
                 aid,
                 max(s for s, _ in cosines) if cosines else None,
