@@ -52,7 +52,8 @@ WRITER_HEAP = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class BM25Params:
-    """Chosen on the SciFact tuning half (bench/retrieval_tune_bm25.py)."""
+    """Chosen on the SciFact tuning half (BENCHMARKS.md › Retrieval). tantivy's BM25 uses k1 1.2 and b 0.75
+    itself; they are here for the score scale (see bot.retrieval.lexical) and for the record."""
 
     k1: float = 1.2
     b: float = 0.75
