@@ -20,8 +20,10 @@ A missing, damaged, older-format or other store's index is rebuilt from the stor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import threading
@@ -140,14 +142,23 @@ class LexicalIndex:
     @classmethod
     def open(cls, folder: Path, params: BM25Params = BM25Params()) -> LexicalIndex:
         """Open the index in ``folder``; a damaged one is set aside and an empty one made (rebuilt later)."""
+        database = folder / "articles.sqlite3"
+        if folder.exists() and not (
+            os.access(folder, os.W_OK) and (not database.exists() or os.access(database, os.W_OK))
+        ):
+            raise PermissionError(f"{folder} is read-only")
         try:
             index = cls(folder, params)
+            if index._meta("format") not in (None, FORMAT):
+                raise ValueError(f"format {index._meta('format')}")
             index._db.execute("SELECT count(*) FROM articles").fetchone()
+            with contextlib.suppress(OSError):  # the whole-store pickle earlier versions kept beside it
+                (folder.parent / "lexical.pkl").unlink(missing_ok=True)
             return index
         except (sqlite3.DatabaseError, ValueError, OSError) as exc:
             if isinstance(exc, OSError) and not (folder / "articles.sqlite3").exists():
                 raise
-            log.warning("the lexical index in %s is damaged (%s): rebuilding it", folder, exc)
+            log.warning("the lexical index in %s is damaged or older (%s): rebuilding it", folder, exc)
             shutil.rmtree(folder, ignore_errors=True)
             return cls(folder, params)
 
