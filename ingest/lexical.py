@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = "tantivy-1"
+FORMAT = "tantivy-2"
 #: Commit markers this much older than the cursor are read again when catching up: a write stamped before
 #: another one may land after it, and writers sharing a server may disagree on the time by this much.
 WINDOW_MS = 60_000
@@ -82,6 +82,7 @@ class IndexedArticle:
     chunk_ids: list[str]
     texts: list[str]
     terms: frozenset[str]
+    chunk_terms: list[str]  # each chunk's distinct terms, space-separated with a space either side
 
 
 Progress = Callable[[int, int], None]  # (articles indexed, articles in the store)
@@ -109,7 +110,8 @@ CREATE TABLE IF NOT EXISTS articles (
     metadata TEXT NOT NULL,
     chunk_ids TEXT NOT NULL,
     texts TEXT NOT NULL,
-    terms TEXT NOT NULL
+    terms TEXT NOT NULL,
+    chunk_terms TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_year ON articles (year);
 """
@@ -213,7 +215,7 @@ class LexicalIndex:
                 for slot in slots.values():
                     writer.delete_documents_by_term("slot", slot)
                 for row, (title, text) in zip(rows, tokens, strict=True):
-                    body = " ".join(title * (1 + self.params.title_weight) + text)
+                    body = " ".join(title * (1 + self.params.title_weight) + [t for c in text for t in c])
                     writer.add_document(tantivy.Document(slot=row[0], body=body))
                 writer.commit()
                 writer.wait_merging_threads()
@@ -225,7 +227,7 @@ class LexicalIndex:
             try:
                 old_chunks = self._chunks_of(ids)
                 db.executemany("DELETE FROM articles WHERE article_id = ?", [(a,) for a in removed])
-                db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 chunks = self.chunk_count - old_chunks + sum(len(a.chunk_ids) for a in articles)
                 self._set(chunks=str(chunks), cursor=str(max(cursor, self.cursor)))
                 db.execute("COMMIT")
@@ -262,15 +264,14 @@ class LexicalIndex:
         return total
 
     @staticmethod
-    def _tokens(article: ArticleChunks) -> tuple[list[str], list[str]]:
-        """The terms of the title, and of every chunk in turn."""
-        title = tokenize(str(article.metadata.get("title") or ""))
-        return title, [t for text in article.texts for t in tokenize(text)]
+    def _tokens(article: ArticleChunks) -> tuple[list[str], list[list[str]]]:
+        """The terms of the title, and of each chunk."""
+        return tokenize(str(article.metadata.get("title") or "")), [tokenize(text) for text in article.texts]
 
     @staticmethod
-    def _row(slot: int, article: ArticleChunks, tokens: tuple[list[str], list[str]]) -> tuple[Any, ...]:
+    def _row(slot: int, article: ArticleChunks, tokens: tuple[list[str], list[list[str]]]) -> tuple[Any, ...]:
         meta = article.metadata
-        terms = set(tokens[0]) | set(tokens[1])
+        terms = set(tokens[0]).union(*tokens[1])
         return (
             slot,
             article.article_id,
@@ -281,6 +282,7 @@ class LexicalIndex:
             json.dumps(article.chunk_ids),
             json.dumps(article.texts, ensure_ascii=False),
             " ".join(sorted(terms)),
+            json.dumps([f" {' '.join(sorted(set(chunk)))} " for chunk in tokens[1]]),
         )
 
     def reload(self) -> None:
@@ -364,7 +366,7 @@ class LexicalIndex:
                     part = keys[start : start + 900]
                     marks = ",".join("?" * len(part))
                     for row in self._db.execute(
-                        "SELECT slot, article_id, metadata, chunk_ids, texts, terms FROM articles "
+                        "SELECT slot, article_id, metadata, chunk_ids, texts, terms, chunk_terms FROM articles "
                         f"WHERE {column} IN ({marks})",
                         part,
                     ):
@@ -375,6 +377,7 @@ class LexicalIndex:
                             json.loads(row[3]),
                             json.loads(row[4]),
                             frozenset(row[5].split()),
+                            json.loads(row[6]),
                         )
         return found
 

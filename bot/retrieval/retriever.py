@@ -186,9 +186,13 @@ def _result(
     else:
         order = [n for _, n in sorted(evidence.dense_chunks.get(article_id, []), key=lambda c: -c[0])]
         order = [n for n in order if n < len(article.texts)]
-        chunk_terms = [frozenset(tokenize(t)) for t in article.texts]
         overlaps = sorted(
-            ((len(terms & t), n) for n, t in enumerate(chunk_terms) if n not in order), key=lambda c: -c[0]
+            (
+                (sum(f" {t} " in held for t in terms), n)
+                for n, held in enumerate(article.chunk_terms)
+                if n not in order
+            ),
+            key=lambda c: -c[0],
         )
         order += [n for overlap, n in overlaps if overlap > 0] or ([] if order else [0])
     metadata = dict(article.metadata)
