@@ -13,7 +13,8 @@ The store stays the source of truth. Every article's chunk 0 (its commit marker,
 time of its write (``written``, ms). An update writes tantivy first, then SQLite with the new cursor in one
 transaction; a crash in between leaves SQLite at the old hashes, so the next :meth:`LexicalIndex.catch_up`
 (any process: the rerun ingest, a bot) redoes it, and redoing is harmless (delete by slot, then add). Catching
-up reads the commit markers written since ``cursor - WINDOW_MS`` and re-reads every article whose stored hash
+up reads the commit markers written since the cursor (less ``WINDOW_MS`` on a Chroma server, where several
+writers may interleave; an embedded store has one writer at a time) and re-reads every article whose stored hash
 differs from ours: that is how a process follows another process's ingests, embedded or through a server.
 A missing, damaged, older-format or other store's index is rebuilt from the store once.
 """
@@ -45,8 +46,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = "tantivy-2"
-#: Commit markers this much older than the cursor are read again when catching up: a write stamped before
-#: another one may land after it, and writers sharing a server may disagree on the time by this much.
+#: On a Chroma server, commit markers this much older than the cursor are read again when catching up: one
+#: writer's write stamped before another's may land after it, and their clocks may disagree by this much. An
+#: embedded store has one writer at a time (the ingest lock) whose stamps only grow, so none is needed there.
 WINDOW_MS = 60_000
 BATCH = 500  # articles read from the store and written per index commit when catching up or rebuilding
 WRITER_HEAP = 64 * 1024 * 1024
@@ -300,7 +302,7 @@ class LexicalIndex:
     def catch_up(self, store: ArticleStore) -> int:
         """Re-read the articles committed since the cursor (less the window) whose hash differs from ours."""
         self.reload()
-        since = self.cursor - WINDOW_MS
+        since = self.cursor - (WINDOW_MS if store.settings.uses_server else 0)
         done = 0
         for markers in store.committed_since(since, BATCH):
             hashes = self.hashes([aid for aid, _, _ in markers])
