@@ -128,15 +128,20 @@ class Ingestor:
         self._unindexed_stamp = 0
 
     def lexical_index(self) -> LexicalIndex:
-        """The store's lexical index, level with the store (rebuilt once when missing or outdated)."""
+        """The store's lexical index."""
         if self._lexical is None:
             self._lexical = LexicalIndex.open(index_folder(self.settings.store_cache_dir))
-
-            def progress(done: int, total: int) -> None:
-                log.info("building the lexical index: %d of %d articles", done, total)
-
-            self._lexical.refresh(self.store, progress)
         return self._lexical
+
+    def _level_index(self) -> None:
+        """Bring the lexical index level with the store before writing (rebuilt once when missing or
+        outdated; else what other ingests wrote since its cursor, including one killed before indexing),
+        so that this ingest's cursor never passes an article the index lacks."""
+
+        def progress(done: int, total: int) -> None:
+            log.info("building the lexical index: %d of %d articles", done, total)
+
+        self.lexical_index().refresh(self.store, progress)
 
     def _index_group(self, writes: Sequence[ArticleWrite], written: int) -> None:
         """Index a group whose chunks have landed in the store. Groups are indexed together, about every
@@ -181,7 +186,7 @@ class Ingestor:
         only once its write has finished; an error or Ctrl-C still waits for the write in flight, which keeps
         an interrupted run as recoverable as a sequential one (chunk 0 of every article is written last).
         """
-        self.lexical_index()
+        self._level_index()
         writer = _GroupWriter(self.store, self._index_group)
         done = 0
 

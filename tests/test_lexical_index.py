@@ -149,3 +149,28 @@ def test_a_running_bot_sees_another_process_ingest_without_a_rebuild(
     now = retriever.lexical_index()
     assert now is not first and len(now) == len(first) + 1
     assert now.index.built == built  # followed, not rebuilt
+
+
+def test_an_ingest_indexes_what_an_earlier_killed_ingest_left_unindexed(
+    mini_settings: Settings, tmp_path: Path
+) -> None:
+    """A long-lived ingestor (the Discord bot's) must not move the cursor past articles another ingest wrote
+    to the store but never indexed (killed between the two): it levels the index before each ingest."""
+    from ingest.pipeline import Ingestor, ingest_inputs
+    from ingest.store import ChunkRecord
+
+    embedder = make_embedder(mini_settings)
+    store = open_store(mini_settings, embedder.name, create=False)
+    ingestor = Ingestor(store, embedder, mini_settings)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    one.write_text(json.dumps({"pmid": "99999991", "title": "First", "abstract": "Alpha zorbulin."}) + "\n")
+    two.write_text(json.dumps({"pmid": "99999992", "title": "Second", "abstract": "Beta zorbulin."}) + "\n")
+    assert ingest_inputs([str(one)], ingestor).new == 1
+    orphan = {"article_id": "pmid:99999993", "chunk": 0, "n_chunks": 1, "hash": "h", "title": "Killed"}
+    vector = embedder.embed_documents(["Killed\\nGamma zorbulin."])[0]
+    store.write_articles(
+        [("pmid:99999993", 1, [ChunkRecord("pmid:99999993#0", "Killed\nGamma zorbulin.", vector, orphan)])]
+    )
+    assert ingest_inputs([str(two)], ingestor).new == 1
+    indexed = {a.article_id for a in ingestor.lexical_index().all_articles()}
+    assert {"pmid:99999991", "pmid:99999992", "pmid:99999993"} <= indexed
