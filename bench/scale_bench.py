@@ -192,7 +192,7 @@ def main() -> None:
     have = 0
     if args.keep and (work / "count").exists():
         have = int((work / "count").read_text())
-    extra = 10_000_000
+    extra = 20_000_000 + (int(time.time()) % 100_000) * 1000  # new articles on every run, even with --keep
     for size in [int(s) for s in args.sizes.split(",")]:
         row: dict[str, object] = {"articles": size}
         if size > have:

@@ -197,8 +197,10 @@ class ArticleStore:
         """(article id, content hash, written ms) of every commit marker written at or after ``since_ms``
         (all of them when None), in pages: what the lexical index follows (ingest.lexical)."""
         where: dict[str, Any] = {"chunk": 0}
-        if since_ms is not None:
-            where = {"$and": [{"chunk": 0}, {"written": {"$gte": since_ms}}]}
+        if (
+            since_ms is not None
+        ):  # only chunk 0 carries it (adding `chunk == 0` makes Chroma scan every marker)
+            where = {"written": {"$gte": since_ms}}
         offset = 0
         while True:
             reply = self._coll("get", where=where, include=["metadatas"], limit=batch, offset=offset)
