@@ -292,12 +292,26 @@ class LexicalIndex:
         self._tantivy.reload()
 
     # --- following the store -------------------------------------------------------------------------------
-    def refresh(self, store: ArticleStore, progress: Progress | None = None) -> int:
+    def refresh(self, store: ArticleStore, progress: Progress | None = None, revision: str = "") -> int:
         """Bring the index level with the store: rebuilt when it is not this store's (or is older), else
-        caught up with what changed since the cursor. Returns how many articles were (re)indexed."""
+        caught up with what changed since the cursor — unless it is known level with ``revision`` (the store's,
+        read before this call). Returns how many articles were (re)indexed."""
         if not self.current_for(store.identity()):
-            return self.rebuild(store, progress)
-        return self.catch_up(store)
+            done = self.rebuild(store, progress)
+        elif revision and self._meta("revision") == revision:
+            self.reload()
+            return 0
+        else:
+            done = self.catch_up(store)
+        if revision:
+            self.mark_level(revision)
+        return done
+
+    def mark_level(self, revision: str) -> None:
+        """Record that everything the store held at ``revision`` is indexed (a writer, after its last flush;
+        a reader, after catching up with a revision read before)."""
+        with self._lock, self._file_lock:
+            self._set(revision=revision)
 
     def catch_up(self, store: ArticleStore) -> int:
         """Re-read the articles committed since the cursor (less the window) whose hash differs from ours."""

@@ -214,6 +214,10 @@ class Ingestor:
         finally:
             writer.close()
             self.flush_index()
+        if writer.revision and not self.settings.uses_server:
+            # one writer at a time: everything up to its last revision is indexed, readers need not look. (On
+            # a server another ingest may have written in between: readers there always catch up.)
+            self.lexical_index().mark_level(writer.revision)
         return done
 
     def _prepare(
@@ -268,6 +272,7 @@ class _GroupWriter:
     def __init__(self, store: ArticleStore, landed: Callable[[Sequence[ArticleWrite], int], None]) -> None:
         self.store = store
         self._landed = landed
+        self.revision = ""  # the store's revision after this writer's last group
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="litbot-store-writer")
         self._pending: Future[None] | None = None
         self._ids: set[str] = set()
@@ -293,7 +298,7 @@ class _GroupWriter:
         articles, self._articles = self._articles, 0
         if pending is not None:
             pending.result()
-            self.store.bump_revision()
+            self.revision = self.store.bump_revision()
         return articles
 
     def close(self) -> None:
@@ -301,7 +306,7 @@ class _GroupWriter:
         if self._pending is not None:
             try:
                 self._pending.result()
-                self.store.bump_revision()
+                self.revision = self.store.bump_revision()
             except Exception:  # the exception already in flight is the one to report
                 log.exception("writing the last group failed")
             self._pending = None

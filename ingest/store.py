@@ -299,14 +299,16 @@ class ArticleStore:
             )
         self._upsert(markers)
 
-    def bump_revision(self) -> None:
-        """Mark the content as changed: for caches (collection metadata) and other processes (marker file)."""
+    def bump_revision(self) -> str:
+        """Mark the content as changed: for caches (collection metadata) and other processes (marker file).
+        Returns the new revision."""
         metadata = dict(self._collection.metadata or {})
         metadata[REVISION_KEY] = uuid.uuid4().hex
         self._coll("modify", metadata=metadata)
         if self._marker is not None:
             replace_file(self._marker, f"{os.getpid()}:{metadata[REVISION_KEY]}")
             self._marker_seen = _stat_key(self._marker)
+        return str(metadata[REVISION_KEY])
 
     def _upsert(self, records: Sequence[ChunkRecord]) -> None:
         step = self._cli("get_max_batch_size")

@@ -212,7 +212,7 @@ class LexicalCache:
             def progress(done: int, total: int) -> None:
                 log.warning("building the lexical index: %d of %d articles", done, total)
 
-            index.refresh(store, progress)
+            index.refresh(store, progress, revision)
             self._view = LexicalSearch(index, revision)
             return self._view
 
