@@ -33,10 +33,9 @@ def figures(
     ids = [q for q in beir.queries if keep is None or q in keep]
     totals = {"ndcg@10": 0.0, "recall@5": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
     for qid in ids:
-        ranked = []
-        for article_id, _ in rank(evidence[qid], mode, params)[:100]:
-            pos = index.position.get(article_id)
-            ranked.append(corpus_id(index.articles[pos].metadata if pos is not None else {}, article_id))
+        top = [article_id for article_id, _ in rank(evidence[qid], mode, params)[:100]]
+        rows = {a.article_id: a.metadata for a in index.articles(article_ids=top).values()}
+        ranked = [corpus_id(rows.get(article_id, {}), article_id) for article_id in top]
         relevant = beir.qrels[qid]
         totals["ndcg@10"] += ndcg_at(ranked, relevant, 10)
         totals["recall@5"] += recall_at(ranked, relevant, 5)

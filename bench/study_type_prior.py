@@ -11,7 +11,7 @@ exactly that. What can be measured is what the bonus would cost or gain if some 
 * ``relevant``: for each query, exactly its judged-relevant articles are tagged; the gain bounds what an
   informative prior can buy.
 
-The tags exist only in this process's copy of the index; nothing is written. SciFact is scored on its
+The tags exist only in this process (a set of corpus ids); nothing is written. SciFact is scored on its
 held-out half, PubMedQA on its 1,000 test questions, the paraphrases (plain-language PubMedQA questions,
 bench/data/pubmedqa_paraphrases.jsonl) on all of them.
 """
@@ -29,7 +29,7 @@ from bot.eval.beir import BeirSet
 from bot.eval.metrics import mrr_at, ndcg_at, recall_at
 from bot.eval.retrieval import corpus_id
 from bot.retrieval.fusion import DEFAULT_PARAMS
-from bot.retrieval.retriever import SYNTHESIS_MARGIN, Evidence, Retriever, kinds_of, prefer_syntheses, rank
+from bot.retrieval.retriever import SYNTHESIS_MARGIN, Evidence, kinds_of, prefer_syntheses, rank
 from ingest.studytypes import SYNTHESES
 
 MARGINS = (0.0, SYNTHESIS_MARGIN, 0.05)
@@ -37,25 +37,22 @@ SHARES = (0.1, 0.3)
 
 
 def figures(
-    retriever: Retriever,
     beir: BeirSet,
     evidence: dict[str, Evidence],
+    corpus_ids: dict[str, str],
     margin: float,
     keep: Collection[str],
-    per_query: Callable[[str], set[str]] | None = None,
+    tagged: Callable[[str], Collection[str]],
 ) -> dict[str, float]:
-    index = retriever.lexical_index()
+    """nDCG@10, recall@5 and MRR@10 over ``keep`` with the articles ``tagged(query)`` (corpus ids) boosted."""
     totals = {"ndcg@10": 0.0, "recall@5": 0.0, "mrr@10": 0.0}
     for qid in keep:
-        if per_query is not None:
-            tag(retriever, per_query(qid))
         ranked_ids = rank(evidence[qid], "hybrid", DEFAULT_PARAMS)
         if margin:
-            ranked_ids = prefer_syntheses(ranked_ids, index, margin)
-        ranked = []
-        for article_id, _ in ranked_ids[:100]:
-            pos = index.position.get(article_id)
-            ranked.append(corpus_id(index.articles[pos].metadata if pos is not None else {}, article_id))
+            chosen = set(tagged(qid))
+            syntheses = {a for a, _ in ranked_ids if corpus_ids.get(a, a) in chosen}
+            ranked_ids = prefer_syntheses(ranked_ids, syntheses, margin)
+        ranked = [corpus_ids.get(article_id, article_id) for article_id, _ in ranked_ids[:100]]
         relevant = beir.qrels[qid]
         totals["ndcg@10"] += ndcg_at(ranked, relevant, 10)
         totals["recall@5"] += recall_at(ranked, relevant, 5)
@@ -63,33 +60,28 @@ def figures(
     return {k: round(v / max(len(keep), 1), 4) for k, v in totals.items()}
 
 
-def tag(retriever: Retriever, chosen: set[str]) -> None:
-    """Mark the articles whose corpus id is in ``chosen`` as RCTs (in memory); everything else untyped."""
-    for article in retriever.lexical_index().articles:
-        cid = corpus_id(article.metadata, article.article_id)
-        article.metadata["study_types"] = "rct" if cid in chosen else ""
-
-
 def run(name: str) -> None:
     retriever, beir = dataset(name)
     keep = scifact_halves(list(beir.queries))[1] if name == "scifact" else set(beir.queries)
     evidence = evidence_for(name, retriever, beir)
-    index = retriever.lexical_index()
-    typed = sum(1 for a in index.articles if kinds_of(a.metadata) & SYNTHESES)
-    print(f"{name}: {len(index.articles)} articles, {typed} typed as syntheses/RCTs, {len(keep)} queries")
-    shipped = {m: figures(retriever, beir, evidence, m, keep) for m in MARGINS}
-    print(f"  as shipped: {json.dumps(shipped)}", flush=True)
-    ids = [corpus_id(a.metadata, a.article_id) for a in index.articles]
+    articles = list(retriever.lexical_index().index.all_articles())
+    corpus_ids = {a.article_id: corpus_id(a.metadata, a.article_id) for a in articles}
+    typed = {corpus_ids[a.article_id] for a in articles if kinds_of(a.metadata) & SYNTHESES}
+    print(f"{name}: {len(articles)} articles, {len(typed)} typed as syntheses/RCTs, {len(keep)} queries")
+
+    def table(tagged: Callable[[str], Collection[str]]) -> str:
+        return json.dumps({m: figures(beir, evidence, corpus_ids, m, keep, tagged) for m in MARGINS})
+
+    print(f"  as shipped: {table(lambda _: typed)}", flush=True)
+    ids = sorted(corpus_ids.values())
     for share in SHARES:
-        tag(retriever, set(random.Random(15).sample(ids, int(share * len(ids)))))
-        result = {m: figures(retriever, beir, evidence, m, keep) for m in MARGINS}
-        print(f"  random {share:.0%} tagged: {json.dumps(result)}", flush=True)
+        chosen = set(random.Random(15).sample(ids, int(share * len(ids))))
+        print(f"  random {share:.0%} tagged: {table(lambda _, c=chosen: c)}", flush=True)
 
     def relevant(qid: str) -> set[str]:
         return {doc for doc, grade in beir.qrels[qid].items() if grade > 0}
 
-    result = {m: figures(retriever, beir, evidence, m, keep, relevant) for m in MARGINS}
-    print(f"  relevant tagged: {json.dumps(result)}", flush=True)
+    print(f"  relevant tagged: {table(relevant)}", flush=True)
 
 
 def main() -> None:

@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
 from ingest.articles import Article, ParseEvent, Skipped
-from ingest.chunking import CHUNKER_VERSION, chunk_article
+from ingest.chunking import CHUNKER_VERSION, chunk_article, without_title
 from ingest.embeddings import Embedder
 from ingest.errors import InputError, StoreError
+from ingest.lexical import ArticleChunks, LexicalIndex, index_folder, now_ms
 from ingest.limits import MAX_CHUNKS
 from ingest.settings import Settings
 from ingest.sources import read_input
@@ -28,6 +29,8 @@ from ingest.store import ArticleStore, ChunkRecord, Metadata, writable
 log = logging.getLogger(__name__)
 
 MAX_LISTED_PROBLEMS = 200
+LEXICAL_FLUSH_MS = 3000  # index what has landed at least this often during an ingest, and at its end
+LEXICAL_FLUSH_ARTICLES = 5000
 WRITER_LOCK = ".litbot-ingest.lock"
 
 
@@ -110,13 +113,67 @@ def chunk_metadata(article: Article, index: int, count: int, content_hash: str) 
 
 
 class Ingestor:
-    """Writes articles into one store with one embedder."""
+    """Writes articles into one store with one embedder, and keeps the store's lexical index in step."""
 
-    def __init__(self, store: ArticleStore, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: ArticleStore,
+        embedder: Embedder,
+        settings: Settings,
+        lexical: LexicalIndex | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.signature = chunk_signature(settings, embedder)
+        self._lexical = lexical
+        self._unindexed: list[ArticleChunks] = []
+        self._unindexed_since = now_ms()
+        self._unindexed_stamp = 0
+
+    def lexical_index(self) -> LexicalIndex:
+        """The store's lexical index."""
+        if self._lexical is None:
+            self._lexical = LexicalIndex.open(index_folder(self.settings.store_cache_dir))
+        return self._lexical
+
+    def _level_index(self) -> None:
+        """Bring the lexical index level with the store before writing (rebuilt once when missing or
+        outdated; else what other ingests wrote since its cursor, including one killed before indexing),
+        so that this ingest's cursor never passes an article the index lacks."""
+
+        def progress(done: int, total: int) -> None:
+            log.info("building the lexical index: %d of %d articles", done, total)
+
+        self.lexical_index().refresh(self.store, progress)
+
+    def _index_group(self, writes: Sequence[ArticleWrite], written: int) -> None:
+        """Index a group whose chunks have landed in the store. Groups are indexed together, about every
+        ``LEXICAL_FLUSH_MS`` (an index commit costs a few hundred ms); what a crash leaves unindexed is in
+        the store, stamped after the index's cursor, so the next catch-up indexes it."""
+        articles = self._unindexed
+        for article_id, _, records in writes:
+            ordered = sorted(records, key=lambda r: int(r.metadata.get("chunk", 0)))
+            metadata = dict(ordered[0].metadata)
+            metadata["written"] = written
+            articles.append(
+                ArticleChunks(
+                    article_id,
+                    metadata,
+                    [r.id for r in ordered],
+                    [without_title(r.text, str(r.metadata.get("title") or "")) for r in ordered],
+                )
+            )
+        self._unindexed_stamp = written
+        if len(articles) >= LEXICAL_FLUSH_ARTICLES or now_ms() - self._unindexed_since >= LEXICAL_FLUSH_MS:
+            self.flush_index()
+
+    def flush_index(self) -> None:
+        """Index the groups written since the last flush."""
+        articles, self._unindexed = self._unindexed, []
+        self._unindexed_since = now_ms()
+        if articles:
+            self.lexical_index().apply(articles, cursor=self._unindexed_stamp)
 
     def ingest_events(
         self,
@@ -133,7 +190,8 @@ class Ingestor:
         only once its write has finished; an error or Ctrl-C still waits for the write in flight, which keeps
         an interrupted run as recoverable as a sequential one (chunk 0 of every article is written last).
         """
-        writer = _GroupWriter(self.store)
+        self._level_index()
+        writer = _GroupWriter(self.store, self._index_group)
         done = 0
 
         def settle() -> None:  # wait for the group in flight, then count it as done
@@ -159,6 +217,11 @@ class Ingestor:
             settle()
         finally:
             writer.close()
+            self.flush_index()
+        if writer.revision and not self.settings.uses_server:
+            # one writer at a time: everything up to its last revision is indexed, readers need not look. (On
+            # a server another ingest may have written in between: readers there always catch up.)
+            self.lexical_index().mark_level(writer.revision)
         return done
 
     def _prepare(
@@ -210,8 +273,10 @@ class Ingestor:
 class _GroupWriter:
     """Writes one group at a time on a background thread; ``finish`` waits for it and re-raises its error."""
 
-    def __init__(self, store: ArticleStore) -> None:
+    def __init__(self, store: ArticleStore, landed: Callable[[Sequence[ArticleWrite], int], None]) -> None:
         self.store = store
+        self._landed = landed
+        self.revision = ""  # the store's revision after this writer's last group
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="litbot-store-writer")
         self._pending: Future[None] | None = None
         self._ids: set[str] = set()
@@ -225,7 +290,11 @@ class _GroupWriter:
         self._articles = articles
         if writes:
             self._ids = set(latest)
-            self._pending = self._pool.submit(self.store.write_articles, writes)
+            self._pending = self._pool.submit(self._write, writes, now_ms())
+
+    def _write(self, writes: list[ArticleWrite], stamp: int) -> None:
+        self.store.write_articles(writes, stamp)
+        self._landed(writes, stamp)
 
     def finish(self) -> int:
         """Wait for the group in flight; returns how many records it held (0 if none was in flight)."""
@@ -233,7 +302,7 @@ class _GroupWriter:
         articles, self._articles = self._articles, 0
         if pending is not None:
             pending.result()
-            self.store.bump_revision()
+            self.revision = self.store.bump_revision()
         return articles
 
     def close(self) -> None:
@@ -241,7 +310,7 @@ class _GroupWriter:
         if self._pending is not None:
             try:
                 self._pending.result()
-                self.store.bump_revision()
+                self.revision = self.store.bump_revision()
             except Exception:  # the exception already in flight is the one to report
                 log.exception("writing the last group failed")
             self._pending = None

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -187,6 +188,44 @@ class ArticleStore:
         collection = self._cli("get_collection", self._collection.name)
         return str((collection.metadata or {}).get(REVISION_KEY, ""))
 
+    def identity(self) -> str:
+        """What tells this collection from another of the same name (one deleted and created again); a copied
+        store folder keeps it, and with it the lexical index inside."""
+        return str(self._collection.id)
+
+    def committed_since(self, since_ms: int | None, batch: int = 500) -> Iterator[list[tuple[str, str, int]]]:
+        """(article id, content hash, written ms) of every commit marker written at or after ``since_ms``
+        (all of them when None), in pages: what the lexical index follows (ingest.lexical)."""
+        where: dict[str, Any] = {"chunk": 0}
+        if (
+            since_ms is not None
+        ):  # only chunk 0 carries it (adding `chunk == 0` makes Chroma scan every marker)
+            where = {"written": {"$gte": since_ms}}
+        offset = 0
+        while True:
+            reply = self._coll("get", where=where, include=["metadatas"], limit=batch, offset=offset)
+            ids = reply["ids"]
+            if not ids:
+                return
+            yield [
+                (
+                    str(m.get("article_id") or i.rsplit("#", 1)[0]),
+                    str(m.get("hash", "")),
+                    int(m.get("written") or 0),
+                )
+                for i, m in zip(ids, reply["metadatas"] or [], strict=True)
+            ]
+            offset += len(ids)
+
+    def article_chunks(self, article_ids: Sequence[str]) -> list[tuple[str, str, Mapping[str, Any]]]:
+        """Every stored chunk of ``article_ids`` as (id, text, metadata)."""
+        if not article_ids:
+            return []
+        reply = self._coll(
+            "get", where={"article_id": {"$in": list(article_ids)}}, include=["documents", "metadatas"]
+        )
+        return list(zip(reply["ids"], reply["documents"] or [], reply["metadatas"] or [], strict=True))
+
     def iter_chunks(self, batch: int = 2000) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
         """Every stored chunk as (id, text, metadata), in pages."""
         offset = 0
@@ -243,14 +282,24 @@ class ArticleStore:
         return {str(i): np.asarray(v, dtype=np.float32) for i, v in zip(reply["ids"], vectors, strict=True)}
 
     # --- writing -----------------------------------------------------------------------------------------
-    def write_articles(self, articles: Sequence[tuple[str, int, Sequence[ChunkRecord]]]) -> None:
+    def write_articles(
+        self, articles: Sequence[tuple[str, int, Sequence[ChunkRecord]]], written: int | None = None
+    ) -> None:
         """Store (article id, chunk count, chunks) groups, replacing older versions without orphans.
 
         Order matters for crash safety: chunks 1..n first, then stale chunks of older versions are deleted,
         then every chunk 0 (which carries the content hash) — so an article looks stored only when it is.
+        Chunk 0 also carries ``written`` (ms since the epoch, ``written`` or now): other processes' lexical
+        indexes follow the store by it (ingest.lexical).
         """
+        stamp = int(time.time() * 1000) if written is None else written
         rest = [c for _, _, chunks in articles for c in chunks if not c.id.endswith("#0")]
-        markers = [c for _, _, chunks in articles for c in chunks if c.id.endswith("#0")]
+        markers = [
+            ChunkRecord(c.id, c.text, c.vector, {**c.metadata, "written": stamp})
+            for _, _, chunks in articles
+            for c in chunks
+            if c.id.endswith("#0")
+        ]
         self._upsert(rest)
         by_count: dict[int, list[str]] = {}
         for article_id, count, _ in articles:  # one delete per distinct chunk count, not per article
@@ -262,14 +311,16 @@ class ArticleStore:
             )
         self._upsert(markers)
 
-    def bump_revision(self) -> None:
-        """Mark the content as changed: for caches (collection metadata) and other processes (marker file)."""
+    def bump_revision(self) -> str:
+        """Mark the content as changed: for caches (collection metadata) and other processes (marker file).
+        Returns the new revision."""
         metadata = dict(self._collection.metadata or {})
         metadata[REVISION_KEY] = uuid.uuid4().hex
         self._coll("modify", metadata=metadata)
         if self._marker is not None:
             replace_file(self._marker, f"{os.getpid()}:{metadata[REVISION_KEY]}")
             self._marker_seen = _stat_key(self._marker)
+        return str(metadata[REVISION_KEY])
 
     def _upsert(self, records: Sequence[ChunkRecord]) -> None:
         step = self._cli("get_max_batch_size")

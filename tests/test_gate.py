@@ -18,8 +18,9 @@ from bot.answer.concepts import key_concepts, runs
 from bot.answer.evidence import ArticleEvidence, read_articles
 from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
 from bot.answer.gate import Verdict, judge
-from bot.retrieval.lexical import ArticleChunks, LexicalIndex
+from bot.retrieval.lexical import LexicalSearch
 from ingest.embeddings import MiniLMEmbedder
+from ingest.lexical import ArticleChunks, LexicalIndex
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus-mini" / "pubmedqa-mini.jsonl"
 RECORDS = {r["pmid"]: r for r in map(json.loads, CORPUS.read_text(encoding="utf-8").splitlines())}
@@ -46,14 +47,16 @@ def embedder() -> MiniLMEmbedder:
 
 
 @pytest.fixture(scope="module")
-def index() -> LexicalIndex:
+def index(tmp_path_factory: pytest.TempPathFactory) -> LexicalSearch:
     articles = [
         ArticleChunks(
             f"pmid:{pmid}", {"title": r["title"], "pmid": pmid}, [f"pmid:{pmid}#0"], [r["abstract"]]
         )
         for pmid, r in RECORDS.items()
     ]
-    return LexicalIndex("test", articles)
+    lexical = LexicalIndex.open(tmp_path_factory.mktemp("lexical"))
+    lexical.apply(articles)
+    return LexicalSearch(lexical, "test")
 
 
 def retrieved(pmid: str, relevance: float = 0.6) -> Retrieved:
@@ -64,7 +67,7 @@ def retrieved(pmid: str, relevance: float = 0.6) -> Retrieved:
 
 
 def verdict_for(
-    question: str, pmids: list[str], index: LexicalIndex, embedder: MiniLMEmbedder, relevance: float = 0.6
+    question: str, pmids: list[str], index: LexicalSearch, embedder: MiniLMEmbedder, relevance: float = 0.6
 ) -> Verdict:
     articles = [retrieved(p, relevance) for p in pmids]
     evidence = read_articles(
@@ -73,7 +76,7 @@ def verdict_for(
     return judge(question, key_concepts(question, index), evidence, embedder.embed_documents)
 
 
-def test_concepts_keep_what_the_question_is_about_and_drop_how_it_is_asked(index: LexicalIndex) -> None:
+def test_concepts_keep_what_the_question_is_about_and_drop_how_it_is_asked(index: LexicalSearch) -> None:
     concepts = key_concepts("Is laparoscopic surgery safe during pregnancy?", index)
     assert [c.text for c in concepts] == ["laparoscopic", "surgery", "pregnancy"]
     assert runs("Does yoga reduce back pain in older women?") == [
@@ -94,14 +97,14 @@ def test_concepts_keep_what_the_question_is_about_and_drop_how_it_is_asked(index
     ]
 
 
-def test_an_article_holding_every_concept_answers(index: LexicalIndex, embedder: MiniLMEmbedder) -> None:
+def test_an_article_holding_every_concept_answers(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
     verdict = verdict_for("Does rugby headgear prevent concussion?", [RUGBY, LAPAROSCOPY], index, embedder)
     assert verdict.outcome == "answer"
     assert [c.evidence.article.article_id for c in verdict.coverage] == [f"pmid:{RUGBY}"]
     assert verdict.missing == []
 
 
-def test_word_forms_count_as_the_same_concept(index: LexicalIndex, embedder: MiniLMEmbedder) -> None:
+def test_word_forms_count_as_the_same_concept(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
     # the abstract says "pregnancy"; the question says "pregnant"
     verdict = verdict_for(
         "Does parity raise insulin resistance in pregnant women?", [PARITY], index, embedder
@@ -110,7 +113,7 @@ def test_word_forms_count_as_the_same_concept(index: LexicalIndex, embedder: Min
 
 
 def test_concepts_that_never_meet_in_one_article_give_a_partial_answer(
-    index: LexicalIndex, embedder: MiniLMEmbedder
+    index: LexicalSearch, embedder: MiniLMEmbedder
 ) -> None:
     """Laparoscopy is in one article and pregnancy in another: no article answers both."""
     question = "Is laparoscopy safe during pregnancy?"
@@ -126,7 +129,7 @@ def test_concepts_that_never_meet_in_one_article_give_a_partial_answer(
 
 
 def test_a_technical_term_no_article_holds_is_never_rescued_by_similarity(
-    index: LexicalIndex, embedder: MiniLMEmbedder
+    index: LexicalSearch, embedder: MiniLMEmbedder
 ) -> None:
     # however close the article is overall, "lecanemab" is in no stored abstract
     verdict = verdict_for(
@@ -138,20 +141,20 @@ def test_a_technical_term_no_article_holds_is_never_rescued_by_similarity(
 
 
 def test_an_everyday_word_is_named_as_a_word_the_abstracts_do_not_use(
-    index: LexicalIndex, embedder: MiniLMEmbedder
+    index: LexicalSearch, embedder: MiniLMEmbedder
 ) -> None:
     verdict = verdict_for("Do helmets prevent concussion in rugby?", [RUGBY], index, embedder, relevance=0.3)
     assert verdict.outcome == "partial"
     assert gap_sentence(verdict, [1]).endswith("none of them uses the words “helmets”.")
 
 
-def test_nothing_covered_is_a_refusal(index: LexicalIndex, embedder: MiniLMEmbedder) -> None:
+def test_nothing_covered_is_a_refusal(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
     verdict = verdict_for("What is the best sourdough pizza recipe?", [RUGBY, LAPAROSCOPY], index, embedder)
     assert verdict.outcome == "refuse" and verdict.coverage == []
 
 
 def test_a_close_article_covers_a_lay_word_the_store_never_uses(
-    index: LexicalIndex, embedder: MiniLMEmbedder
+    index: LexicalSearch, embedder: MiniLMEmbedder
 ) -> None:
     """ "Helmets" appears in no abstract; a rugby headgear article very close to the question covers it, a
     distant one does not."""
@@ -161,7 +164,7 @@ def test_a_close_article_covers_a_lay_word_the_store_never_uses(
 
 
 def test_the_extractive_digest_quotes_findings_and_never_aims(
-    index: LexicalIndex, embedder: MiniLMEmbedder
+    index: LexicalSearch, embedder: MiniLMEmbedder
 ) -> None:
     question = "Does rugby headgear prevent concussion?"
     verdict = verdict_for(question, [RUGBY], index, embedder)

@@ -122,6 +122,26 @@ def kill_and_rerun(
     return KillResult(killed, killed_after, chunks, snapshot(store) == reference, orphans(store), out.strip())
 
 
+def lexical_snapshot(path: Path) -> list[object]:
+    """The lexical index the store's ingests left beside it (not caught up here): every article as indexed
+    (its write time aside) and the articles each of a few queries finds."""
+    from bot.retrieval.lexical import LexicalSearch
+    from ingest.lexical import LexicalIndex, index_folder
+
+    index = LexicalIndex.open(index_folder(store_settings(path).store_cache_dir))
+    articles = sorted(
+        (a.article_id, {k: v for k, v in a.metadata.items() if k != "written"}, a.chunk_ids, a.texts, a.terms)
+        for a in index.all_articles()
+    )
+    view = LexicalSearch(index, "")
+    found = []
+    for query in ("vaccine storage", "pregnancy", "children", "treatment outcome"):
+        hits = view.search(query, 10)
+        rows = view.articles(list(hits))
+        found.append(sorted(rows[s].article_id for s in hits))
+    return [articles, index.chunk_count, found]
+
+
 def small_corpus(folder: Path, count: int = 12) -> Path:
     lines = (MINI_CORPUS / "pubmedqa-mini.jsonl").read_text(encoding="utf-8").splitlines()[:count]
     path = folder / f"corpus-{count}.jsonl"
@@ -138,3 +158,4 @@ def test_sigkill_at_a_random_point_then_rerun_equals_a_clean_run(tmp_path: Path)
     assert result.killed, "the ingest finished before it could be killed"
     assert '"unchanged": 0' not in result.rerun_report  # the rerun resumed: what was committed stayed
     assert result.equal and not result.orphans, result
+    assert lexical_snapshot(tmp_path / "killed") == lexical_snapshot(tmp_path / "clean")

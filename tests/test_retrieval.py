@@ -58,7 +58,7 @@ def test_results_are_well_formed_and_one_per_article(retriever: Retriever) -> No
 
 def test_chunks_of_one_article_merge_into_one_result_without_the_title_prefix(retriever: Retriever) -> None:
     index = retriever.lexical_index()
-    long_articles = [a for a in index.articles if len(a.texts) > 1]
+    long_articles = [a for a in index.index.all_articles() if len(a.texts) > 1]
     assert long_articles, "the mini corpus holds multi-chunk abstracts"
     seed = retriever.search("gut microbiota drug resistance hepatocellular carcinoma liver cancer", k=6)
     assert seed[0].article_id == SEED_ID
@@ -134,18 +134,16 @@ def test_concurrent_searches_match_sequential_ones(retriever: Retriever) -> None
 def test_lexical_cache_is_reused_until_an_ingest_changes_the_revision(
     retriever: Retriever, mini_settings: Settings, tmp_path: Path
 ) -> None:
-    from bot.retrieval.lexical import LexicalCache
+    from ingest.lexical import LexicalIndex
     from ingest.pipeline import Ingestor, ingest_inputs
 
     first = retriever.lexical_index()
-    cache_path = retriever._cache.path
-    stamp = cache_path.stat().st_mtime_ns
-    assert cache_path.is_relative_to(mini_settings.chroma_path)  # the cache lives with its store
+    folder = retriever._cache.folder
+    assert folder.is_relative_to(mini_settings.chroma_path)  # the index lives with its store
     other = Retriever(retriever.store, retriever.embedder, mini_settings)
     assert other.lexical_index() is first  # one index per store and process
-    reloaded = LexicalCache(cache_path).get(retriever.store)  # a new process: loaded from disk, not rebuilt
-    assert reloaded is not first and reloaded.revision == first.revision and len(reloaded) == len(first)
-    assert cache_path.stat().st_mtime_ns == stamp
+    reopened = LexicalIndex.open(folder)  # a new process: opened from disk, level with the store already
+    assert reopened.refresh(retriever.store) == 0 and reopened.article_count == len(first)
     assert retriever.search("zorbulin toxicity in axolotls", mode="lexical") == []
 
     new = tmp_path / "new.jsonl"
@@ -163,7 +161,6 @@ def test_lexical_cache_is_reused_until_an_ingest_changes_the_revision(
     rebuilt = retriever.lexical_index()
     assert rebuilt is not first and rebuilt.revision != first.revision
     assert len(rebuilt) == len(first) + 1
-    assert cache_path.stat().st_mtime_ns != stamp
     assert _pmids(retriever.search("zorbulin toxicity in axolotls", mode="lexical")) == ["99999999"]
     assert _pmids(retriever.search("zorbulin toxicity in axolotls", k=3))[0] == "99999999"
     assert retriever.lexical_index() is rebuilt
@@ -186,7 +183,8 @@ def test_lexical_candidates_outside_the_dense_hits_get_their_exact_cosine(retrie
     assert rescored, "no lexical candidate fell outside the dense hits"
     for candidate in rescored:
         assert candidate.dense == pytest.approx(exact[candidate.article_id], abs=1e-4)
-    wanted = [*index.articles[index.position["pmid:1571683"]].chunk_ids, "pmid:0#0"]  # the last is not stored
+    (vaccines,) = index.articles(article_ids=["pmid:1571683"]).values()
+    wanted = [*vaccines.chunk_ids, "pmid:0#0"]  # the last is not stored
     by_lookup = chunk_cosines(retriever.store, vector, wanted)
     assert [cid for cid, _ in by_lookup] == sorted(wanted[:-1], key=lambda cid: -dict(by_lookup)[cid])
     assert max(c for _, c in by_lookup) == pytest.approx(exact["pmid:1571683"], abs=1e-4)

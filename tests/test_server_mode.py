@@ -100,3 +100,47 @@ def test_server_down_is_a_clear_retryable_error() -> None:
     with pytest.raises(StoreUnavailable, match="Chroma server") as info:
         open_store(settings, "all-MiniLM-L6-v2")
     assert info.value.retryable
+
+
+def test_two_processes_share_a_server_and_each_index_follows_the_other(
+    chroma_server: int, tmp_path: Path
+) -> None:
+    """Process A ingests; process B (here, with its own data folder and so its own lexical index) finds the
+    article on its next question by catching up from the commit markers, without rebuilding its index."""
+    from bot.retrieval.retriever import Retriever
+
+    server = {"chroma_host": "127.0.0.1", "chroma_port": chroma_server}
+    mine = Settings(_env_file=None, data_dir=tmp_path / "b", **server)  # type: ignore[call-arg]
+    embedder = make_embedder(mine)
+    seed = str(MINI_CORPUS / "gut-microbiota-hcc-drug-resistance.txt")
+    assert ingest_inputs([seed], Ingestor(open_store(mine, embedder.name), embedder, mine)).new == 1
+    retriever = Retriever(open_store(mine, embedder.name, create=False), embedder, mine)
+    before = retriever.lexical_index()
+    built = before.index.built
+    assert len(before) == 1 and built
+    assert retriever.search("zorbulin toxicity in axolotls", mode="lexical") == []
+
+    new = tmp_path / "new.jsonl"
+    record = {"pmid": "99999999", "title": "Zorbulin toxicity in axolotl limb regeneration", "year": 2024,
+              "abstract": "Axolotls exposed to zorbulin regrew limbs more slowly than unexposed animals."}  # fmt: skip
+    new.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LITBOT_")}
+    env.update(
+        LITBOT_CHROMA_HOST="127.0.0.1",
+        LITBOT_CHROMA_PORT=str(chroma_server),
+        LITBOT_DATA_DIR=str(tmp_path / "a"),
+    )
+    done = subprocess.run(
+        [str(BIN / "litbot"), "ingest", str(new), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "a" / "servers").is_dir()  # process A keeps an index of its own
+
+    found = retriever.search("zorbulin toxicity in axolotls", k=3)
+    assert [r.metadata.get("pmid") for r in found][:1] == ["99999999"]
+    after = retriever.lexical_index()
+    assert len(after) == 2 and after.index.built == built  # caught up, not rebuilt

@@ -8,21 +8,21 @@ turns into the refusal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-
 from bot.retrieval.dense import chunk_cosines, nearest_chunks
 from bot.retrieval.fusion import DEFAULT_PARAMS, Candidate, FusionParams, fuse
-from bot.retrieval.lexical import LexicalIndex, cache_file, shared_cache, top
-from bot.retrieval.terms import tokenize
+from bot.retrieval.lexical import Allowed, LexicalSearch, shared_cache
 from bot.types import Filters
 from ingest.embeddings import Embedder
+from ingest.lexical import IndexedArticle
 from ingest.settings import Settings
 from ingest.store import ArticleStore
 from ingest.studytypes import SYNTHESES
+from ingest.terms import tokenize
 
 Mode = Literal["hybrid", "lexical", "dense"]
 
@@ -74,12 +74,12 @@ class Retriever:
         # the minimum best-chunk cosine for an article to count as evidence (LITBOT_RELEVANCE_FLOOR, else the
         # embedding model's measured default: bench/retrieval_floor.py)
         self.floor = settings.threshold("relevance_floor") if floor is None else floor
-        self._cache = shared_cache(cache_file(settings.store_cache_dir))
+        self._cache = shared_cache(settings.store_cache_dir)
         if synthesis_margin is None:
             synthesis_margin = SYNTHESIS_MARGIN if settings.prefer_syntheses else 0.0
         self.synthesis_margin = synthesis_margin
 
-    def lexical_index(self) -> LexicalIndex:
+    def lexical_index(self) -> LexicalSearch:
         """The index for the store's current revision (built or loaded on first use after a change)."""
         return self._cache.get(self.store)
 
@@ -97,10 +97,11 @@ class Retriever:
         index = self.lexical_index()
         evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode)
         terms = set(tokenize(query))
-        results: list[RetrievedArticle] = []
+        results: list[tuple[str, float, float]] = []
         ranked = rank(evidence, mode, self.params)
         if self.synthesis_margin and mode != "lexical":
-            ranked = prefer_syntheses(ranked, index, self.synthesis_margin)
+            syntheses = synthesis_ids(index, [article_id for article_id, _ in ranked])
+            ranked = prefer_syntheses(ranked, syntheses, self.synthesis_margin)
         for article_id, score in ranked:
             candidate = evidence.candidates[article_id]
             if mode == "lexical":
@@ -112,56 +113,70 @@ class Retriever:
                 floor = self.floor
             if apply_floor and relevance < floor:
                 continue
-            results.append(_result(index, evidence, terms, article_id, score, relevance))
+            results.append((article_id, score, relevance))
             if len(results) == k:
                 break
-        return results
+        rows = {a.article_id: a for a in index.articles(article_ids=[aid for aid, _, _ in results]).values()}
+        return [
+            _result(rows[aid], evidence, terms, score, relevance)
+            for aid, score, relevance in results
+            if aid in rows
+        ]
 
     def gather(
-        self, query: str, index: LexicalIndex, pool: int, filters: Filters | None, mode: Mode
+        self, query: str, index: LexicalSearch, pool: int, filters: Filters | None, mode: Mode
     ) -> Evidence:
         """Candidates within ``filters``: the ``pool`` best articles of each side, each with both scores.
 
-        BM25 is known for every article; the cosine of the best lexical candidates the dense search did not
-        reach is computed from their stored vectors (the others get the cosine of the last dense hit).
+        BM25 is computed for every candidate; the cosine of the best lexical candidates the dense search did
+        not reach is computed from their stored vectors (the others get the cosine of the last dense hit).
         """
         evidence = Evidence()
         allowed = _allowed(index, filters)
-        if allowed is not None and not allowed.any():
+        if allowed is not None and allowed.empty():
             return evidence
-        lexical = index.score(query) if mode != "dense" else None
-        chosen: dict[int, None] = dict.fromkeys(top(lexical.scores, pool, allowed)) if lexical else {}
+        lexical = index.search(query, pool, allowed) if mode != "dense" else {}
+        chosen: dict[str, None] = dict.fromkeys(hit.article_id for hit in lexical.values())
+        scores = {hit.article_id: hit for hit in lexical.values()}
         if mode != "lexical":
             vector = self.embedder.embed_query(query)
             n = min(int(pool * DENSE_CHUNKS_PER_ARTICLE), index.chunk_count)
-            found = nearest_chunks(self.store, vector, n, _dense_where(index, filters, allowed))
+            found = nearest_chunks(self.store, vector, n, _dense_where(filters, allowed))
             evidence.dense_missing = min((s for _, s in found), default=0.0) if len(found) == n else 0.0
-            _add_dense(evidence, index, found)
-            missing = [p for p in chosen if index.articles[p].article_id not in evidence.dense_chunks]
+            slots = index.slots_of(list(dict.fromkeys(_article_of(cid) for cid, _ in found)))
+            _add_dense(evidence, slots, found)
+            missing = [a for a in chosen if a not in evidence.dense_chunks]
             missing = missing[:RESCORE_LIMIT]  # the rest keep the bound: each lookup costs per chunk
             if missing:
-                chunk_ids = [c for p in missing for c in index.articles[p].chunk_ids]
-                _add_dense(evidence, index, chunk_cosines(self.store, vector, chunk_ids))
-            chosen.update(dict.fromkeys(index.position[aid] for aid in evidence.dense_chunks))
-        for pos in chosen:
-            aid = index.articles[pos].article_id
+                rows = index.articles(article_ids=missing).values()
+                chunk_ids = [c for row in rows for c in row.chunk_ids]
+                _add_dense(evidence, dict.fromkeys(missing, 0), chunk_cosines(self.store, vector, chunk_ids))
+            dense_only = [slots[a] for a in evidence.dense_chunks if a not in chosen and a in slots]
+            if mode == "hybrid" and dense_only:
+                scores.update((hit.article_id, hit) for hit in index.score(query, dense_only).values())
+            chosen.update(dict.fromkeys(a for a in evidence.dense_chunks if a in slots or a in scores))
+        for aid in chosen:
             cosines = evidence.dense_chunks.get(aid)
+            hit = scores.get(aid)
             evidence.candidates[aid] = Candidate(
                 aid,
                 max(s for s, _ in cosines) if cosines else None,
-                float(lexical.scores[pos]) if lexical else 0.0,
-                float(lexical.coverage[pos]) if lexical else 0.0,
-                bool(lexical.exact[pos]) if lexical else False,
+                hit.score if hit else 0.0,
+                hit.coverage if hit else 0.0,
+                hit.exact if hit else False,
             )
         return evidence
 
 
-def _add_dense(evidence: Evidence, index: LexicalIndex, found: list[tuple[str, float]]) -> None:
+def _article_of(chunk_id: str) -> str:
+    return chunk_id.rsplit("#", 1)[0]
+
+
+def _add_dense(evidence: Evidence, slots: Mapping[str, int], found: list[tuple[str, float]]) -> None:
     for chunk_id, similarity in found:
-        slot = index.chunk_slot.get(chunk_id)
-        if slot is not None:  # else written after this index was built: found after the rebuild
-            aid = index.articles[slot[0]].article_id
-            evidence.dense_chunks.setdefault(aid, []).append((similarity, slot[1]))
+        aid, _, number = chunk_id.rpartition("#")
+        if aid in slots:  # else not committed, or written after the index caught up: found next time
+            evidence.dense_chunks.setdefault(aid, []).append((similarity, int(number)))
 
 
 def rank(evidence: Evidence, mode: Mode, params: FusionParams = DEFAULT_PARAMS) -> list[tuple[str, float]]:
@@ -180,29 +195,46 @@ def kinds_of(metadata: Mapping[str, Any]) -> set[str]:
     return {part.strip() for part in str(metadata.get("study_types") or "").split(";") if part.strip()}
 
 
+def synthesis_ids(index: LexicalSearch, article_ids: Sequence[str]) -> set[str]:
+    """Which of ``article_ids`` are meta-analyses, systematic reviews or RCTs (their stored study types)."""
+    if not article_ids:
+        return set()
+    is_synthesis = " OR ".join(
+        "instr('; ' || ifnull(json_extract(metadata, '$.study_types'), '') || ';', ?) > 0" for _ in SYNTHESES
+    )
+    slots = json.dumps(list(index.slots_of(list(article_ids)).values()))
+    rows = index.select(
+        f"slot IN (SELECT value FROM json_each(?)) AND ({is_synthesis})",
+        [slots, *(f"; {code};" for code in sorted(SYNTHESES))],
+    )
+    return {article_id for _, article_id in rows}
+
+
 def prefer_syntheses(
-    ranked: list[tuple[str, float]], index: LexicalIndex, margin: float
+    ranked: list[tuple[str, float]], syntheses: Collection[str], margin: float
 ) -> list[tuple[str, float]]:
-    """The ranking with ``margin`` added to meta-analyses, systematic reviews and RCTs, re-sorted."""
-    boosted = []
-    for article_id, score in ranked:
-        position = index.position.get(article_id)
-        metadata = index.articles[position].metadata if position is not None else {}
-        boosted.append((article_id, score + margin if kinds_of(metadata) & SYNTHESES else score))
+    """The ranking with ``margin`` added to the articles in ``syntheses``, re-sorted."""
+    boosted = [(a, s + margin if a in syntheses else s) for a, s in ranked]
     return sorted(boosted, key=lambda kv: (-kv[1], kv[0]))
 
 
 def _result(
-    index: LexicalIndex, evidence: Evidence, terms: set[str], article_id: str, score: float, relevance: float
+    article: IndexedArticle, evidence: Evidence, terms: set[str], score: float, relevance: float
 ) -> RetrievedArticle:
     """The merged article: chunks the dense side found (nearest first), then chunks sharing query terms."""
-    article = index.articles[index.position[article_id]]
+    article_id = article.article_id
     if len(article.texts) == 1:
         order = [0]
     else:
         order = [n for _, n in sorted(evidence.dense_chunks.get(article_id, []), key=lambda c: -c[0])]
+        order = [n for n in order if n < len(article.texts)]
         overlaps = sorted(
-            ((len(terms & t), n) for n, t in enumerate(article.terms) if n not in order), key=lambda c: -c[0]
+            (
+                (sum(f" {t} " in held for t in terms), n)
+                for n, held in enumerate(article.chunk_terms)
+                if n not in order
+            ),
+            key=lambda c: -c[0],
         )
         order += [n for overlap, n in overlaps if overlap > 0] or ([] if order else [0])
     metadata = dict(article.metadata)
@@ -212,31 +244,37 @@ def _result(
     )
 
 
-def _allowed(index: LexicalIndex, filters: Filters | None) -> np.ndarray | None:
-    """Mask of articles inside the filters (None = no filter)."""
+def _allowed(index: LexicalSearch, filters: Filters | None) -> Allowed | None:
+    """The articles inside the filters (None = no filter): each filter is a condition on the index's
+    article table, so a new metadata filter is one more clause here and one in :func:`_dense_where`."""
     if filters is None or (filters.is_empty() and not filters.exclude_ids):
         return None
-    mask = np.ones(len(index), dtype=bool)
-    for article_id in filters.exclude_ids:
-        position = index.position.get(article_id)
-        if position is not None:
-            mask[position] = False
+    clauses: list[str] = []
+    params: list[object] = []
     if filters.year_from is not None:
-        mask &= index.years >= filters.year_from
+        clauses.append("year >= ?")
+        params.append(filters.year_from)
     if filters.year_to is not None:
-        mask &= (index.years <= filters.year_to) & (index.years > 0)
+        clauses.append("year <= ? AND year > 0")
+        params.append(filters.year_to)
     if filters.journal:
-        needle = filters.journal.strip().lower()
-        mask &= np.array([needle in j for j in index.journals], dtype=bool)
+        clauses.append("instr(journal, ?) > 0")
+        params.append(filters.journal.strip().lower())
+    for code in filters.types:  # any of the wanted study types ("rct; clinical-trial" in the metadata)
+        clauses.append("instr('; ' || ifnull(json_extract(metadata, '$.study_types'), '') || ';', ?) > 0")
+        params.append(f"; {code};")
     if filters.types:
-        wanted = set(filters.types)
-        mask &= np.array([bool(kinds_of(a.metadata) & wanted) for a in index.articles], dtype=bool)
-    return mask
+        n = len(filters.types)
+        clauses[-n:] = ["(" + " OR ".join(clauses[-n:]) + ")"]
+    excluded = sorted(index.slots_of(sorted(filters.exclude_ids)).values()) if filters.exclude_ids else []
+    if not clauses:
+        return Allowed(None, excluded)
+    gone = set(excluded)
+    rows = [(s, a) for s, a in index.select(" AND ".join(clauses), params) if s not in gone]
+    return Allowed([s for s, _ in rows], excluded, [a for _, a in rows])
 
 
-def _dense_where(
-    index: LexicalIndex, filters: Filters | None, allowed: np.ndarray | None
-) -> dict[str, Any] | None:
+def _dense_where(filters: Filters | None, allowed: Allowed | None) -> dict[str, Any] | None:
     """Chroma ``where`` for the filters: years directly, journals as the matching article ids."""
     if filters is None or allowed is None:
         return None
@@ -246,9 +284,7 @@ def _dense_where(
     if filters.year_to is not None:
         clauses.append({"year": {"$lte": filters.year_to}})
     if filters.journal or filters.types:
-        clauses.append(
-            {"article_id": {"$in": [index.articles[p].article_id for p in np.flatnonzero(allowed)]}}
-        )
+        clauses.append({"article_id": {"$in": list(allowed.article_ids or [])}})
     elif filters.exclude_ids:
         clauses.append({"article_id": {"$nin": sorted(filters.exclude_ids)}})
     if not clauses:
