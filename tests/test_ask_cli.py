@@ -94,6 +94,7 @@ def test_empty_store_refuses_and_says_how_to_fill_it(settings: Settings) -> None
     assert "litbot ingest --sample" in err
 
 
+@pytest.mark.slow
 def test_llm_mode_json_and_errors(
     mini_settings: Settings, stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -117,6 +118,7 @@ def test_llm_mode_json_and_errors(
     assert "sk-cli-secret" not in err
 
 
+@pytest.mark.slow
 def test_extractive_mode_never_imports_langchain(settings: Settings) -> None:
     """LangChain and the OpenAI client take seconds to import; `litbot ask` without an LLM must not pay that."""
     import subprocess

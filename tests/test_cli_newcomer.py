@@ -60,6 +60,7 @@ def test_each_skip_is_reported_once_and_the_counts_add_up(tmp_path: Path) -> Non
     assert report["input_errors"] == [] and len(report["problems"]) == 1
 
 
+@pytest.mark.slow
 def test_without_a_terminal_progress_is_a_plain_line(tmp_path: Path) -> None:
     data = tmp_path / "three.csv"
     data.write_text(CSV)
@@ -68,6 +69,7 @@ def test_without_a_terminal_progress_is_a_plain_line(tmp_path: Path) -> None:
     assert "\x1b[" not in done.stderr  # no escape codes in a log
 
 
+@pytest.mark.slow
 def test_on_a_terminal_progress_is_one_bar_with_a_sane_rate(tmp_path: Path) -> None:
     data = tmp_path / "three.csv"
     data.write_text(CSV)

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import discord
+import pytest
 
 from bot.discord.cogs.ingest import Status
 from ingest.settings import Settings
@@ -96,6 +97,7 @@ def test_ingest_by_a_server_manager_edits_one_status_message(mini_settings: Sett
     run_with_bot(mini_settings, scenario)
 
 
+@pytest.mark.slow
 def test_due_watches_are_announced_in_the_channel(mini_settings: Settings) -> None:
     from ingest.pubmed.watches import WatchBook
     from tests.eutils_stub import running_stub

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import discord
+import pytest
 import rispy
 from typer.testing import CliRunner
 
@@ -23,6 +24,7 @@ def _ingest_typed() -> None:
     assert CliRunner().invoke(app, ["ingest", *map(str, files)]).exit_code == 0
 
 
+@pytest.mark.slow
 def test_type_option_labels_retraction_rule_and_export(mini_settings: Settings) -> None:
     _ingest_typed()
 

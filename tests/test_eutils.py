@@ -315,6 +315,7 @@ def test_more_than_pubmed_serves_is_said(ncbi: Settings, stub: EutilsStub, embed
     assert outcome.error == "NCBI refused the efetch request (HTTP 400): stop here"
 
 
+@pytest.mark.slow
 def test_rate_limit_spaces_requests_without_a_key(settings: Settings, stub: EutilsStub) -> None:
     plain = settings.model_copy(update={"eutils_url": stub.url})
     with EutilsClient(plain) as client:

@@ -85,6 +85,7 @@ def test_stdin_input_and_strict_exit_status(tmp_path: Path) -> None:
     assert json.loads(strict.stdout)["unchanged"] == 1
 
 
+@pytest.mark.slow
 def test_input_with_nothing_ingestable_fails_with_its_name(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")

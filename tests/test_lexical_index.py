@@ -126,6 +126,7 @@ def test_a_damaged_or_older_index_is_rebuilt_from_the_store(mini_settings: Setti
     assert contents(damaged) == reference
 
 
+@pytest.mark.slow
 def test_a_running_bot_sees_another_process_ingest_without_a_rebuild(
     mini_settings: Settings, tmp_path: Path
 ) -> None:

@@ -159,6 +159,7 @@ def test_off_topic_question_is_refused_without_calling_the_model(
     assert stub.requests == []
 
 
+@pytest.mark.slow
 def test_slow_replies_are_retried_then_reported(store_settings: Settings, stub: OpenAIStub) -> None:
     stub.script(*[Reply("late [1].", delay=2.0)] * 3)
     handler = llm_handler(store_settings, stub, llm_timeout=0.4, llm_max_retries=2)

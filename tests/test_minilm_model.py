@@ -105,6 +105,7 @@ def test_an_unwritable_cache_only_costs_the_build(tmp_path: Path, builds: _Build
     assert minilm_graph.cached_graph(tmp_path / "w", WEIGHTS_SHA256, blocker / "cache") == b"graph bytes 1"
 
 
+@pytest.mark.slow
 def test_the_real_cache_holds_a_working_graph(tmp_path: Path) -> None:
     first = MiniLMEmbedder(threads=1, cache_dir=tmp_path).embed_query("statins and myopathy")
     (graph,) = tmp_path.glob("*.onnx")

@@ -54,6 +54,7 @@ def assert_no_canary(output: str) -> None:
         assert canary.split("-", 1)[1] not in output, f"part of {name} leaked"
 
 
+@pytest.mark.slow
 def test_stats_never_show_secrets(mini_settings: Settings, tmp_path: Path) -> None:
     for args in (["stats", "--json"], ["--debug", "stats"]):
         code, output = litbot(*args, env={}, data_dir=tmp_path / "data")

@@ -67,6 +67,7 @@ def test_add_list_remove(settings: Settings) -> None:
     assert len(output.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_run_fetches_only_what_is_new_since_the_last_run(settings: Settings, stub: EutilsStub) -> None:
     stub.results = ["9997", "12091962"]  # entered PubMed long ago
     assert cli("add", "hcc", "gut microbiota", "--since", "2020")[0] == 0
@@ -107,6 +108,7 @@ def test_run_fetches_only_what_is_new_since_the_last_run(settings: Settings, stu
     assert listed["last_run"] is not None
 
 
+@pytest.mark.slow
 def test_run_due_watches_respects_the_interval_and_isolates_failures(
     settings: Settings, stub: EutilsStub
 ) -> None:
