@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,6 +189,9 @@ def _idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
+PROGRESS_EVERY = 5.0  # seconds between progress lines of a rebuild
+
+
 class LexicalCache:
     """The :class:`LexicalSearch` of one store's current revision, shared by every Retriever of the store in a
     process (see :func:`shared_cache`); safe to call from many threads: one catches up, the others wait."""
@@ -209,8 +213,13 @@ class LexicalCache:
                 return self._view
             index = self._open()
 
-            def progress(done: int, total: int) -> None:
-                log.warning("building the lexical index: %d of %d articles", done, total)
+            shown = [0.0]
+
+            def progress(done: int, total: int) -> None:  # a rebuild is rare: a line every few seconds
+                now = time.monotonic()
+                if done >= total or now - shown[0] >= PROGRESS_EVERY:
+                    shown[0] = now
+                    log.warning("building the lexical index (once): %d of %d articles", done, total)
 
             index.refresh(store, progress, revision)
             self._view = LexicalSearch(index, revision)
