@@ -19,7 +19,8 @@ clinical-trial      clinical trial       Clinical Trial (any phase), Controlled 
 guideline           guideline            Guideline, Practice Guideline, Consensus Development Conference
 observational       observational        Observational Study, Twin Study; MeSH Cohort / Case-Control /
                                          Cross-Sectional / Prospective / Retrospective / Longitudinal
-                                         Studies when no publication type says more
+                                         Studies when the record's publication types name no design
+                                         (never for a record without publication types)
 case-report         case report          Case Reports
 review              review               Review, Scoping Review
 preprint            preprint             Preprint
@@ -180,6 +181,7 @@ def study_kinds(publication_types: Iterable[str], mesh: Iterable[str] = ()) -> l
     """Vocabulary codes for an article's publication types, most specific first ([] = unknown)."""
     found: set[str] = set()
     specific_other = False
+    publication_types = list(publication_types)
     for raw in publication_types:
         key = _key(raw)
         alias = TYPE_ALIASES.get("-".join(key.replace("_", " ").replace("-", " ").split()))
@@ -187,7 +189,10 @@ def study_kinds(publication_types: Iterable[str], mesh: Iterable[str] = ()) -> l
             found.add(_BY_TYPE.get(key) or str(alias))
         elif key and key not in _GENERIC and not key.startswith("research support"):
             specific_other = True
-    if not found - {"preprint"} and any(_key(m) in _OBSERVATIONAL_MESH for m in mesh):
+    # Design MeSH headings say "observational" only beside a publication-type list that names no design: a
+    # record without that list (PubMedQA, a CSV without the column) may as well be an RCT ("Prospective
+    # Studies" is indexed on trials too), so it stays unknown.
+    if publication_types and not found - {"preprint"} and any(_key(m) in _OBSERVATIONAL_MESH for m in mesh):
         found.add("observational")
     if not found and specific_other:
         found.add("other")

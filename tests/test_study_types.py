@@ -104,6 +104,7 @@ def test_vocabulary_rules() -> None:
     assert study_kinds(["Journal Article", "Research Support, N.I.H., Intramural"]) == []
     assert study_kinds(["Letter"]) == ["other"]
     assert study_kinds(["Journal Article"], mesh=["Humans", "Cohort Studies"]) == ["observational"]
+    assert study_kinds([], mesh=["Humans", "Prospective Studies"]) == []  # no types at all: may be a trial
     assert study_kinds(["Randomized Controlled Trial"], mesh=["Cohort Studies"]) == ["rct"]
     assert study_kinds(["Preprint", "Randomized Controlled Trial"]) == ["rct", "preprint"]
     assert label_of(["rct", "preprint"]) == "RCT, preprint"
@@ -157,8 +158,10 @@ def test_hash_of_an_untyped_article_is_unchanged_by_the_new_fields() -> None:
     legacy = article.model_dump(exclude={"source", "publication_types", "retraction"}, mode="json")
     expected = hashlib.sha256(json.dumps(legacy, sort_keys=True).encode()).hexdigest()[:32]
     assert article.content_hash() == expected
-    # a design MeSH heading alone gives a study type: stored, so an update for stores built without it
-    cohort = article.model_copy(update={"mesh": ["Cohort Studies"]})
+    # a design MeSH heading beside types naming no design gives a study type: stored, so an update for stores
+    # built without it; without any publication types (PubMedQA) it stays unknown, the hash as before
+    assert article.model_copy(update={"mesh": ["Cohort Studies"]}).study_types == []
+    cohort = article.model_copy(update={"mesh": ["Cohort Studies"], "publication_types": ["Journal Article"]})
     legacy = cohort.model_dump(exclude={"source", "publication_types", "retraction"}, mode="json")
     assert cohort.study_types == ["observational"]
     assert (

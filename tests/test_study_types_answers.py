@@ -181,7 +181,7 @@ def test_stats_counts_study_types_and_retractions(typed_settings: Settings) -> N
     assert info["retracted"] == 1
     kinds = info["study_types"]
     assert (kinds["RCT"], kinds["meta-analysis"], kinds["review"]) == (1, 1, 2)
-    assert kinds["observational"] >= 1  # PMID 27797938, and mini-corpus records with a design MeSH heading
+    assert kinds["observational"] >= 1  # PMID 27797938 (PubMedQA records have no types: unknown)
     assert sum(kinds.values()) == info["articles"] and kinds["unknown"] > 0
     code, out, _ = run("stats")
     assert "study_types: unknown " in out and "RCT 1" in out and "retracted: 1" in out
