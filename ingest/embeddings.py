@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -124,6 +125,9 @@ class MiniLMEmbedder:
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self.use_gpu = use_gpu
+        # count_tokens switches the shared tokenizer's truncation off and on: no other thread may encode
+        # meanwhile (a Discord answer's query during an ingest's chunking)
+        self._tokenizer_lock = threading.Lock()
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
@@ -148,17 +152,19 @@ class MiniLMEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes in the model's window, [CLS] and [SEP] included (untruncated)."""
-        self.tokenizer.no_truncation()
-        try:
-            return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
-        finally:
-            self.tokenizer.enable_truncation(max_length=self.max_tokens)
+        with self._tokenizer_lock:
+            self.tokenizer.no_truncation()
+            try:
+                return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+            finally:
+                self.tokenizer.enable_truncation(max_length=self.max_tokens)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed in length-sorted batches so each batch pads to similar lengths; rows keep input order."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch(list(texts))
+        with self._tokenizer_lock:
+            encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
         out = np.empty((len(texts), 384), dtype=np.float32)
@@ -182,7 +188,9 @@ class MiniLMEmbedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._run([self.tokenizer.encode(text).ids])[0]
+        with self._tokenizer_lock:
+            ids = self.tokenizer.encode(text).ids
+        return self._run([ids])[0]
 
     def _run(self, batch_ids: list[list[int]]) -> np.ndarray:
         width = max(len(ids) for ids in batch_ids)
