@@ -35,6 +35,9 @@ RESCORE_LIMIT = 20  # best lexical candidates outside the dense hits whose exact
 #: scores are cosines plus lexical evidence; neighbours in a ranking are often 0.01-0.05 apart, so this
 #: reorders near-ties only (bench/study_type_prior.py measures what it costs on SciFact).
 SYNTHESIS_MARGIN = 0.02
+#: SQL on the lexical index's article table: the article's study types ("rct; clinical-trial") hold the code
+#: given as "; <code>;".
+HAS_TYPE = "instr('; ' || ifnull(json_extract(metadata, '$.study_types'), '') || ';', ?) > 0"
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,7 @@ def synthesis_ids(index: LexicalSearch, article_ids: Sequence[str]) -> set[str]:
     """Which of ``article_ids`` are meta-analyses, systematic reviews or RCTs (their stored study types)."""
     if not article_ids:
         return set()
-    is_synthesis = " OR ".join(
-        "instr('; ' || ifnull(json_extract(metadata, '$.study_types'), '') || ';', ?) > 0" for _ in SYNTHESES
-    )
+    is_synthesis = " OR ".join(HAS_TYPE for _ in SYNTHESES)
     slots = json.dumps(list(index.slots_of(list(article_ids)).values()))
     rows = index.select(
         f"slot IN (SELECT value FROM json_each(?)) AND ({is_synthesis})",
@@ -261,7 +262,7 @@ def _allowed(index: LexicalSearch, filters: Filters | None) -> Allowed | None:
         clauses.append("instr(journal, ?) > 0")
         params.append(filters.journal.strip().lower())
     for code in filters.types:  # any of the wanted study types ("rct; clinical-trial" in the metadata)
-        clauses.append("instr('; ' || ifnull(json_extract(metadata, '$.study_types'), '') || ';', ?) > 0")
+        clauses.append(HAS_TYPE)
         params.append(f"; {code};")
     if filters.types:
         n = len(filters.types)
