@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from bot.answer.concepts import key_concepts, runs
-from bot.answer.evidence import ArticleEvidence, read_articles
+from bot.answer.evidence import ArticleEvidence, Words, read_articles
 from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
-from bot.answer.gate import Verdict, judge
+from bot.answer.gate import Verdict, judge, lexically_held
+from bot.answer.spelling import american
 from bot.retrieval.lexical import LexicalSearch
 from ingest.embeddings import MiniLMEmbedder
 from ingest.lexical import ArticleChunks, LexicalIndex
@@ -27,6 +28,7 @@ RECORDS = {r["pmid"]: r for r in map(json.loads, CORPUS.read_text(encoding="utf-
 LAPAROSCOPY = "12098035"  # laparoscopy in acute cholecystitis: no pregnancy
 PARITY = "16241924"  # parity and insulin resistance during pregnancy
 RUGBY = "11867487"  # rugby headgear and concussion
+VLEM = "9199905"  # vertical lines in the esophageal mucosa of children (American spelling)
 
 
 @dataclass
@@ -202,3 +204,59 @@ def _coverage(evidence: ArticleEvidence) -> Any:
     from bot.answer.gate import Coverage
 
     return Coverage(evidence)
+
+
+def test_british_and_american_spellings_are_one_word() -> None:
+    assert american("tumour behaviour oedema oesophageal haemorrhage paediatric anaemia") == (
+        "tumor behavior edema esophageal hemorrhage pediatric anemia"
+    )
+    assert american("randomised immunisation analysed centre fibres") == (
+        "randomized immunization analyzed center fibers"
+    )
+    # words that only look British stay as they are
+    assert american("hour four your analysis are more precisely") == "hour four your analysis are more precisely"
+
+
+def test_a_british_question_finds_an_american_abstract(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
+    question = "Are vertical lines in the oesophageal mucosa a sign of oesophagitis in children?"
+    verdict = verdict_for(question, [VLEM], index, embedder, relevance=0.45)
+    assert verdict.outcome == "answer", verdict.missing_text
+
+
+def test_a_hyphenated_term_matches_its_spaced_and_joined_forms(index: LexicalSearch) -> None:
+    concepts = {c.text: c for c in key_concepts("Is second-trimester screening useful?", index)}
+    concept = concepts["second-trimester"]
+    assert lexically_held(concept, Words.of("Screening in the second trimester of pregnancy."))
+    assert lexically_held(concept, Words.of("Second-trimester screening."))
+    assert not lexically_held(concept, Words.of("A second look at the first trimester."))
+
+
+FOCUS_TEXT = (
+    "BACKGROUND: Laparoscopy for acute cholecystitis is debated. METHODS: We reviewed 120 operations; "
+    "{methods} RESULTS: Laparoscopy shortened the hospital stay by two days{results}. CONCLUSIONS: "
+    "Laparoscopy is safe and shortens the stay."
+)
+
+
+@pytest.mark.parametrize(
+    ("methods", "results", "relevance", "outcome"),
+    [
+        ("pregnancy was recorded at admission.", "", 0.45, "partial"),  # a word in passing, a distant article
+        ("pregnancy was recorded at admission.", "", 0.7, "answer"),  # close to the question: it counts
+        ("", " in pregnancy", 0.45, "answer"),  # where the article says what it found: it counts
+    ],
+)
+def test_a_concept_met_only_in_passing_does_not_make_a_distant_article_an_answer(
+    index: LexicalSearch, embedder: MiniLMEmbedder, methods: str, results: str, relevance: float, outcome: str
+) -> None:
+    question = "Is laparoscopy safe during pregnancy?"
+    text = FOCUS_TEXT.format(methods=methods, results=results)
+    article = Retrieved("pmid:1", {"title": "Laparoscopy for acute cholecystitis"}, [text], relevance)
+    evidence = read_articles(
+        [article], embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    verdict = judge(question, key_concepts(question, index), evidence, embedder.embed_documents)
+    assert verdict.outcome == outcome
+    if outcome == "partial":
+        assert verdict.missing_text == ["pregnancy"]
+        assert gap_sentence(verdict, [1]).endswith("none of them in connection with pregnancy.")

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from bot.answer.abstracts import abstract_sentences
 from bot.answer.citations import check_consistent
-from bot.answer.evidence import ArticleEvidence
+from bot.answer.evidence import ArticleEvidence, Words
 from bot.answer.gate import Coverage, Outcome, Verdict
 from bot.answer.llm import ChatLLM, LLMAnswerer, cost_usd
 from bot.answer.prompting import load_prompts
@@ -105,8 +105,8 @@ def verdict_on(given: list[Given], outcome: Outcome = "answer") -> Verdict:
             rank,
             article,
             abstract_sentences(article.passages),
-            frozenset(),
-            "",
+            Words.of(""),
+            Words.of(""),
             np.zeros((0, 384)),
             np.zeros(0),
         )

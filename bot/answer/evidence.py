@@ -14,6 +14,7 @@ import numpy as np
 
 from bot.answer.abstracts import AbstractSentence, abstract_sentences
 from bot.answer.citations import RetrievedLike
+from bot.answer.spelling import american
 from bot.retrieval.terms import normalise, tokenize
 from ingest.articles import untrusted
 
@@ -41,6 +42,26 @@ def clean_sentence(text: str) -> str:
 _ROUND = str.maketrans("[]", "()")  # "[OR 3.6]" must not read as a citation
 
 
+@dataclass(frozen=True)
+class Words:
+    """Words a question's term is looked up in: index terms and lower-cased text, each in the spelling
+    written and in American spelling ("tumour" finds "tumor")."""
+
+    terms: frozenset[str]
+    text: str  # for names the index terms cannot hold ("vitamin d") and compounds ("second trimester")
+
+    @classmethod
+    def of(cls, text: str) -> Words:
+        written = normalise(text)
+        us = american(written)
+        return cls(frozenset(tokenize(written)) | frozenset(tokenize(us)), f"{written}\n{us}")
+
+
+#: Sentence roles where an abstract states what it found: with the title and the indexing terms, the places
+#: that say what an article is *about* (a word met only in its background or methods may be in passing).
+FOCUS_ROLES = frozenset({"results", "conclusions"})
+
+
 @dataclass
 class ArticleEvidence:
     """One retrieved article, read whole."""
@@ -48,8 +69,8 @@ class ArticleEvidence:
     rank: int  # 1-based retrieval rank
     article: RetrievedLike
     sentences: list[AbstractSentence]
-    terms: frozenset[str]  # index terms of its title, abstract and MeSH headings
-    text: str  # the same words, lower-cased, for names the index terms cannot hold ("vitamin d")
+    words: Words  # its title, abstract and MeSH headings
+    focus: Words  # its title, MeSH headings and the sentences of its findings (FOCUS_ROLES)
     vectors: np.ndarray  # one unit vector per sentence
     cosines: np.ndarray  # each sentence's cosine to the question
 
@@ -58,7 +79,7 @@ def read_articles(
     articles: Sequence[RetrievedLike], question_vector: np.ndarray, texts: ArticleTexts, embed: Embed
 ) -> list[ArticleEvidence]:
     """Every article's sentences (cleaned, in reading order) with their vectors, embedded in one batch."""
-    read: list[tuple[RetrievedLike, list[AbstractSentence], str]] = []
+    read: list[tuple[RetrievedLike, list[AbstractSentence], Words, Words]] = []
     for article in articles:
         chunks = texts(article) or list(article.passages)
         sentences = [
@@ -67,18 +88,17 @@ def read_articles(
             if len((clean := clean_sentence(s.text)).split()) >= 3
         ]
         meta = article.metadata
-        words = " ".join([str(meta.get("title") or ""), *chunks, str(meta.get("mesh") or "")])
-        read.append((article, sentences, words))
-    vectors = embed([s.text for _, sentences, _ in read for s in sentences])
+        indexing = [str(meta.get(key) or "") for key in ("title", "mesh")]
+        findings = [s.text for s in sentences if s.role in FOCUS_ROLES]
+        read.append((article, sentences, Words.of(" ".join([*indexing, *chunks])),
+                     Words.of(" ".join([*indexing, *findings]))))  # fmt: skip
+    vectors = embed([s.text for _, sentences, _, _ in read for s in sentences])
     out: list[ArticleEvidence] = []
     start = 0
-    for rank, (article, sentences, words) in enumerate(read, start=1):
+    for rank, (article, sentences, words, focus) in enumerate(read, start=1):
         block = vectors[start : start + len(sentences)] if sentences else np.zeros((0, len(question_vector)))
         start += len(sentences)
-        terms = frozenset(tokenize(words))
-        out.append(
-            ArticleEvidence(rank, article, sentences, terms, normalise(words), block, block @ question_vector)
-        )
+        out.append(ArticleEvidence(rank, article, sentences, words, focus, block, block @ question_vector))
     return out
 
 

@@ -4,8 +4,10 @@ Retrieval always returns *something* close; closeness alone cannot tell "about l
 "about laparoscopy". So before an answer is composed, each retrieved article is checked for each of the
 question's key concepts (:mod:`bot.answer.concepts`):
 
-* **lexically**: the article (title, abstract, MeSH, keywords) holds the concept's terms, in any of their
-  forms ("pregnant" for "pregnancy"); for a phrase, terms carrying at least ``phrase_share`` of its weight;
+* **lexically**: the article (title, abstract, MeSH) holds the concept's terms, in any of their forms
+  ("pregnant" for "pregnancy", "tumor" for "tumour", "second trimester" for "second-trimester"). An article
+  that is not close to the question overall must hold it where it says what it is about (title, MeSH or
+  findings): "diabetes" met only among a statin trial's baseline characteristics is a mention in passing;
 * **semantically**, when the words differ ("heart attack" / "myocardial infarction"): taking the concept out
   of the question makes it *less* similar to one of the article's sentences by at least a margin. A sentence
   that is about the concept loses similarity when the concept is removed; one that is not gains it.
@@ -26,8 +28,9 @@ from typing import Literal
 import numpy as np
 
 from bot.answer.concepts import Concept, groups, missing_names, name
-from bot.answer.evidence import ArticleEvidence
-from bot.retrieval.terms import same_stem
+from bot.answer.evidence import ArticleEvidence, Words
+from bot.answer.spelling import american
+from bot.retrieval.terms import same_stem, tokenize
 
 Outcome = Literal["answer", "partial", "refuse"]
 
@@ -46,6 +49,9 @@ class GateParams:
     unknown_relevance: float = 0.45
     unknown_z: float = -math.inf  # for a word no article uses, the article's closeness alone decides
     partial_share: float = 0.15  # weight share of the concepts the best article must cover for a partial
+    # Below this retrieval relevance an article holds a concept in words only where it says what it is about
+    # (title, MeSH, findings); elsewhere in its abstract the word may be in passing.
+    focus_relevance: float = 0.6
 
 
 DEFAULT_GATE = GateParams()
@@ -78,16 +84,31 @@ class Verdict:
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors
 
 
-def lexically_held(concept: Concept, evidence: ArticleEvidence) -> bool:
-    """Whether the article holds the concept's term in some form ("pregnant" for "pregnancy"), for a
-    population any word of its group ("paediatric" for "children"), for a lettered name the name itself."""
+def lexically_held(concept: Concept, words: Words) -> bool:
+    """Whether ``words`` hold the concept's term in some form ("pregnant" for "pregnancy", "tumor" for
+    "tumour", "second trimester" for "second-trimester"), for a population any word of its group
+    ("paediatric" for "children"), for a lettered name the name itself."""
     if concept.pattern:
-        return re.search(concept.pattern, evidence.text) is not None
-    terms = evidence.terms
+        return re.search(concept.pattern, words.text) is not None
+    terms = words.terms
     if concept.population and not terms.isdisjoint(concept.population):
         return True
-    term = concept.term
-    return term in terms or any(same_stem(term, t) for t in terms if t[:3] == term[:3])
+    if "-" in concept.text and re.search(_compound(concept.text), words.text):
+        return True
+    return any(
+        term in terms or any(same_stem(term, t) for t in terms if t[:3] == term[:3])
+        for term in _spellings(concept)
+    )
+
+
+def _compound(text: str) -> str:
+    """A hyphenated word written with a hyphen, a space or as one word."""
+    return r"(?<![\w-])" + r"[\s-]?".join(map(re.escape, text.split("-"))) + r"(?![\w-])"
+
+
+def _spellings(concept: Concept) -> set[str]:
+    us = tokenize(american(concept.text))
+    return {concept.term, us[0]} if us else {concept.term}
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,7 @@ class Assessment:
     evidence: ArticleEvidence
     lexical: list[Concept]
     gaps: list[Gap]
+    passing: list[Concept] = field(default_factory=list)  # of ``lexical``: not where it says what it is about
 
 
 def assess(
@@ -123,7 +145,7 @@ def assess(
     named: dict[str, np.ndarray] = {}
     assessments = []
     for item in evidence:
-        held = [c for c in hard if lexically_held(c, item)]
+        held = [c for c in hard if lexically_held(c, item.words)]
         gaps = []
         for group in groups([c for c in hard if c not in held]):
             blocked = any((c.domain and not c.known) or c.population or c.strict or c.pattern for c in group)
@@ -138,7 +160,8 @@ def assess(
                     float(spread.std()) + 1e-6
                 )
             gaps.append(Gap(tuple(group), all(c.known for c in group), blocked, z))
-        assessments.append(Assessment(item, held, gaps))
+        passing = [c for c in held if not lexically_held(c, item.focus)]
+        assessments.append(Assessment(item, held, gaps, passing))
     return hard, assessments
 
 
@@ -167,7 +190,11 @@ def decide(
     coverage: list[Coverage] = []
     for assessment in assessments:
         cover = Coverage(assessment.evidence)
-        cover.how = dict.fromkeys((c.text for c in assessment.lexical), "lexical")
+        lexical = assessment.lexical
+        if assessment.evidence.article.relevance < params.focus_relevance:
+            lexical = [c for c in lexical if c not in assessment.passing]
+            cover.missing.extend(assessment.passing)
+        cover.how = dict.fromkeys((c.text for c in lexical), "lexical")
         for gap in assessment.gaps:
             if semantically_held(gap, assessment.evidence.article.relevance, params):
                 cover.how.update(dict.fromkeys((c.text for c in gap.concepts), "semantic"))
