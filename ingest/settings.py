@@ -38,7 +38,7 @@ DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 #: bench/retrieval_floor.py, bench/answer_tune.py); another model starts from them until tuned with
 #: `litbot eval answers` and the LITBOT_* settings below.
 MODEL_THRESHOLDS: dict[str, dict[str, float]] = {
-    DEFAULT_EMBEDDING_MODEL: {"relevance_floor": 0.35, "answer_relevance": 0.60, "lay_word_relevance": 0.45},
+    DEFAULT_EMBEDDING_MODEL: {"relevance_floor": 0.35, "answer_relevance": 0.60, "lay_word_relevance": 0.55},
 }
 
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]")
@@ -191,7 +191,7 @@ class Settings(BaseSettings):
         ge=-1.0,
         le=1.0,
         description="The same for an everyday word no stored article uses (often a lay name); empty = the "
-        "model's default (all-MiniLM-L6-v2: 0.45).",
+        "model's default (all-MiniLM-L6-v2: 0.55).",
         json_schema_extra=_in("retrieval"),
     )
     prefer_syntheses: bool = Field(

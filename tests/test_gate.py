@@ -17,7 +17,7 @@ import pytest
 from bot.answer.concepts import key_concepts, runs
 from bot.answer.evidence import ArticleEvidence, Words, read_articles
 from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
-from bot.answer.gate import Verdict, judge, lexically_held
+from bot.answer.gate import Verdict, assess, judge, lexically_held, phrase_held, question_phrases
 from bot.answer.spelling import american
 from bot.retrieval.lexical import LexicalSearch
 from ingest.embeddings import MiniLMEmbedder
@@ -214,10 +214,14 @@ def test_british_and_american_spellings_are_one_word() -> None:
         "randomized immunization analyzed center fibers"
     )
     # words that only look British stay as they are
-    assert american("hour four your analysis are more precisely") == "hour four your analysis are more precisely"
+    assert (
+        american("hour four your analysis are more precisely") == "hour four your analysis are more precisely"
+    )
 
 
-def test_a_british_question_finds_an_american_abstract(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
+def test_a_british_question_finds_an_american_abstract(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
     question = "Are vertical lines in the oesophageal mucosa a sign of oesophagitis in children?"
     verdict = verdict_for(question, [VLEM], index, embedder, relevance=0.45)
     assert verdict.outcome == "answer", verdict.missing_text
@@ -260,3 +264,31 @@ def test_a_concept_met_only_in_passing_does_not_make_a_distant_article_an_answer
     if outcome == "partial":
         assert verdict.missing_text == ["pregnancy"]
         assert gap_sentence(verdict, [1]).endswith("none of them in connection with pregnancy.")
+
+
+def test_a_phrase_is_held_only_as_neighbouring_words(index: LexicalSearch) -> None:
+    phrase = question_phrases(key_concepts("Does peppermint oil relieve irritable bowel syndrome?", index))[
+        -1
+    ]
+    assert [c.text for c in phrase] == ["irritable", "bowel", "syndrome"]
+    assert phrase_held(phrase, Words.of("Irritable bowel syndromes were diagnosed by Rome criteria."))
+    assert not phrase_held(phrase, Words.of("The syndrome of an irritable child with bowel obstruction."))
+
+
+def test_words_of_a_phrase_apart_do_not_hold_it_when_another_abstract_has_the_phrase(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """One retrieved abstract says "irritable bowel syndrome": the words name one thing, so an abstract on
+    coeliac disease that says "bowel" and "syndrome" apart holds none of it in words."""
+    question = "Does a gluten-free diet relieve irritable bowel syndrome?"
+    ibs = Retrieved("pmid:1", {"title": "Irritable bowel syndrome: a diagnosis of exclusion?"},
+                    ["RESULTS: Most patients with irritable bowel syndrome had normal colonoscopy."], 0.55)  # fmt: skip
+    coeliac = Retrieved("pmid:2", {"title": "Gluten-free diet in coeliac disease"},
+                        ["RESULTS: A gluten-free diet healed the bowel mucosa; the syndrome resolved."], 0.55)  # fmt: skip
+    evidence = read_articles(
+        [ibs, coeliac], embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    _, assessments = assess(question, key_concepts(question, index), evidence, embedder.embed_documents)
+    held = [{c.text for c in a.lexical} for a in assessments]
+    assert {"irritable", "bowel", "syndrome"} <= held[0]
+    assert not {"bowel", "syndrome"} & held[1] and {"gluten-free", "diet"} <= held[1]

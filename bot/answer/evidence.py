@@ -6,6 +6,7 @@ often in a chunk that did not match best), each sentence with its role, vector a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import numpy as np
 from bot.answer.abstracts import AbstractSentence, abstract_sentences
 from bot.answer.citations import RetrievedLike
 from bot.answer.spelling import american
-from bot.retrieval.terms import normalise, tokenize
+from bot.retrieval.terms import normalise, stem_word, tokenize
 from ingest.articles import untrusted
 
 # Reference marks that mean nothing out of their paper: "(Box 1)", "(Fig. 2a)", "(Table 3)", "[12]", "[3, 4]",
@@ -42,6 +43,14 @@ def clean_sentence(text: str) -> str:
 _ROUND = str.maketrans("[]", "()")  # "[OR 3.6]" must not read as a citation
 
 
+_PLAIN_WORD = re.compile(r"[0-9a-z]+(?:-[0-9a-z]+)*")
+
+
+def _stem(word: str) -> str:
+    """A word's index term; a hyphenated word's joined one ("gluten-free" -> "glutenfree")."""
+    return (tokenize(word) or [word])[0] if "-" in word else stem_word(word)
+
+
 @dataclass(frozen=True)
 class Words:
     """Words a question's term is looked up in: index terms and lower-cased text, each in the spelling
@@ -49,6 +58,11 @@ class Words:
 
     terms: frozenset[str]
     text: str  # for names the index terms cannot hold ("vitamin d") and compounds ("second trimester")
+
+    @functools.cached_property
+    def sequence(self) -> tuple[str, ...]:
+        """The words' stems in reading order (both spellings), for phrases of neighbouring words."""
+        return tuple(_stem(w) for w in _PLAIN_WORD.findall(self.text))
 
     @classmethod
     def of(cls, text: str) -> Words:

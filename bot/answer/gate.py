@@ -46,7 +46,7 @@ class GateParams:
     # never covered this way).
     known_relevance: float = 0.6
     known_z: float = 0.5
-    unknown_relevance: float = 0.45
+    unknown_relevance: float = 0.55
     unknown_z: float = -math.inf  # for a word no article uses, the article's closeness alone decides
     partial_share: float = 0.15  # weight share of the concepts the best article must cover for a partial
     # Below this retrieval relevance an article holds a concept in words only where it says what it is about
@@ -101,6 +101,30 @@ def lexically_held(concept: Concept, words: Words) -> bool:
     )
 
 
+def question_phrases(concepts: Sequence[Concept]) -> list[list[Concept]]:
+    """The question's phrases of two or more neighbouring concepts ("irritable bowel syndrome")."""
+    return [group for group in groups(concepts) if len(group) > 1]
+
+
+def phrase_held(phrase: Sequence[Concept], words: Words) -> bool:
+    """Whether ``words`` hold the phrase's concepts as neighbours, in some form of each ("irritable bowel
+    syndromes"). When one retrieved abstract does, an abstract holding only some of the words elsewhere
+    does not hold the phrase: the evidence shows the words name one thing together."""
+    sequence = words.sequence
+    size = len(phrase)
+    return any(
+        all(_same_word(c, sequence[start + i]) for i, c in enumerate(phrase))
+        for start in range(len(sequence) - size + 1)
+        if _same_word(phrase[0], sequence[start])
+    )
+
+
+def _same_word(concept: Concept, stem: str) -> bool:
+    return any(
+        stem == term or (stem[:3] == term[:3] and same_stem(term, stem)) for term in _spellings(concept)
+    )
+
+
 def _compound(text: str) -> str:
     """A hyphenated word written with a hyphen, a space or as one word."""
     return r"(?<![\w-])" + r"[\s-]?".join(map(re.escape, text.split("-"))) + r"(?![\w-])"
@@ -144,8 +168,12 @@ def assess(
     background = np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
     named: dict[str, np.ndarray] = {}
     assessments = []
+    phrases = [p for p in question_phrases(hard) if any(phrase_held(p, e.words) for e in evidence)]
     for item in evidence:
         held = [c for c in hard if lexically_held(c, item.words)]
+        for phrase in phrases:  # "irritable bowel syndrome" is not held by an abstract that says "bowel"
+            if not phrase_held(phrase, item.words):
+                held = [c for c in held if c not in phrase]
         gaps = []
         for group in groups([c for c in hard if c not in held]):
             blocked = any((c.domain and not c.known) or c.population or c.strict or c.pattern for c in group)
