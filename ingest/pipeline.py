@@ -211,9 +211,9 @@ class Ingestor:
                     latest[article.id] = article
                 if writer.holds_any(latest):  # its stored hash must be read after that write lands
                     settle()
-                writes = self._prepare(group, latest, report)
+                writes, unwritten = self._prepare(group, latest, report)
                 settle()
-                writer.start(writes, latest, len(group))
+                writer.start(writes, latest, len(group), unwritten)
             settle()
         finally:
             writer.close()
@@ -226,8 +226,9 @@ class Ingestor:
 
     def _prepare(
         self, group: list[Article], latest: dict[str, Article], report: IngestReport
-    ) -> list[ArticleWrite]:
-        """Look up, chunk and embed the articles of ``group`` that are new or changed; count the others."""
+    ) -> tuple[list[ArticleWrite], set[str]]:
+        """Look up, chunk and embed the articles of ``group`` that are new or changed; count the others.
+        Returns the writes and the ids among them of which nothing is stored yet."""
         report.read += len(group)
         report.unchanged += len(group) - len(latest)
         stored = self.store.stored_hashes(list(latest))
@@ -239,7 +240,14 @@ class Ingestor:
             else:
                 changed.append((article, digest, article_id in stored))
         if not changed:
-            return []
+            return [], set()
+        # With one writer at a time (the lock of an embedded store), an article of which nothing is stored
+        # now has nothing stale to delete when it is written. A server's writers may interleave: always look.
+        unwritten = (
+            set()
+            if self.settings.uses_server
+            else self.store.unwritten([a.id for a, _, is_update in changed if not is_update])
+        )
         plans = []
         for article, digest, is_update in changed:
             chunks = chunk_article(
@@ -267,7 +275,7 @@ class Ingestor:
                 report.updated += 1
             else:
                 report.new += 1
-        return writes
+        return writes, unwritten
 
 
 class _GroupWriter:
@@ -285,15 +293,18 @@ class _GroupWriter:
     def holds_any(self, article_ids: Iterable[str]) -> bool:
         return self._pending is not None and not self._ids.isdisjoint(article_ids)
 
-    def start(self, writes: list[ArticleWrite], latest: dict[str, Article], articles: int) -> None:
-        """Begin writing a group (``articles`` records read, ``writes`` of them new or changed)."""
+    def start(
+        self, writes: list[ArticleWrite], latest: dict[str, Article], articles: int, unwritten: set[str]
+    ) -> None:
+        """Begin writing a group (``articles`` records read, ``writes`` of them new or changed, ``unwritten``
+        of those with nothing stored)."""
         self._articles = articles
         if writes:
             self._ids = set(latest)
-            self._pending = self._pool.submit(self._write, writes, now_ms())
+            self._pending = self._pool.submit(self._write, writes, now_ms(), unwritten)
 
-    def _write(self, writes: list[ArticleWrite], stamp: int) -> None:
-        self.store.write_articles(writes, stamp)
+    def _write(self, writes: list[ArticleWrite], stamp: int, unwritten: set[str]) -> None:
+        self.store.write_articles(writes, stamp, unwritten)
         self._landed(writes, stamp)
 
     def finish(self) -> int:
