@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
 from ingest.articles import Article, ParseEvent, Skipped
-from ingest.chunking import CHUNKER_VERSION, chunk_article, without_title
+from ingest.chunking import CHUNKER_VERSION, chunk_articles, without_title
 from ingest.embeddings import Embedder
 from ingest.errors import InputError, StoreError
 from ingest.lexical import ArticleChunks, LexicalIndex, index_folder, now_ms
@@ -249,13 +249,13 @@ class Ingestor:
             else self.store.unwritten([a.id for a, _, is_update in changed if not is_update])
         )
         plans = []
-        for article, digest, is_update in changed:
-            chunks = chunk_article(
-                article,
-                self.embedder.count_tokens,
-                self.settings.chunk_tokens,
-                self.settings.chunk_overlap_sentences,
-            )
+        chunked = chunk_articles(
+            [article for article, _, _ in changed],
+            self.embedder.count_tokens,
+            self.settings.chunk_tokens,
+            self.settings.chunk_overlap_sentences,
+        )
+        for (article, digest, is_update), chunks in zip(changed, chunked, strict=True):
             if len(chunks) > MAX_CHUNKS:
                 report.read -= 1  # counted again as the skip
                 report.note_skip(_too_many_chunks(article, len(chunks)))
