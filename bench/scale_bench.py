@@ -186,7 +186,7 @@ def main() -> None:
         LITBOT_EMBEDDING_MODEL="openai:stand-in",
         OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1",
         OPENAI_API_KEY="sk-stand-in",
-        LITBOT_LLM_ENABLED="false",
+        LITBOT_LLM="false",  # the setting is LITBOT_LLM: LITBOT_LLM_ENABLED was ignored
     )
     os.environ.update(env)
     ingest_env = dict(env)
