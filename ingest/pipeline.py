@@ -189,6 +189,8 @@ class Ingestor:
         is looked up, chunked and embedded. A group's articles count as done, and the store's revision moves,
         only once its write has finished; an error or Ctrl-C still waits for the write in flight, which keeps
         an interrupted run as recoverable as a sequential one (chunk 0 of every article is written last).
+        The stages overlap with a Chroma server (the write is an HTTP request); with an embedded store they
+        barely do: chromadb's bindings hold the GIL while they write (bench/chroma_writes.py).
         """
         self._level_index()
         writer = _GroupWriter(self.store, self._index_group)
