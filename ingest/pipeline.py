@@ -131,6 +131,11 @@ class Ingestor:
         self._unindexed_since = now_ms()
         self._unindexed_stamp = 0
 
+    @property
+    def group_size(self) -> int:
+        """Articles per group: the setting, else what suits the embedder."""
+        return self.settings.ingest_group_size or self.embedder.group_size
+
     def lexical_index(self) -> LexicalIndex:
         """The store's lexical index."""
         if self._lexical is None:
@@ -205,7 +210,7 @@ class Ingestor:
                     progress(name, done)
 
         try:
-            for group in _groups(events, report, self.settings.ingest_group_size):
+            for group in _groups(events, report, self.group_size):
                 if on_group is not None:
                     on_group()
                 latest: dict[str, Article] = {}
