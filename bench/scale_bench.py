@@ -1,6 +1,11 @@
 """Scale: ingest rate, disk, question latency and memory on stores of growing size (issue 13).
 
     .venv/bin/python bench/scale_bench.py [--sizes 10000,50000] [--work /tmp/litbot-scale] [--questions 200]
+    .venv/bin/python bench/scale_bench.py --keep --ingest-only --sizes 220000 --work COPY [--code CHECKOUT]
+
+``--keep`` grows the store already in ``--work`` (its ``count`` file says how many articles it holds) to each
+size; ``--ingest-only`` measures just the ingest steps, and ``--code`` runs ``litbot ingest`` from another
+checkout's source (PYTHONPATH), so two versions can be timed on copies of one store in one sitting.
 
 Articles are synthesised from real abstract sentences (SciFact and PubMedQA, ../shared/data): a title sentence,
 four to eight abstract sentences, a year and a journal. They are embedded through a loopback stand-in for the
@@ -164,6 +169,8 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/litbot-scale")
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="reuse the store already in --work")
+    parser.add_argument("--ingest-only", action="store_true", help="measure the ingest steps only")
+    parser.add_argument("--code", help="a litbot checkout whose source `litbot ingest` runs (PYTHONPATH)")
     args = parser.parse_args()
     work = Path(args.work)
     if work.exists() and not args.keep:
@@ -179,9 +186,12 @@ def main() -> None:
         LITBOT_EMBEDDING_MODEL="openai:stand-in",
         OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1",
         OPENAI_API_KEY="sk-stand-in",
-        LITBOT_LLM_ENABLED="false",
+        LITBOT_LLM="false",  # the setting is LITBOT_LLM: LITBOT_LLM_ENABLED was ignored
     )
     os.environ.update(env)
+    ingest_env = dict(env)
+    if args.code:
+        ingest_env["PYTHONPATH"] = str(Path(args.code).resolve())
     from bot.retrieval.retriever import Retriever
     from ingest.embeddings import make_embedder
     from ingest.settings import load_settings
@@ -201,12 +211,17 @@ def main() -> None:
         if size > have:
             batch = work / "batch.jsonl"
             write_articles(batch, have, size - have, sentences)
-            seconds, out = run([str(BIN / "litbot"), "ingest", str(batch), "--json"], env)
+            load = os.getloadavg()[0]
+            seconds, out = run([str(BIN / "litbot"), "ingest", str(batch), "--json"], ingest_env)
             report = json.loads(out)
             row["ingest_articles_per_s"] = round((size - have) / seconds, 1)
             row["ingest_chunks"] = report["chunks"]
             have = size
             (work / "count").write_text(str(have))
+            if args.ingest_only:
+                row["load_average"] = f"{load:.1f}-{os.getloadavg()[0]:.1f}"  # before and after
+                print(json.dumps(row), flush=True)
+                continue
         row["store_mb"] = round(du(work / "chroma", skip=".litbot"), 1)
         row["lexical_mb"] = round(du(work / "chroma" / ".litbot"), 1)
         question = asked[0]

@@ -177,6 +177,7 @@ class QueryMemo:
         self.inner = inner
         self.name = inner.name
         self.max_tokens = inner.max_tokens
+        self.group_size = inner.group_size
         self._size = size
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()

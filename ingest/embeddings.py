@@ -41,6 +41,9 @@ class Embedder(Protocol):
 
     name: str
     max_tokens: int
+    #: Articles per ingest group when the setting leaves it to the embedder: a group is one Chroma write
+    #: (fewer, larger writes are faster) and one progress step (the bundled model takes seconds per group).
+    group_size: int
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
@@ -117,6 +120,7 @@ class MiniLMEmbedder:
 
     name = DEFAULT_EMBEDDING_MODEL
     max_tokens = MAX_TOKENS
+    group_size = 64
 
     def __init__(
         self, threads: int = 0, batch_size: int = 2, cache_dir: Path | None = None, use_gpu: bool = True
@@ -210,6 +214,7 @@ class OpenAIEmbedder:
     """OpenAI (or compatible) embeddings API; chunk sizes are still counted with the MiniLM tokenizer."""
 
     max_tokens = MAX_TOKENS
+    group_size = 256  # ~350 chunks: two requests of 256 texts
 
     def __init__(self, model: str, settings: Settings) -> None:
         self.model = model

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
 from ingest.articles import Article, ParseEvent, Skipped
-from ingest.chunking import CHUNKER_VERSION, chunk_article, without_title
+from ingest.chunking import CHUNKER_VERSION, chunk_articles, without_title
 from ingest.embeddings import Embedder
 from ingest.errors import InputError, StoreError
 from ingest.lexical import ArticleChunks, LexicalIndex, index_folder, now_ms
@@ -131,6 +131,11 @@ class Ingestor:
         self._unindexed_since = now_ms()
         self._unindexed_stamp = 0
 
+    @property
+    def group_size(self) -> int:
+        """Articles per group: the setting, else what suits the embedder."""
+        return self.settings.ingest_group_size or self.embedder.group_size
+
     def lexical_index(self) -> LexicalIndex:
         """The store's lexical index."""
         if self._lexical is None:
@@ -189,6 +194,8 @@ class Ingestor:
         is looked up, chunked and embedded. A group's articles count as done, and the store's revision moves,
         only once its write has finished; an error or Ctrl-C still waits for the write in flight, which keeps
         an interrupted run as recoverable as a sequential one (chunk 0 of every article is written last).
+        The stages overlap with a Chroma server (the write is an HTTP request); with an embedded store they
+        barely do: chromadb's bindings hold the GIL while they write (bench/chroma_writes.py).
         """
         self._level_index()
         writer = _GroupWriter(self.store, self._index_group)
@@ -203,7 +210,7 @@ class Ingestor:
                     progress(name, done)
 
         try:
-            for group in _groups(events, report, self.settings.ingest_group_size):
+            for group in _groups(events, report, self.group_size):
                 if on_group is not None:
                     on_group()
                 latest: dict[str, Article] = {}
@@ -211,9 +218,9 @@ class Ingestor:
                     latest[article.id] = article
                 if writer.holds_any(latest):  # its stored hash must be read after that write lands
                     settle()
-                writes = self._prepare(group, latest, report)
+                writes, unwritten = self._prepare(group, latest, report)
                 settle()
-                writer.start(writes, latest, len(group))
+                writer.start(writes, latest, len(group), unwritten)
             settle()
         finally:
             writer.close()
@@ -226,8 +233,9 @@ class Ingestor:
 
     def _prepare(
         self, group: list[Article], latest: dict[str, Article], report: IngestReport
-    ) -> list[ArticleWrite]:
-        """Look up, chunk and embed the articles of ``group`` that are new or changed; count the others."""
+    ) -> tuple[list[ArticleWrite], set[str]]:
+        """Look up, chunk and embed the articles of ``group`` that are new or changed; count the others.
+        Returns the writes and the ids among them of which nothing is stored yet."""
         report.read += len(group)
         report.unchanged += len(group) - len(latest)
         stored = self.store.stored_hashes(list(latest))
@@ -239,15 +247,22 @@ class Ingestor:
             else:
                 changed.append((article, digest, article_id in stored))
         if not changed:
-            return []
+            return [], set()
+        # With one writer at a time (the lock of an embedded store), an article of which nothing is stored
+        # now has nothing stale to delete when it is written. A server's writers may interleave: always look.
+        unwritten = (
+            set()
+            if self.settings.uses_server
+            else self.store.unwritten([a.id for a, _, is_update in changed if not is_update])
+        )
         plans = []
-        for article, digest, is_update in changed:
-            chunks = chunk_article(
-                article,
-                self.embedder.count_tokens,
-                self.settings.chunk_tokens,
-                self.settings.chunk_overlap_sentences,
-            )
+        chunked = chunk_articles(
+            [article for article, _, _ in changed],
+            self.embedder.count_tokens,
+            self.settings.chunk_tokens,
+            self.settings.chunk_overlap_sentences,
+        )
+        for (article, digest, is_update), chunks in zip(changed, chunked, strict=True):
             if len(chunks) > MAX_CHUNKS:
                 report.read -= 1  # counted again as the skip
                 report.note_skip(_too_many_chunks(article, len(chunks)))
@@ -267,7 +282,7 @@ class Ingestor:
                 report.updated += 1
             else:
                 report.new += 1
-        return writes
+        return writes, unwritten
 
 
 class _GroupWriter:
@@ -285,15 +300,18 @@ class _GroupWriter:
     def holds_any(self, article_ids: Iterable[str]) -> bool:
         return self._pending is not None and not self._ids.isdisjoint(article_ids)
 
-    def start(self, writes: list[ArticleWrite], latest: dict[str, Article], articles: int) -> None:
-        """Begin writing a group (``articles`` records read, ``writes`` of them new or changed)."""
+    def start(
+        self, writes: list[ArticleWrite], latest: dict[str, Article], articles: int, unwritten: set[str]
+    ) -> None:
+        """Begin writing a group (``articles`` records read, ``writes`` of them new or changed, ``unwritten``
+        of those with nothing stored)."""
         self._articles = articles
         if writes:
             self._ids = set(latest)
-            self._pending = self._pool.submit(self._write, writes, now_ms())
+            self._pending = self._pool.submit(self._write, writes, now_ms(), unwritten)
 
-    def _write(self, writes: list[ArticleWrite], stamp: int) -> None:
-        self.store.write_articles(writes, stamp)
+    def _write(self, writes: list[ArticleWrite], stamp: int, unwritten: set[str]) -> None:
+        self.store.write_articles(writes, stamp, unwritten)
         self._landed(writes, stamp)
 
     def finish(self) -> int:

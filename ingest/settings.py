@@ -151,11 +151,11 @@ class Settings(BaseSettings):
         json_schema_extra=_in("embeddings"),
     )
     ingest_group_size: int = Field(
-        64,
+        0,
         validation_alias=_env("INGEST_GROUP_SIZE"),
-        ge=1,
-        description="Articles embedded and written together (bigger = slightly faster, smaller = finer "
-        "progress).",
+        ge=0,
+        description="Articles embedded and written together (bigger = faster, smaller = finer progress); "
+        "0 = what suits the embedder: 64 for the bundled MiniLM, 256 for an embeddings API.",
         json_schema_extra=_in("embeddings"),
     )
 

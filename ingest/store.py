@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,6 +176,16 @@ class ArticleStore:
         metadatas = reply["metadatas"] or []
         return {str(m["article_id"]): str(m.get("hash", "")) for m in metadatas if m}
 
+    def unwritten(self, article_ids: Sequence[str]) -> set[str]:
+        """Those of ``article_ids`` with no chunk 0 and no chunk 1 stored: no chunk of theirs is stored at
+        all, since an interrupted write leaves chunks 1, 2, … of an article (in that order, one upsert) and
+        never chunk 0 alone. Writing them needs no deletion of stale chunks."""
+        if not article_ids:
+            return set()
+        ids = [f"{a}#{n}" for a in article_ids for n in (0, 1)]
+        found = self._coll("get", ids=ids, include=[])["ids"]
+        return set(article_ids) - {str(i).rsplit("#", 1)[0] for i in found}
+
     def count_chunks(self) -> int:
         return int(self._coll("count"))
 
@@ -283,14 +293,18 @@ class ArticleStore:
 
     # --- writing -----------------------------------------------------------------------------------------
     def write_articles(
-        self, articles: Sequence[tuple[str, int, Sequence[ChunkRecord]]], written: int | None = None
+        self,
+        articles: Sequence[tuple[str, int, Sequence[ChunkRecord]]],
+        written: int | None = None,
+        unwritten: Container[str] = (),
     ) -> None:
         """Store (article id, chunk count, chunks) groups, replacing older versions without orphans.
 
         Order matters for crash safety: chunks 1..n first, then stale chunks of older versions are deleted,
         then every chunk 0 (which carries the content hash) — so an article looks stored only when it is.
         Chunk 0 also carries ``written`` (ms since the epoch, ``written`` or now): other processes' lexical
-        indexes follow the store by it (ingest.lexical).
+        indexes follow the store by it (ingest.lexical). Articles in ``unwritten`` (see :meth:`unwritten`,
+        asked by the one writer) have nothing stale to delete.
         """
         stamp = int(time.time() * 1000) if written is None else written
         rest = [c for _, _, chunks in articles for c in chunks if not c.id.endswith("#0")]
@@ -301,15 +315,22 @@ class ArticleStore:
             if c.id.endswith("#0")
         ]
         self._upsert(rest)
-        by_count: dict[int, list[str]] = {}
-        for article_id, count, _ in articles:  # one delete per distinct chunk count, not per article
-            by_count.setdefault(count, []).append(article_id)
-        for count, article_ids in sorted(by_count.items()):
-            self._coll(
-                "delete",
-                where={"$and": [{"article_id": {"$in": article_ids}}, {"chunk": {"$gte": count}}]},
-            )
+        self._delete_stale({a: count for a, count, _ in articles if a not in unwritten})
         self._upsert(markers)
+
+    def _delete_stale(self, counts: Mapping[str, int]) -> None:
+        """Delete every stored chunk ``n >= counts[article]`` of these articles. Their chunk ids are read
+        first and deleted by id: a delete ``where`` article and chunk number scans every chunk's number."""
+        if not counts:
+            return
+        reply = self._coll("get", where={"article_id": {"$in": list(counts)}}, include=[])
+        stale = []
+        for chunk_id in reply["ids"]:
+            article_id, _, number = str(chunk_id).rpartition("#")
+            if article_id in counts and number.isdigit() and int(number) >= counts[article_id]:
+                stale.append(chunk_id)
+        for start in range(0, len(stale), 5000):
+            self._coll("delete", ids=stale[start : start + 5000])
 
     def bump_revision(self) -> str:
         """Mark the content as changed: for caches (collection metadata) and other processes (marker file).

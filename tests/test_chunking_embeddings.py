@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
 from ingest.articles import Article, Section
-from ingest.chunking import chunk_article
+from ingest.chunking import chunk_article, chunk_articles
 from ingest.embeddings import MiniLMEmbedder, make_embedder
 from ingest.errors import EmbeddingError
 from ingest.sentences import split_sentences
@@ -109,3 +111,40 @@ def test_real_abstracts_take_as_few_chunks_as_the_window_allows(embedder: MiniLM
         assert max(embedder.count_tokens([c.text for c in chunks])) <= 256
         counts.append(len(chunks))
     assert sum(n <= 2 for n in counts) / len(counts) >= 0.85, counts
+
+
+def test_chunking_a_batch_counts_tokens_in_three_calls_and_gives_the_same_chunks(
+    embedder: MiniLMEmbedder,
+) -> None:
+    """The pipeline chunks a group at once: the same chunks as one article at a time, for short, long,
+    untitled, sectioned and over-long-sentence abstracts, with the tokenizer called per batch, not per article."""
+    from ingest.sources import read_input
+
+    from .conftest import MINI_CORPUS
+
+    articles = [a for a in read_input(str(MINI_CORPUS / "pubmedqa-mini.jsonl")) if isinstance(a, Article)]
+    giant = " ".join(f"word{i}" for i in range(400)) + "."  # one sentence over the window: split on words
+    articles += [
+        _long_article(),
+        Article(pmid="7", title="", abstract=_long_article(12).abstract),
+        Article(pmid="8", title="Giant", abstract=f"Short opener. {giant} Short closer."),
+        Article(
+            pmid="9",
+            title="Sectioned",
+            abstract="x",
+            sections=[Section(label="RESULTS", text=_long_article().abstract)],
+        ),
+    ]
+    calls: list[int] = []
+
+    def counting(texts: Sequence[str]) -> list[int]:
+        calls.append(len(texts))
+        return embedder.count_tokens(texts)
+
+    for window in (128, 256):
+        one_by_one = [chunk_article(a, embedder.count_tokens, window, overlap_sentences=1) for a in articles]
+        calls.clear()
+        assert chunk_articles(articles, counting, window, overlap_sentences=1) == one_by_one
+        assert sum(len(c) > 1 for c in one_by_one) >= 10
+    # titles and bodies, then the long bodies' sentences, then the giant sentence's parts (once per window)
+    assert len(calls) == 3, calls

@@ -108,3 +108,35 @@ def test_openai_embeddings_build_their_own_collection(
 
     with pytest.raises(StoreError, match="built with embedding model 'openai:text-embedding-3-small'"):
         open_store(settings, make_embedder(settings).name)
+
+
+def test_an_embeddings_api_ingests_in_groups_of_256_unless_set(
+    embeddings_server: ThreadingHTTPServer, settings: Settings, tmp_path: Path
+) -> None:
+    """Fewer, larger store writes when the embedder is an API; the bundled model keeps groups of 64 (finer
+    progress, as each group takes it seconds); LITBOT_INGEST_GROUP_SIZE overrides both."""
+    port = embeddings_server.server_address[1]
+    remote = settings.model_copy(
+        update={"embedding_model": "openai:stand-in", "openai_base_url": f"http://127.0.0.1:{port}/v1"}
+    )
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(
+        "".join(
+            json.dumps({"pmid": str(n), "title": f"Trial {n}", "abstract": f"Drug {n} lowered pressure {n}."})
+            + "\n"
+            for n in range(1, 301)
+        )
+    )
+    for groups, expected in (
+        (remote, [256, 300]),
+        (remote.model_copy(update={"ingest_group_size": 100}), [100, 200, 300]),
+    ):
+        embedder = make_embedder(groups)
+        store = groups.model_copy(update={"collection": f"groups{expected[0]}"})
+        seen: list[int] = []
+        ingestor = Ingestor(open_store(store, embedder.name), embedder, store)
+        report = ingest_inputs([str(corpus)], ingestor, lambda _name, done, seen=seen: seen.append(done))
+        assert report.new == 300 and seen == expected
+    assert (
+        Ingestor(open_store(settings, "all-MiniLM-L6-v2"), make_embedder(settings), settings).group_size == 64
+    )

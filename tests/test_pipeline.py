@@ -89,6 +89,26 @@ def test_changed_article_replaces_its_chunks_without_orphans(settings: Settings,
     assert "Now a short abstract." in chunks["pmid:42#0"][0] and chunks["pmid:42#0"][1]["year"] == 2021
 
 
+def test_an_article_interrupted_before_its_chunk_0_is_rewritten_without_orphans(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A killed write leaves chunks 1..n and no commit marker: the article counts as new, yet its stale chunks
+    must still go (only articles with nothing stored skip the deletion)."""
+    ingestor = _ingestor(settings)
+    store = ingestor.store
+    long = {"pmid": "42", "title": "IL-6 study", "abstract": LONG, "year": 2020}
+    ingest_inputs([str(_jsonl(tmp_path / "a.jsonl", [long]))], ingestor)
+    store._coll("delete", ids=["pmid:42#0"])  # as if killed before the commit marker landed
+    assert [c for c, _, _ in store.iter_chunks()] and store.stored_hashes(["pmid:42"]) == {}
+    assert store.unwritten(["pmid:42", "pmid:77"]) == {"pmid:77"}
+
+    short = {**long, "abstract": "Now a short abstract.", "year": 2021}
+    report = ingest_inputs([str(_jsonl(tmp_path / "b.jsonl", [short, {**short, "pmid": "77"}]))], ingestor)
+    assert (report.new, report.updated) == (2, 0)
+    assert sorted(c for c, _, _ in store.iter_chunks()) == ["pmid:42#0", "pmid:77#0"]
+    assert store.unwritten(["pmid:42", "pmid:77", "pmid:78"]) == {"pmid:78"}
+
+
 def test_same_record_twice_in_one_input_is_stored_once(settings: Settings, tmp_path: Path) -> None:
     record = {"doi": "10.1000/XYZ", "title": "T", "abstract": "An abstract."}
     path = _jsonl(tmp_path / "dup.jsonl", [record, record])
