@@ -292,3 +292,8 @@ def test_words_of_a_phrase_apart_do_not_hold_it_when_another_abstract_has_the_ph
     held = [{c.text for c in a.lexical} for a in assessments]
     assert {"irritable", "bowel", "syndrome"} <= held[0]
     assert not {"bowel", "syndrome"} & held[1] and {"gluten-free", "diet"} <= held[1]
+    gaps = {c.text: gap.blocked for gap in assessments[1].gaps for c in gap.concepts}
+    assert gaps["irritable"] and gaps["bowel"] and gaps["syndrome"]  # only the phrase itself would do
+    verdict = judge(question, key_concepts(question, index), evidence, embedder.embed_documents)
+    assert verdict.outcome == "partial"
+    assert [c.evidence.article.article_id for c in verdict.coverage] == ["pmid:1"]

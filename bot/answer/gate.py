@@ -141,10 +141,9 @@ class Gap:
 
     concepts: tuple[Concept, ...]
     known: bool  # every concept of it is held by some stored article
-    blocked: (
-        bool  # a technical term no stored article holds, a population, a lettered name ("vitamin D": C is
-    )
-    # close but not it), what a follow-up adds: only words count
+    # Only words count for: a technical term no stored article holds, a population, a lettered name ("vitamin
+    # D": C is close but not it), what a follow-up adds, a phrase another retrieved abstract holds as a phrase.
+    blocked: bool
     z: float  # how far the concept stands out in the article's sentences (z over all retrieved sentences)
 
 
@@ -177,7 +176,9 @@ def assess(
         gaps = []
         for group in groups([c for c in hard if c not in held]):
             blocked = any((c.domain and not c.known) or c.population or c.strict or c.pattern for c in group)
-            blocked = blocked or not len(item.cosines)
+            # a phrase another retrieved abstract holds word for word is the evidence's own name for it: an
+            # abstract without it is not about it, however close ("irritable bowel syndrome" in coeliac disease)
+            blocked = blocked or not len(item.cosines) or any(c in p for p in phrases for c in group)
             z = 0.0
             if not blocked:
                 key = name(group)
