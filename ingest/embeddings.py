@@ -223,7 +223,10 @@ class OpenAIEmbedder:
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
-        return load_tokenizer(self.max_tokens)
+        """Only counts tokens (the API embeds): never truncates, or a long sentence would count as a window."""
+        tokenizer = load_tokenizer(self.max_tokens)
+        tokenizer.no_truncation()
+        return tokenizer
 
     @cached_property
     def client(self):  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from ingest.embeddings import OpenAIEmbedder, make_embedder
+from ingest.embeddings import MiniLMEmbedder, OpenAIEmbedder, make_embedder
 from ingest.errors import StoreError
 from ingest.pipeline import Ingestor, ingest_inputs
 from ingest.settings import Settings
@@ -140,3 +140,13 @@ def test_an_embeddings_api_ingests_in_groups_of_256_unless_set(
     assert (
         Ingestor(open_store(settings, "all-MiniLM-L6-v2"), make_embedder(settings), settings).group_size == 64
     )
+
+
+def test_token_counts_for_an_embeddings_api_are_never_cut_at_the_window() -> None:
+    """Chunking sizes sentences by these counts: a 600-token sentence counted as 256 would make an
+    over-long chunk."""
+    embedder = OpenAIEmbedder("text-embedding-3-small", Settings(_env_file=None))  # type: ignore[call-arg]
+    long_sentence = " ".join(["microbiota"] * 600)
+    counts = embedder.count_tokens([long_sentence, "gut microbiota"])
+    assert counts[0] > embedder.max_tokens
+    assert counts == MiniLMEmbedder().count_tokens([long_sentence, "gut microbiota"])
