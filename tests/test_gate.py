@@ -297,3 +297,29 @@ def test_words_of_a_phrase_apart_do_not_hold_it_when_another_abstract_has_the_ph
     verdict = judge(question, key_concepts(question, index), evidence, embedder.embed_documents)
     assert verdict.outcome == "partial"
     assert [c.evidence.article.article_id for c in verdict.coverage] == ["pmid:1"]
+
+
+def _evidence(text: str) -> ArticleEvidence:
+    """An article read without vectors: only what it holds in words is measured."""
+    article = Retrieved("pmid:0", {"title": ""}, [text], 0.5)
+    words = Words.of(text)
+    return ArticleEvidence(1, article, [], words, words, np.zeros((0, 384)), np.zeros(0))
+
+
+def test_common_words_that_name_one_thing_count_only_as_that_phrase(index: LexicalSearch) -> None:
+    concepts = key_concepts("Does social media use cause depression in teenagers?", index)
+    named = {c.text: c for c in concepts}
+    assert named["social"].compound and named["media"].compound  # each alone too common to narrow anything
+    assert not named["social"].soft and not named["depression"].compound
+    _, assessments = assess(
+        "Does social media use cause depression in teenagers?",
+        concepts,
+        [
+            _evidence("Teenagers on social media reported more depression."),
+            _evidence("Social support and media coverage of depression in teenagers."),
+        ],
+        lambda texts: np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384),
+    )
+    held = [{c.text for c in a.lexical} for a in assessments]
+    assert {"social", "media", "depression"} <= held[0]
+    assert not {"social", "media"} & held[1] and "depression" in held[1]

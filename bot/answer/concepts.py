@@ -20,7 +20,7 @@ import functools
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.retrieval.terms import STOPWORDS, normalise, stem_word
@@ -122,6 +122,7 @@ class Concept:
     soft: bool  # in a large share of the articles, or a very common English word: narrows nothing
     domain: bool  # rare in everyday English: a technical term (everyday words are often lay synonyms)
     population: tuple[str, ...] = ()  # for who-words ("children"): the index terms that name the same people
+    compound: bool = False  # one of common words that name a thing together: held in words only as the phrase
     strict: bool = False  # held only in words (what a follow-up adds: the user asks about exactly that)
     pattern: str = (
         ""  # for a name with a letter or number ("vitamin D", "hepatitis C"): the words must read so
@@ -205,7 +206,23 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 domain=is_domain_term(text),
                 population=_population(text),
             )
-    return list(concepts.values())
+    return _compounds(list(concepts.values()))
+
+
+def _compounds(concepts: list[Concept]) -> list[Concept]:
+    """Common words that together name one thing ("social media", "screen time", "shift work") narrow the
+    question as a phrase, though each alone narrows nothing: a run of two or more soft words is made hard and
+    marked ``compound`` (held in words only as that phrase)."""
+    out = list(concepts)
+    for run in {c.run for c in concepts}:
+        words = [c for c in concepts if c.run == run]
+        neighbours = [c.position for c in words] == list(
+            range(words[0].position, words[0].position + len(words))
+        )
+        if len(words) > 1 and neighbours and all(c.soft and c.text.isalpha() for c in words):
+            for c in words:
+                out[out.index(c)] = replace(c, soft=False, compound=True)
+    return out
 
 
 #: Words a lone letter "a" after them belongs to ("vitamin A"); any other letter but "i" always does.

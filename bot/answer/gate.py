@@ -167,10 +167,14 @@ def assess(
     background = np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
     named: dict[str, np.ndarray] = {}
     assessments = []
-    phrases = [p for p in question_phrases(hard) if any(phrase_held(p, e.words) for e in evidence)]
+    every = question_phrases(hard)
+    phrases = [p for p in every if any(phrase_held(p, e.words) for e in evidence)]
+    compounds = [p for p in every if all(c.compound for c in p)]
     for item in evidence:
         held = [c for c in hard if lexically_held(c, item.words)]
-        for phrase in phrases:  # "irritable bowel syndrome" is not held by an abstract that says "bowel"
+        for phrase in (
+            phrases + compounds
+        ):  # "irritable bowel syndrome" is not held by an abstract saying "bowel"
             if not phrase_held(phrase, item.words):
                 held = [c for c in held if c not in phrase]
         gaps = []
