@@ -35,9 +35,10 @@ FRAMING_STEMS = frozenset(
     contribut depend determin factor evid studi research data show find suggest know known actual realli
     involv right wrong true fals import signific well way type kind thing someth anyth anyon someon
     peopl person patient human mean much mani lot less fewer greater higher lowest highest amount level
-    greatest largest smallest degre often usual gener overal versus vs cure treat treatment therapi consequ respons also still
+    degre often usual gener overal versus vs cure treat treatment therapi consequ respons also still
     even just realli worth worthwhil option choic instead keep stay look feel tell start end
     induc delay slow protect detect promot prolong shorten enhanc boost worsen allevi reliev
+    greatest largest smallest
     """.split()
 )
 #: Words that only glue a question together, beyond the tokenizer's stopwords.
