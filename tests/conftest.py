@@ -82,7 +82,7 @@ def mini_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             Settings(_env_file=None, chroma_path=path, model_cache_dir=path.parents[1] / "model-cache")
         )  # type: ignore[call-arg]
 
-    return _built_once(tmp_path_factory, "mini-store", build)
+    return built_once(tmp_path_factory, "mini-store", build)
 
 
 @pytest.fixture(scope="session")
@@ -103,10 +103,10 @@ def hashed_mini_store_template(
             )
         )
 
-    return _built_once(tmp_path_factory, "mini-store-hashed", build)
+    return built_once(tmp_path_factory, "mini-store-hashed", build)
 
 
-def _built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
     from filelock import FileLock
 
     # One folder per run shared by its xdist workers (pytest-N/popen-gwX's parent); without xdist, the run's
@@ -128,7 +128,7 @@ def _ingest_mini(mini: Settings) -> None:
     assert report.new == 64 and not report.failed_inputs, report
 
 
-def _private_copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def private_copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     import shutil
 
     path = tmp_path / "chroma"
@@ -142,7 +142,7 @@ def _private_copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 @pytest.fixture
 def mini_settings(mini_store_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings whose embedded store is a private copy of the ingested mini corpus (also set in the env)."""
-    return _private_copy(mini_store_template, tmp_path, monkeypatch)
+    return private_copy(mini_store_template, tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -153,4 +153,4 @@ def hashed_mini_settings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Settings:
     """A private copy of the mini corpus embedded by the stand-in, which this test's processes embed with."""
-    return _private_copy(hashed_mini_store_template, tmp_path, monkeypatch)
+    return private_copy(hashed_mini_store_template, tmp_path, monkeypatch)
