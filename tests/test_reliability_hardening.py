@@ -255,8 +255,9 @@ def _mount(*args: str) -> bool:
 
 @pytest.mark.slow
 def test_a_read_only_store_is_read_and_refuses_ingests_in_one_line(
-    mini_settings: Settings, tmp_path: Path
+    hashed_mini_settings: Settings, tmp_path: Path
 ) -> None:
+    mini_settings = hashed_mini_settings  # the store's permissions are the point, not its model
     view = tmp_path / "ro"
     view.mkdir()
     if not (
