@@ -154,3 +154,9 @@ def hashed_mini_settings(
 ) -> Settings:
     """A private copy of the mini corpus embedded by the stand-in, which this test's processes embed with."""
     return private_copy(hashed_mini_store_template, tmp_path, monkeypatch)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (processes, servers, timers) first, each file's order kept: the xdist workers then end
+    on short tests, together, rather than one waiting for the other's last long test."""
+    items.sort(key=lambda item: not (item.get_closest_marker("slow") or item.get_closest_marker("server")))
