@@ -158,5 +158,15 @@ def hashed_mini_settings(
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests (processes, servers, timers) first, each file's order kept: the xdist workers then end
-    on short tests, together, rather than one waiting for the other's last long test."""
-    items.sort(key=lambda item: not (item.get_closest_marker("slow") or item.get_closest_marker("server")))
+    on short tests, together, rather than one waiting for the other's last long test. The very first is one
+    that needs the mini store, then those that need no ingested store: one worker builds the store while the
+    other gets on with them, instead of both waiting for it."""
+
+    def slow(item: pytest.Item) -> bool:
+        return bool(item.get_closest_marker("slow") or item.get_closest_marker("server"))
+
+    def needs_store(item: pytest.Item) -> bool:
+        return any(name.endswith("store_template") for name in getattr(item, "fixturenames", ()))
+
+    first = next((item for item in items if slow(item) and needs_store(item)), None)
+    items.sort(key=lambda item: (item is not first, not slow(item), needs_store(item)))
