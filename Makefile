@@ -35,14 +35,17 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-# Two worker processes (the machine's cores); tests that must not overlap share an xdist group.
+# Two worker processes (the machine's cores); tests that must not overlap share an xdist group. A worker that
+# dies (a crash in native code) fails the run at once instead of being replaced, and pytest-timeout (pyproject)
+# ends any test that hangs: CI fails fast rather than waiting forever.
 PYTEST_WORKERS ?= auto
+PYTEST_ARGS := -q -n $(PYTEST_WORKERS) --dist loadgroup --max-worker-restart=0
 
 pytest: install-dev
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 pytest-fast: install-dev
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow and not server"
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow and not server"
 
 test: lint typecheck pytest
 

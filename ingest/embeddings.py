@@ -109,6 +109,53 @@ def providers(use_gpu: bool) -> list[str]:
     return [p for p in GPU_PROVIDERS if p in available] + ["CPUExecutionProvider"]
 
 
+# One session and one pool of batch threads per process, shared by every MiniLMEmbedder in it: a process that
+# opens many handlers (evaluations, a test run) would otherwise hold one ~90 MB session and `threads` idle
+# threads per embedder, never released.
+_shared_lock = threading.Lock()
+_sessions: dict[tuple[object, ...], onnxruntime.InferenceSession] = {}
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _shared_session(cache_dir: Path | None, use_gpu: bool) -> onnxruntime.InferenceSession:
+    """The process's session for the installed weights. The weights are checked against their sha256 when a
+    session is made from them; a weights file that changes (by path, size, time or inode) is checked again."""
+    path = weights_path()
+    try:
+        stat = path.stat()
+        key: tuple[object, ...] = (path, stat.st_size, stat.st_mtime_ns, stat.st_ino, WEIGHTS_SHA256)
+    except OSError:
+        key = (path, None)
+    key += (cache_dir, tuple(providers(use_gpu)))
+    with _shared_lock:
+        session = _sessions.get(key)
+        if session is None:
+            session = _sessions[key] = _new_session(cache_dir, use_gpu)
+        return session
+
+
+def _new_session(cache_dir: Path | None, use_gpu: bool) -> onnxruntime.InferenceSession:
+    import onnxruntime
+
+    from ingest.minilm_graph import cached_graph
+
+    graph = cached_graph(verified_weights(), WEIGHTS_SHA256, cache_dir)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1  # parallel batches instead: see MiniLMEmbedder
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(graph, options, providers=providers(use_gpu))
+
+
+def _shared_workers(threads: int) -> ThreadPoolExecutor:
+    """The process's pool for ``threads`` batches at a time (one per distinct count, in practice one)."""
+    with _shared_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="minilm")
+        return pool
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2, fp32 ONNX built from the original weights, mean pooling: no PyTorch, no download.
 
@@ -139,20 +186,11 @@ class MiniLMEmbedder:
 
     @cached_property
     def session(self) -> onnxruntime.InferenceSession:
-        import onnxruntime
-
-        from ingest.minilm_graph import cached_graph
-
-        graph = cached_graph(verified_weights(), WEIGHTS_SHA256, self.cache_dir)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1  # parallel batches instead: see the class docstring
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        return onnxruntime.InferenceSession(graph, options, providers=providers(self.use_gpu))
+        return _shared_session(self.cache_dir, self.use_gpu)
 
     @cached_property
     def _workers(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(self.threads, thread_name_prefix="minilm")
+        return _shared_workers(self.threads)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes in the model's window, [CLS] and [SEP] included (untruncated)."""

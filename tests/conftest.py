@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ingest.settings import Settings
+from tests.embeddings_stub import EmbeddingsStub
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _PREFIXES = ("LITBOT_", "OPENAI_", "DISCORD_", "NCBI_")
@@ -39,6 +40,22 @@ def isolated_env(
     yield tmp_path
 
 
+@pytest.fixture(scope="session")
+def embeddings_server() -> Iterator[EmbeddingsStub]:
+    with EmbeddingsStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def hashed_embeddings(embeddings_server: EmbeddingsStub, monkeypatch: pytest.MonkeyPatch) -> EmbeddingsStub:
+    """This test's `litbot` processes (and its own Settings) embed with the loopback OpenAI embeddings stand-in
+    (tests/embeddings_stub.py) instead of MiniLM: for tests whose point is not the embedding model."""
+    embeddings_server.reset()
+    for name, value in embeddings_server.env().items():
+        monkeypatch.setenv(name, value)
+    return embeddings_server
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for this test's private embedded store."""
@@ -56,42 +73,100 @@ def default_sigint() -> None:
 
 @pytest.fixture(scope="session")
 def mini_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The mini corpus (63 PubMedQA abstracts + the seed page) ingested once per test run, even when pytest-xdist
-    runs the suite in several processes: the first worker builds it under the run's shared temporary folder
-    (a file lock keeps the others waiting), the rest reuse it. Tests only ever read copies of it."""
+    """The mini corpus (63 PubMedQA abstracts + the seed page) ingested with MiniLM once per test run, even when
+    pytest-xdist runs the suite in several processes: the first worker builds it under the run's shared
+    temporary folder (a file lock keeps the others waiting), the rest reuse it. Tests only ever read copies."""
+
+    def build(path: Path) -> None:
+        _ingest_mini(
+            Settings(_env_file=None, chroma_path=path, model_cache_dir=path.parents[1] / "model-cache")
+        )  # type: ignore[call-arg]
+
+    return built_once(tmp_path_factory, "mini-store", build)
+
+
+@pytest.fixture(scope="session")
+def hashed_mini_store_template(
+    tmp_path_factory: pytest.TempPathFactory, embeddings_server: EmbeddingsStub
+) -> Path:
+    """The same, embedded by the loopback stand-in (its vectors do not depend on which worker's stand-in)."""
+    env = embeddings_server.env()
+
+    def build(path: Path) -> None:
+        _ingest_mini(
+            Settings(  # type: ignore[call-arg]
+                _env_file=None,
+                chroma_path=path,
+                embedding_model=env["LITBOT_EMBEDDING_MODEL"],
+                openai_base_url=env["OPENAI_BASE_URL"],
+                openai_api_key=env["OPENAI_API_KEY"],
+            )
+        )
+
+    return built_once(tmp_path_factory, "mini-store-hashed", build)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
     from filelock import FileLock
 
     # One folder per run shared by its xdist workers (pytest-N/popen-gwX's parent); without xdist, the run's
     # own folder: the parent there holds every earlier run, whose store other code may have written.
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    path = shared / "mini-store" / "chroma"
-    with FileLock(str(shared / "mini-store.lock")):
+    path = shared / name / "chroma"
+    with FileLock(str(shared / f"{name}.lock")):
         if not (path.parent / "done").exists():
-            _ingest_mini(path)
+            build(path)
             (path.parent / "done").write_text("ok")
     return path
 
 
-def _ingest_mini(path: Path) -> None:
-    from ingest.embeddings import make_embedder
-    from ingest.pipeline import Ingestor, ingest_inputs
-    from ingest.store import open_store
+def _ingest_mini(mini: Settings) -> None:
+    from ingest.pipeline import build_ingestor, ingest_inputs
 
-    mini = Settings(_env_file=None, chroma_path=path, model_cache_dir=path.parents[1] / "model-cache")  # type: ignore[call-arg]
-    embedder = make_embedder(mini)
-    report = ingest_inputs([str(MINI_CORPUS)], Ingestor(open_store(mini, embedder.name), embedder, mini))
+    report = ingest_inputs([str(MINI_CORPUS)], build_ingestor(mini))
     assert report.new == 64 and not report.failed_inputs, report
 
 
-@pytest.fixture
-def mini_settings(mini_store_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings whose embedded store is a private copy of the ingested mini corpus (also set in the env)."""
+def private_copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     import shutil
 
     path = tmp_path / "chroma"
     if path.exists():
         shutil.rmtree(path)
-    shutil.copytree(mini_store_template, path)
+    shutil.copytree(template, path)
     monkeypatch.setenv("LITBOT_CHROMA_PATH", str(path))
     return Settings(_env_file=None, chroma_path=path, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def mini_settings(mini_store_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings whose embedded store is a private copy of the ingested mini corpus (also set in the env)."""
+    return private_copy(mini_store_template, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def hashed_mini_settings(
+    hashed_mini_store_template: Path,
+    hashed_embeddings: EmbeddingsStub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    """A private copy of the mini corpus embedded by the stand-in, which this test's processes embed with."""
+    return private_copy(hashed_mini_store_template, tmp_path, monkeypatch)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (processes, servers, timers) first, each file's order kept: the xdist workers then end
+    on short tests, together, rather than one waiting for the other's last long test. The very first is one
+    that needs the mini store, then those that need no ingested store: one worker builds the store while the
+    other gets on with them, instead of both waiting for it."""
+
+    def slow(item: pytest.Item) -> bool:
+        return bool(item.get_closest_marker("slow") or item.get_closest_marker("server"))
+
+    def needs_store(item: pytest.Item) -> bool:
+        return any(name.endswith("store_template") for name in getattr(item, "fixturenames", ()))
+
+    first = next((item for item in items if slow(item) and needs_store(item)), None)
+    items.sort(key=lambda item: (item is not first, not slow(item), needs_store(item)))

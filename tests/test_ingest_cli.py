@@ -7,16 +7,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ingest.pipeline import build_ingestor, ingest_inputs
 from ingest.settings import Settings
 from ingest.store import open_store
 
 from .conftest import MINI_CORPUS, default_sigint
+from .embeddings_stub import EmbeddingsStub
 
 LITBOT = [str(Path(sys.executable).parent / "litbot")]
 
@@ -34,19 +35,20 @@ def run(
     )
 
 
-def _ingest_until_some_are_stored(corpus: str, env: dict[str, str], **popen: Any) -> subprocess.Popen[str]:
-    """Start `litbot ingest corpus` and return it (still running, unless it already ended) once its store,
-    ``env``'s LITBOT_CHROMA_PATH, holds at least one article."""
+def _ingest_stopped_mid_run(
+    corpus: str, env: dict[str, str], stub: EmbeddingsStub, **popen: Any
+) -> subprocess.Popen[str]:
+    """Start `litbot ingest corpus` (groups of 8) embedding with ``stub`` and return it, still running, with
+    the first group stored: the stand-in holds the third group's embedding request, and a group is only
+    embedded once the group before the last has landed (one write in flight at a time)."""
+    stub.hold_from(3)
     proc = subprocess.Popen([*LITBOT, "ingest", corpus], env={**os.environ, **env}, text=True, **popen)
+    if not stub.wait_for(3):
+        proc.kill()
+        pytest.fail("the ingest never asked for its third group's vectors")
+    assert proc.poll() is None, "the ingest ended while its third group waited"
     probe = Settings(_env_file=None, chroma_path=Path(env["LITBOT_CHROMA_PATH"]))  # type: ignore[call-arg]
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        try:
-            if open_store(probe, "all-MiniLM-L6-v2", create=False).count_articles() > 0:
-                break
-        except Exception:
-            continue
+    assert open_store(probe, probe.embedding_model, create=False).count_articles() >= 8
     return proc
 
 
@@ -104,27 +106,28 @@ def test_stats_without_a_store_says_what_to_do() -> None:
 
 
 @pytest.mark.slow
-def test_killed_ingest_rerun_equals_a_clean_run(tmp_path: Path) -> None:
+def test_killed_ingest_rerun_equals_a_clean_run(tmp_path: Path, hashed_embeddings: EmbeddingsStub) -> None:
     """SIGKILL in the middle of an ingest, rerun: the same chunks and hashes as an uninterrupted run."""
     corpus = str(MINI_CORPUS / "pubmedqa-mini.jsonl")
     killed_env = {"LITBOT_CHROMA_PATH": str(tmp_path / "killed"), "LITBOT_INGEST_GROUP_SIZE": "8"}
-    proc = _ingest_until_some_are_stored(
-        corpus, killed_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    proc = _ingest_stopped_mid_run(
+        corpus, killed_env, hashed_embeddings, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    assert proc.poll() is None, "ingest finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    hashed_embeddings.release()
 
     rerun = run("ingest", corpus, "--json", env=killed_env)
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads(rerun.stdout)
     assert report["unchanged"] > 0 and report["new"] > 0  # it resumed rather than redid everything
 
-    clean = run("ingest", corpus, "--json", env={"LITBOT_CHROMA_PATH": str(tmp_path / "clean")})
-    assert clean.returncode == 0, clean.stderr
+    clean = Settings(_env_file=None, chroma_path=tmp_path / "clean")  # type: ignore[call-arg]
+    assert ingest_inputs([corpus], build_ingestor(clean)).new == 63  # the reference, in this process
 
     def snapshot(path: Path) -> dict[str, tuple[str, object]]:
-        store = open_store(Settings(_env_file=None, chroma_path=path), "all-MiniLM-L6-v2")  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, chroma_path=path)  # type: ignore[call-arg]
+        store = open_store(settings, settings.embedding_model)
         return {cid: (text, meta.get("hash")) for cid, text, meta in store.iter_chunks()}
 
     killed, fresh = snapshot(tmp_path / "killed"), snapshot(tmp_path / "clean")
@@ -133,21 +136,28 @@ def test_killed_ingest_rerun_equals_a_clean_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_lands_the_write_in_flight_and_a_rerun_finishes(tmp_path: Path) -> None:
+def test_ctrl_c_lands_the_write_in_flight_and_a_rerun_finishes(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
     """SIGINT mid-ingest: exit 130 with a hint, only whole groups stored, the rerun resumes and completes."""
     corpus = str(MINI_CORPUS / "pubmedqa-mini.jsonl")
     env = {"LITBOT_CHROMA_PATH": str(tmp_path / "store"), "LITBOT_INGEST_GROUP_SIZE": "8"}
-    proc = _ingest_until_some_are_stored(
-        corpus, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint
+    proc = _ingest_stopped_mid_run(
+        corpus,
+        env,
+        hashed_embeddings,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
     )
     probe = Settings(_env_file=None, chroma_path=tmp_path / "store")  # type: ignore[call-arg]
-    assert proc.poll() is None, "ingest finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
+    hashed_embeddings.release()
     assert proc.returncode == 130, err
     assert "interrupted" in err and "rerun" in err and "Traceback" not in err
 
-    stored = open_store(probe, "all-MiniLM-L6-v2", create=False).count_articles()
+    stored = open_store(probe, probe.embedding_model, create=False).count_articles()
     assert 0 < stored < 63 and stored % 8 == 0  # every group that began writing landed whole
 
     rerun = run("ingest", corpus, "--json", env=env)

@@ -142,3 +142,19 @@ def test_a_gpu_provider_comes_first_when_onnxruntime_has_one(monkeypatch: pytest
     assert providers(use_gpu=False) == ["CPUExecutionProvider"]
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
     assert providers(use_gpu=True) == ["CPUExecutionProvider"]
+
+
+def test_many_embedders_share_one_session_and_a_bounded_pool_of_threads() -> None:
+    """A process that makes many embedders (a handler per evaluation, per test) must not keep one model and
+    one pool of idle threads for each of them."""
+    import threading
+
+    texts = ["aspirin and headache", "statins lowered LDL cholesterol", "rugby headgear", "vitamin D"]
+    first = MiniLMEmbedder(threads=2)
+    first.embed_documents(texts)
+    before = threading.active_count()
+    embedders = [MiniLMEmbedder(threads=2) for _ in range(12)]
+    for embedder in embedders:
+        assert embedder.embed_documents(texts).shape == (4, 384)
+    assert threading.active_count() <= before, threading.active_count() - before
+    assert all(embedder.session is first.session for embedder in embedders)

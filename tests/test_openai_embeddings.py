@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 from pydantic import SecretStr
 
@@ -20,63 +14,17 @@ from ingest.pipeline import Ingestor, ingest_inputs
 from ingest.settings import Settings
 from ingest.store import open_store
 
-DIM = 64
-
-
-def _vector(text: str) -> list[float]:
-    """A deterministic pseudo-embedding: bag of hashed words, so shared words mean similar vectors."""
-    vec = np.zeros(DIM)
-    for word in text.lower().split():
-        vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % DIM] += 1.0
-    return [float(x) for x in vec]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    requests: list[dict[str, Any]]
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})  # type: ignore[attr-defined]
-        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        data = [{"object": "embedding", "index": i, "embedding": _vector(t)} for i, t in enumerate(inputs)]
-        data.reverse()  # the API does not promise order; litbot must sort by index
-        payload = json.dumps(
-            {
-                "object": "list",
-                "data": data,
-                "model": body["model"],
-                "usage": {"prompt_tokens": 1, "total_tokens": 1},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-@pytest.fixture
-def embeddings_server() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.requests = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+from .embeddings_stub import EmbeddingsStub
 
 
 def test_openai_embeddings_build_their_own_collection(
-    embeddings_server: ThreadingHTTPServer, settings: Settings, tmp_path: Path
+    embeddings_server: EmbeddingsStub, settings: Settings, tmp_path: Path
 ) -> None:
-    port = embeddings_server.server_address[1]
+    embeddings_server.reset()
     remote = settings.model_copy(
         update={
             "embedding_model": "openai:text-embedding-3-small",
-            "openai_base_url": f"http://127.0.0.1:{port}/v1",
+            "openai_base_url": embeddings_server.url,
             "openai_api_key": SecretStr("sk-test-embeddings"),
         }
     )
@@ -97,10 +45,10 @@ def test_openai_embeddings_build_their_own_collection(
     report = ingest_inputs([str(corpus)], Ingestor(open_store(remote, embedder.name), embedder, remote))
     assert report.new == 2 and report.chunks == 2
 
-    requests = embeddings_server.requests  # type: ignore[attr-defined]
-    assert requests and all(r["path"] == "/v1/embeddings" for r in requests)
-    assert requests[0]["model"] == "text-embedding-3-small"
-    assert requests[0]["auth"] == "Bearer sk-test-embeddings"
+    requests = embeddings_server.requests
+    assert requests and all(r.path == "/v1/embeddings" for r in requests)
+    assert requests[0].model == "text-embedding-3-small"
+    assert requests[0].auth == "Bearer sk-test-embeddings"
 
     store = open_store(remote, embedder.name)
     nearest = store.query_ids(embedder.embed_query("aspirin headache"), 1)

@@ -15,6 +15,7 @@ from ingest.settings import Settings
 from ingest.store import ArticleStore, open_store
 
 from .conftest import FIXTURES, MINI_CORPUS
+from .embeddings_stub import EmbeddingsStub
 
 
 def _ingestor(settings: Settings) -> Ingestor:
@@ -38,7 +39,10 @@ LONG = " ".join(
 
 
 @pytest.mark.slow
-def test_round_trip_then_reingest_is_free(settings: Settings) -> None:
+def test_round_trip_then_reingest_is_free(hashed_embeddings: EmbeddingsStub, settings: Settings) -> None:
+    """Pipeline bookkeeping, not the model: embedded by the stand-in (set up before ``settings`` reads the
+    environment). The MiniLM ingest of the same corpus is the mini store the answer tests read (conftest.py)."""
+    assert settings.embedding_model == hashed_embeddings.env()["LITBOT_EMBEDDING_MODEL"]
     corpus = MINI_CORPUS / "pubmedqa-mini.jsonl"
     ingestor = _ingestor(settings)
     first = ingest_inputs([str(corpus)], ingestor)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ import pytest
 from bot.chat import ChatHandler
 from ingest.errors import LitbotError
 from ingest.settings import Settings
-from ingest.store import open_store
 
 from .conftest import FIXTURES, MINI_CORPUS
-from .test_reliability_crash import ingest, orphans, small_corpus
+from .embeddings_stub import EmbeddingsStub
+from .test_reliability_crash import ingest, open_existing, orphans, small_corpus
 
 QUESTIONS = [json.loads(line) for line in (MINI_CORPUS / "questions.jsonl").read_text().splitlines()]
 # Questions whose own article is the first source in the mini store (checked below before the ingest starts).
@@ -47,19 +46,23 @@ def asks_while(handler: ChatHandler, proc: subprocess.Popen[str], minimum: int =
 
 @pytest.mark.slow
 def test_questions_are_answered_while_another_process_ingests(
-    mini_settings: Settings, tmp_path: Path
+    hashed_mini_settings: Settings, hashed_embeddings: EmbeddingsStub
 ) -> None:
+    mini_settings = hashed_mini_settings
     handler = ChatHandler.from_settings(mini_settings)
     for question in KNOWN:
         assert question["pmid"] in [c.pmid for c in handler.new_session().ask(question["question"]).citations]
-    before = open_store(mini_settings, "all-MiniLM-L6-v2").count_articles()
+    before = open_existing(mini_settings).count_articles()
 
+    hashed_embeddings.delay = (
+        0.1  # ten groups: the ingest lasts a second or more, for questions to overlap it
+    )
     proc = ingest(SCIFACT, mini_settings.chroma_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     right, problems = asks_while(handler, proc)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     assert json.loads(out)["new"] == 40
-    assert open_store(mini_settings, "all-MiniLM-L6-v2").count_articles() == before + 40
+    assert open_existing(mini_settings).count_articles() == before + 40
     assert not orphans(mini_settings.chroma_path)  # the writer's side holds (it does today)
 
     late = [
@@ -70,19 +73,24 @@ def test_questions_are_answered_while_another_process_ingests(
 
 
 @pytest.mark.slow
-def test_two_ingests_at_once_serialise_and_leave_a_sound_store(tmp_path: Path) -> None:
+def test_two_ingests_at_once_serialise_and_leave_a_sound_store(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
     store = tmp_path / "chroma"
     first_corpus, second_corpus = small_corpus(tmp_path, 16), SCIFACT
+    hashed_embeddings.hold_from(2)  # the first ingest stays mid-run, holding the store, until released
     first = ingest(first_corpus, store, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lock = store / ".litbot-ingest.lock"
-    deadline = time.monotonic() + 120
-    while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert hashed_embeddings.wait_for(2), "the first ingest never asked for its second group's vectors"
     second = ingest(second_corpus, store, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert second.stderr is not None
+    waiting = ""
+    while "waiting" not in waiting and (line := second.stderr.readline()):
+        waiting += line  # the second says it waits, then waits: now let the first go on
+    hashed_embeddings.release()
     out1, err1 = first.communicate(timeout=600)
     out2, err2 = second.communicate(timeout=600)
-    assert first.returncode == 0 and second.returncode == 0, (err1, err2)
-    assert "another ingest is writing to this store; waiting" in err2
+    assert first.returncode == 0 and second.returncode == 0, (err1, waiting + err2)
+    assert "another ingest is writing to this store; waiting" in waiting
     assert (json.loads(out1)["new"], json.loads(out2)["new"]) == (16, 40)
-    assert open_store(Settings(_env_file=None, chroma_path=store), "all-MiniLM-L6-v2").count_articles() == 56  # type: ignore[call-arg]
+    assert open_existing(store).count_articles() == 56
     assert not orphans(store)

@@ -23,9 +23,10 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import Settings
-from ingest.store import open_store
+from ingest.store import ArticleStore, open_store
 
 from .conftest import MINI_CORPUS
+from .embeddings_stub import EmbeddingsStub
 
 LITBOT = str(Path(sys.executable).parent / "litbot")
 Snapshot = dict[str, tuple[str, object]]
@@ -36,15 +37,21 @@ def store_settings(path: Path | Settings) -> Settings:
     return path if isinstance(path, Settings) else Settings(_env_file=None, chroma_path=path)  # type: ignore[call-arg]
 
 
+def open_existing(path: Path | Settings) -> ArticleStore:
+    """The store, opened with the embedding model the settings (or the environment) name."""
+    settings = store_settings(path)
+    return open_store(settings, settings.embedding_model, create=False)
+
+
 def snapshot(path: Path | Settings) -> Snapshot:
     """chunk id -> (text, content hash) for every chunk in the store."""
-    store = open_store(store_settings(path), "all-MiniLM-L6-v2", create=False)
+    store = open_existing(path)
     return {cid: (text, meta.get("hash")) for cid, text, meta in store.iter_chunks()}
 
 
 def orphans(path: Path | Settings) -> list[str]:
     """Articles whose chunks do not form one complete set 0..n_chunks-1 (empty when the store is sound)."""
-    store = open_store(store_settings(path), "all-MiniLM-L6-v2", create=False)
+    store = open_existing(path)
     chunks: dict[str, list[Mapping[str, object]]] = defaultdict(list)
     for cid, _, meta in store.iter_chunks():
         chunks[str(meta["article_id"])].append(meta)
@@ -104,7 +111,7 @@ def kill_and_rerun(
         time.sleep(0.05)
         if first_write is None:
             try:
-                chunks = open_store(probe, "all-MiniLM-L6-v2", create=False).count_chunks()
+                chunks = open_existing(probe).count_chunks()
             except Exception:  # not created yet, or mid-creation
                 continue
             if chunks > 0:
@@ -150,10 +157,15 @@ def small_corpus(folder: Path, count: int = 12) -> Path:
 
 
 @pytest.mark.slow
-def test_sigkill_at_a_random_point_then_rerun_equals_a_clean_run(tmp_path: Path) -> None:
+def test_sigkill_at_a_random_point_then_rerun_equals_a_clean_run(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
     corpus = small_corpus(tmp_path)
     reference = clean_run(corpus, tmp_path / "clean")
     assert len({cid.split("#")[0] for cid in reference}) == 12 and not orphans(tmp_path / "clean")
+    # each group's vectors take 0.5 s to come: the run lasts about a second past its first write, and the
+    # kill lands within 0.3 s of that write, while the next group is embedded or its own is being written
+    hashed_embeddings.delay = 0.5
     result = kill_and_rerun(corpus, tmp_path / "killed", reference, random.Random(7), max_extra=0.3)
     assert result.killed, "the ingest finished before it could be killed"
     assert '"unchanged": 0' not in result.rerun_report  # the rerun resumed: what was committed stayed

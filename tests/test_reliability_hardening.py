@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from ingest.settings import Settings
+from ingest.store import open_store
+from tests.embeddings_stub import EmbeddingsStub
 from tests.openai_stub import OpenAIStub, Reply
 
 LITBOT = str(Path(sys.executable).with_name("litbot"))
@@ -50,15 +52,19 @@ def measured(*args: str) -> tuple[int, int, str, str]:
 
 
 def stored_pmids() -> set[str]:
-    done = litbot("ask", "Does rugby headgear prevent concussion?", "--json")
-    return {c["pmid"] for c in json.loads(done.stdout)["citations"]}
+    """The PMIDs of every article in this test's store (LITBOT_CHROMA_PATH), read here, not by another litbot."""
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    store = open_store(settings, settings.embedding_model, create=False)
+    return {str(meta["pmid"]) for _, _, meta in store.iter_chunks()}
 
 
 # --- memory stays bounded, whatever one record holds -----------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_a_200_mb_json_line_costs_a_skip_not_the_memory(tmp_path: Path) -> None:
+def test_a_200_mb_json_line_costs_a_skip_not_the_memory(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
     data = tmp_path / "huge.jsonl"
     with data.open("w") as out:
         out.write('{"pmid": "1", "abstract": "' + "x" * (200 * 1024 * 1024) + '"}\n')
@@ -70,16 +76,18 @@ def test_a_200_mb_json_line_costs_a_skip_not_the_memory(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_gzip_bomb_is_cut_off_and_the_records_before_it_kept(tmp_path: Path) -> None:
+def test_a_gzip_bomb_is_cut_off_and_the_records_before_it_kept(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
     bomb = tmp_path / "bomb.jsonl.gz"
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
     with bomb.open("wb") as out:
         out.write(packer.compress((json.dumps(GOOD) + "\n").encode()))
         zeros = b"y" * (16 * 1024 * 1024)
-        for _ in range(64):  # 1 GiB of one endless line, a few MB on disk
+        for _ in range(8):  # 128 MB of one endless line in 130 kB: past GZIP_CHECK_AFTER at 1,000-fold
             out.write(packer.compress(zeros))
         out.write(packer.flush())
-    assert bomb.stat().st_size < 8 * 1024 * 1024
+    assert bomb.stat().st_size < 1024 * 1024
     _, rss, out, err = measured("ingest", str(bomb))
     assert rss < MAX_RSS_MB, f"peak RSS {rss} MB"
     assert "gzip bomb" in err and "read 2: 1 new" in out
@@ -88,7 +96,9 @@ def test_a_gzip_bomb_is_cut_off_and_the_records_before_it_kept(tmp_path: Path) -
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["title", "medline"])
-def test_an_oversized_field_skips_its_record_fast(tmp_path: Path, case: str) -> None:
+def test_an_oversized_field_skips_its_record_fast(
+    tmp_path: Path, case: str, hashed_embeddings: EmbeddingsStub
+) -> None:
     if case == "title":
         data = tmp_path / "title.jsonl"
         rows = [{"pmid": "1", "title": "T" * 700_000, "abstract": "Short."}, GOOD]
@@ -109,7 +119,7 @@ def test_an_oversized_field_skips_its_record_fast(tmp_path: Path, case: str) -> 
 # --- good records survive bad neighbours -----------------------------------------------------------------------
 
 
-def test_a_nul_byte_spoils_only_its_own_record(tmp_path: Path) -> None:
+def test_a_nul_byte_spoils_only_its_own_record(tmp_path: Path, hashed_embeddings: EmbeddingsStub) -> None:
     data = tmp_path / "nul.jsonl"
     data.write_bytes(b'{"pmid": "1", "abstract": "bad \x00 record"}\n' + json.dumps(GOOD).encode() + b"\n")
     done = litbot("ingest", str(data), "--json")
@@ -118,7 +128,7 @@ def test_a_nul_byte_spoils_only_its_own_record(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_an_xml_bomb_after_good_records_keeps_them(tmp_path: Path) -> None:
+def test_an_xml_bomb_after_good_records_keeps_them(tmp_path: Path, hashed_embeddings: EmbeddingsStub) -> None:
     laughs = "".join(f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10 if i else "lol"}">' for i in range(10))
     good = (
         "<PubmedArticle><MedlineCitation><PMID>424242</PMID><Article><ArticleTitle>Rugby headgear</ArticleTitle>"
@@ -136,7 +146,9 @@ def test_an_xml_bomb_after_good_records_keeps_them(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_hostile_file_names_are_printed_escaped_and_the_rest_go_in(tmp_path: Path) -> None:
+def test_hostile_file_names_are_printed_escaped_and_the_rest_go_in(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / os.fsdecode(b"bad\xffname.jsonl")).write_text(json.dumps(GOOD) + "\n")
@@ -148,7 +160,7 @@ def test_hostile_file_names_are_printed_escaped_and_the_rest_go_in(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_a_fifo_is_skipped_never_waited_on(tmp_path: Path) -> None:
+def test_a_fifo_is_skipped_never_waited_on(tmp_path: Path, hashed_embeddings: EmbeddingsStub) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     os.mkfifo(folder / "pipe.jsonl")
@@ -243,8 +255,9 @@ def _mount(*args: str) -> bool:
 
 @pytest.mark.slow
 def test_a_read_only_store_is_read_and_refuses_ingests_in_one_line(
-    mini_settings: Settings, tmp_path: Path
+    hashed_mini_settings: Settings, tmp_path: Path
 ) -> None:
+    mini_settings = hashed_mini_settings  # the store's permissions are the point, not its model
     view = tmp_path / "ro"
     view.mkdir()
     if not (
@@ -267,7 +280,7 @@ def test_a_read_only_store_is_read_and_refuses_ingests_in_one_line(
 
 
 @pytest.mark.slow
-def test_a_full_disk_says_so(tmp_path: Path) -> None:
+def test_a_full_disk_says_so(tmp_path: Path, hashed_embeddings: EmbeddingsStub) -> None:
     full = tmp_path / "full"
     full.mkdir()
     if not _mount("-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(full)):
@@ -292,7 +305,9 @@ EVIL = {
 
 
 @pytest.mark.slow
-def test_escape_codes_in_records_never_reach_the_output(tmp_path: Path) -> None:
+def test_escape_codes_in_records_never_reach_the_output(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
     data = tmp_path / "evil.jsonl"
     data.write_text(json.dumps(EVIL) + "\n")
     assert litbot("ingest", str(data)).returncode == 0

@@ -76,7 +76,7 @@ def test_ask_follow_up_filter_sources_help_and_quit(mini_settings: Settings, tmp
 def test_ctrl_c_cancels_a_streaming_answer_and_the_chat_goes_on(
     mini_settings: Settings, tmp_path: Path
 ) -> None:
-    with StubLLM(slow_delay=0.5) as llm:
+    with StubLLM(slow_delay=0.1) as llm:  # 400 words: 40 s to interrupt it in
         env = chat_env(
             OPENAI_BASE_URL=llm.base_url, LITBOT_LLM_MODEL="stub-model", LITBOT_LLM_MAX_RETRIES="0"
         )

@@ -21,6 +21,7 @@ from ingest.settings import Settings
 from ingest.store import open_store
 
 from .conftest import MINI_CORPUS
+from .embeddings_stub import EmbeddingsStub
 
 pytestmark = pytest.mark.server
 BIN = Path(sys.executable).parent
@@ -71,7 +72,10 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
         log.close()
 
 
-def test_ingest_and_stats_through_a_chroma_server(chroma_server: int, tmp_path: Path) -> None:
+def test_ingest_and_stats_through_a_chroma_server(
+    chroma_server: int, tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
+    """Server mode, not the model: the mini corpus is embedded by the stand-in."""
     settings = Settings(_env_file=None, chroma_host="127.0.0.1", chroma_port=chroma_server)  # type: ignore[call-arg]
     embedder = make_embedder(settings)
     ingestor = Ingestor(open_store(settings, embedder.name), embedder, settings)

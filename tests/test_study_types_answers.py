@@ -4,6 +4,8 @@ rule (left out with a note by default, marked with --include-retracted), --type 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import bibtexparser
 import pytest
@@ -14,7 +16,7 @@ from bot.cli.app import app
 from bot.types import REFUSAL
 from ingest.settings import Settings
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, built_once, private_copy
 
 XML = FIXTURES / "pubmed-xml"
 RETRACTED_QUESTION = "Do synaptic transmitters stimulate the incorporation of oleate into synaptic membranes?"
@@ -26,15 +28,29 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.fixture(scope="session")
+def typed_store_template(mini_store_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mini corpus plus real PubMed records with types, ingested once per run through `litbot ingest`: a
+    retracted paper (PMID 993), an RCT, a systematic review/meta-analysis, reviews and an observational
+    study. Tests read private copies (typed_settings)."""
+
+    def build(path: Path) -> None:
+        shutil.copytree(mini_store_template, path)
+        files = [XML / "retracted-993.xml", XML / "pubmed-29768149.xml", XML / "test_current_medline.xml.gz"]
+        files.append(XML / "pubmed4.xml")
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("LITBOT_CHROMA_PATH", str(path))
+            env.setenv("LITBOT_DATA_DIR", str(path.parent / "data"))
+            env.setenv("LITBOT_MODEL_CACHE_DIR", str(mini_store_template.parents[1] / "model-cache"))
+            code, out, err = run("ingest", *map(str, files))
+        assert code == 0, out + err
+
+    return built_once(tmp_path_factory, "typed-store", build)
+
+
 @pytest.fixture
-def typed_settings(mini_settings: Settings) -> Settings:
-    """The mini corpus plus real PubMed records with types: a retracted paper (PMID 993), an RCT, a
-    systematic review/meta-analysis, reviews and an observational study."""
-    files = [XML / "retracted-993.xml", XML / "pubmed-29768149.xml", XML / "test_current_medline.xml.gz"]
-    files.append(XML / "pubmed4.xml")
-    code, out, err = run("ingest", *map(str, files))
-    assert code == 0, out + err
-    return mini_settings
+def typed_settings(typed_store_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    return private_copy(typed_store_template, tmp_path, monkeypatch)
 
 
 def test_retracted_article_is_left_out_with_a_note(typed_settings: Settings) -> None:
