@@ -150,7 +150,9 @@ def test_fifty_simultaneous_asks_are_all_answered_without_blocking_the_loop(mini
         beat = asyncio.create_task(heartbeat())
         await asyncio.sleep(0.05)
         interactions = [world.interaction(user=FakeUser()) for _ in range(50)]
+        started = time.perf_counter()
         await asyncio.gather(*(world.ask(HEADGEAR, interaction=i) for i in interactions))
+        wall = time.perf_counter() - started
         stop.set()
         await beat
         assert all(i.response.deferred == {"thinking": True} for i in interactions)
@@ -160,15 +162,17 @@ def test_fifty_simultaneous_asks_are_all_answered_without_blocking_the_loop(mini
         assert len(answers) == 50 and all(HEADGEAR_PMID in text for text in answers)
         threads = world.recorder.of("thread")
         assert len(threads) == 50
-        # An answer computed on the event loop would stall the heartbeat for at least that answer's whole
-        # duration, so the longest gap would be at least the longest answer. The brief's bound is 100 ms; on a
-        # machine so loaded that answers take longer than that, the median answer is the bound that still tells
-        # a blocked loop from the OS's scheduling noise (a blocked loop fails it by the longest answer).
+        # Answers computed on the event loop would stall the heartbeat for the whole of each one, in turn: the
+        # loop would be stalled for nearly all of the 50 answers' wall time, and for at least the longest
+        # answer at once. Off the loop, stalls are the OS's and the GIL's scheduling noise, which load
+        # lengthens but which never adds up to most of the time.
         memory = world.bot.services.memory
         totals = [memory.get(t.where).session.last_answer.timings["total"] for t in threads]  # type: ignore[union-attr]
-        bound = max(0.1, statistics.median(totals))
-        print(f"heartbeat max gap {max(gaps) * 1000:.0f} ms; median answer {bound * 1000:.0f} ms")
-        assert max(gaps) < bound, f"event loop blocked for {max(gaps) * 1000:.0f} ms"
+        stalled = sum(gap - 0.01 for gap in gaps if gap > 0.05)
+        print(f"heartbeat max gap {max(gaps) * 1000:.0f} ms, stalled {stalled:.2f} s of {wall:.2f} s; "
+              f"answers median {statistics.median(totals) * 1000:.0f} ms")  # fmt: skip
+        assert stalled < 0.5 * wall, f"event loop stalled for {stalled:.2f} s of {wall:.2f} s"
+        assert max(gaps) < max(0.1, max(totals)), f"event loop blocked for {max(gaps) * 1000:.0f} ms"
 
     run_with_bot(mini_settings, scenario)
 
