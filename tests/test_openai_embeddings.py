@@ -59,13 +59,13 @@ def test_openai_embeddings_build_their_own_collection(
 
 
 def test_an_embeddings_api_ingests_in_groups_of_256_unless_set(
-    embeddings_server: ThreadingHTTPServer, settings: Settings, tmp_path: Path
+    embeddings_server: EmbeddingsStub, settings: Settings, tmp_path: Path
 ) -> None:
     """Fewer, larger store writes when the embedder is an API; the bundled model keeps groups of 64 (finer
     progress, as each group takes it seconds); LITBOT_INGEST_GROUP_SIZE overrides both."""
-    port = embeddings_server.server_address[1]
+    embeddings_server.reset()
     remote = settings.model_copy(
-        update={"embedding_model": "openai:stand-in", "openai_base_url": f"http://127.0.0.1:{port}/v1"}
+        update={"embedding_model": "openai:stand-in", "openai_base_url": embeddings_server.url}
     )
     corpus = tmp_path / "c.jsonl"
     corpus.write_text(
