@@ -323,3 +323,9 @@ def test_common_words_that_name_one_thing_count_only_as_that_phrase(index: Lexic
     held = [{c.text for c in a.lexical} for a in assessments]
     assert {"social", "media", "depression"} <= held[0]
     assert not {"social", "media"} & held[1] and "depression" in held[1]
+
+
+def test_who_a_question_is_about_is_no_phrase(index: LexicalSearch) -> None:
+    """ "Elderly women" are also "women over 75" and "older women": population words are held one by one."""
+    concepts = key_concepts("Does vitamin D lower the risk of hip fracture in elderly women?", index)
+    assert all(not c.population for phrase in question_phrases(concepts) for c in phrase)

@@ -102,8 +102,9 @@ def lexically_held(concept: Concept, words: Words) -> bool:
 
 
 def question_phrases(concepts: Sequence[Concept]) -> list[list[Concept]]:
-    """The question's phrases of two or more neighbouring concepts ("irritable bowel syndrome")."""
-    return [group for group in groups(concepts) if len(group) > 1]
+    """The question's phrases of two or more neighbouring concepts ("irritable bowel syndrome"). Who a
+    question is about is no part of a phrase: "elderly women" are also "women over 75"."""
+    return [group for group in groups([c for c in concepts if not c.population]) if len(group) > 1]
 
 
 def phrase_held(phrase: Sequence[Concept], words: Words) -> bool:
