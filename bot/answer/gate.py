@@ -173,9 +173,9 @@ def assess(
     compounds = [p for p in every if all(c.compound for c in p)]
     for item in evidence:
         held = [c for c in hard if lexically_held(c, item.words)]
-        for phrase in (
-            phrases + compounds
-        ):  # "irritable bowel syndrome" is not held by an abstract saying "bowel"
+        # "irritable bowel syndrome" is not held by an abstract saying "bowel", nor "social media" by one
+        # saying "social support and media coverage"
+        for phrase in phrases + compounds:
             if not phrase_held(phrase, item.words):
                 held = [c for c in held if c not in phrase]
         gaps = []
