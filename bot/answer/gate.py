@@ -19,6 +19,7 @@ weight but not all; the answer says which are missing), **refuse** (nothing cove
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -131,9 +132,12 @@ def _compound(text: str) -> str:
     return r"(?<![\w-])" + r"[\s-]?".join(map(re.escape, text.split("-"))) + r"(?![\w-])"
 
 
-def _spellings(concept: Concept) -> set[str]:
+@functools.lru_cache(maxsize=1024)
+def _spellings(concept: Concept) -> frozenset[str]:
+    """The concept's index term as written and in American spelling (asked once per word of every phrase
+    scan, so remembered)."""
     us = tokenize(american(concept.text))
-    return {concept.term, us[0]} if us else {concept.term}
+    return frozenset({concept.term, us[0]} if us else {concept.term})
 
 
 @dataclass(frozen=True)
