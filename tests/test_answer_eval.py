@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from bot.eval.answers import AnswerCase, AnswerReport, load_cases, quotes, score
 from bot.types import Answer, Citation
 from ingest.errors import InputError
 from ingest.settings import Settings
+from tests.cli_runner import run_litbot
 
 RUGBY = "Does rugby headgear prevent concussion?"
 RUGBY_CONCLUSION = (
@@ -102,9 +102,8 @@ def test_summary_rates_add_up() -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """The installed `litbot` command, in its own process (as a user runs it)."""
-    litbot = Path(sys.executable).with_name("litbot")
-    return subprocess.run([str(litbot), *args], capture_output=True, text=True, timeout=300, check=False)
+    """The `litbot` command as a user runs it (in this process: tests/cli_runner.py)."""
+    return run_litbot(*args)
 
 
 @pytest.mark.slow

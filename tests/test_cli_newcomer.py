@@ -6,30 +6,24 @@ import json
 import logging
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pexpect
 import pytest
 
+from tests.cli_runner import run_litbot
 from tests.conftest import default_sigint
 
 LITBOT = str(Path(sys.executable).with_name("litbot"))
 CSV = "pmid,title,abstract\n1,A,A good first abstract about rugby headgear and concussion.\n2,B,\n3,C,A good third abstract about vaccines kept in fridges.\n"
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [LITBOT, *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
-    )
-
-
 @pytest.mark.parametrize(
     "command", [[], ["ask"], ["ingest"], ["chat"], ["watch", "run"], ["eval", "answers"]]
 )
 def test_help_takes_dash_h_shows_flags_as_flags_and_wraps_to_the_terminal(command: list[str]) -> None:
-    done = run(*command, "-h", env={"COLUMNS": "200"})
+    done = run_litbot(*command, "-h", env={"COLUMNS": "200"})
     assert done.returncode == 0, done.stderr
     assert "<bool>" not in done.stdout
     options = done.stdout.split("Options", 1)[-1]  # a value is named (--since SINCE), not typed (<str>)
@@ -40,7 +34,7 @@ def test_help_takes_dash_h_shows_flags_as_flags_and_wraps_to_the_terminal(comman
 
 
 def test_a_missing_input_fails_in_one_line_before_any_store_exists(tmp_path: Path) -> None:
-    done = run("ingest", str(tmp_path / "nope.txt"), env={"LITBOT_DATA_DIR": str(tmp_path / "data")})
+    done = run_litbot("ingest", str(tmp_path / "nope.txt"), env={"LITBOT_DATA_DIR": str(tmp_path / "data")})
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: {tmp_path / 'nope.txt'}: no such file or folder"
     assert not (tmp_path / "data").exists() and not Path(os.environ["LITBOT_CHROMA_PATH"]).exists()
@@ -50,12 +44,12 @@ def test_a_missing_input_fails_in_one_line_before_any_store_exists(tmp_path: Pat
 def test_each_skip_is_reported_once_and_the_counts_add_up(tmp_path: Path) -> None:
     data = tmp_path / "three.csv"
     data.write_text(CSV)
-    done = run("ingest", str(data), str(tmp_path / "missing.csv"))
+    done = run_litbot("ingest", str(data), str(tmp_path / "missing.csv"))
     assert done.returncode == 1  # an input failed
     assert done.stdout.startswith("read 3: 2 new, 0 updated, 0 unchanged, 1 skipped")
     assert done.stderr.count("line 3") == 1 and "WARNING" not in done.stderr
     assert "failed: " in done.stderr and "missing.csv" in done.stderr
-    report = json.loads(run("ingest", str(data), "--json").stdout)
+    report = json.loads(run_litbot("ingest", str(data), "--json").stdout)
     assert report["read"] == report["new"] + report["updated"] + report["unchanged"] + report["skipped"] == 3
     assert report["input_errors"] == [] and len(report["problems"]) == 1
 
@@ -64,7 +58,7 @@ def test_each_skip_is_reported_once_and_the_counts_add_up(tmp_path: Path) -> Non
 def test_without_a_terminal_progress_is_a_plain_line(tmp_path: Path) -> None:
     data = tmp_path / "three.csv"
     data.write_text(CSV)
-    done = run("ingest", str(data))
+    done = run_litbot("ingest", str(data))
     assert "loading the embedding model" in done.stderr and "ingesting three.csv:" in done.stderr
     assert "\x1b[" not in done.stderr  # no escape codes in a log
 
@@ -87,11 +81,11 @@ def test_on_a_terminal_progress_is_one_bar_with_a_sane_rate(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_json_errors_are_json_on_stdout() -> None:
-    empty = run("ask", "", "--json")
+    empty = run_litbot("ask", "", "--json")
     assert empty.returncode != 0 and json.loads(empty.stdout)["error"].startswith("the question is empty")
-    long = run("ask", "why " * 700, "--json")
+    long = run_litbot("ask", "why " * 700, "--json")
     assert "too long" in json.loads(long.stdout)["error"]
-    bad = run("stats", "--json", env={"LITBOT_CHROMA_PORT": "abc"})
+    bad = run_litbot("stats", "--json", env={"LITBOT_CHROMA_PORT": "abc"})
     assert bad.returncode == 2 and "LITBOT_CHROMA_PORT='abc'" in json.loads(bad.stdout)["error"]
 
 

@@ -16,6 +16,7 @@ from ingest.pipeline import build_ingestor, ingest_inputs
 from ingest.settings import Settings
 from ingest.store import open_store
 
+from .cli_runner import run_litbot
 from .conftest import MINI_CORPUS, default_sigint
 from .embeddings_stub import EmbeddingsStub
 
@@ -25,14 +26,7 @@ LITBOT = [str(Path(sys.executable).parent / "litbot")]
 def run(
     *args: str, input: bytes | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*LITBOT, *args],
-        input=input.decode() if input else None,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-    )
+    return run_litbot(*args, input=input.decode() if input else "", env=env)
 
 
 def _ingest_stopped_mid_run(

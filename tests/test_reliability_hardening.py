@@ -1,5 +1,6 @@
 """Hostile inputs and faults (issue 12): bounded memory, good records kept beside bad ones, one line per fault,
-no escape codes and no secrets. Each case runs the real `litbot` command or the real store on this machine."""
+no escape codes and no secrets. Each case runs the real `litbot` command (in a process of its own where its
+peak memory is the point, in the test's process otherwise) or the real store on this machine."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from ingest.settings import Settings
 from ingest.store import open_store
+from tests.cli_runner import run_litbot
 from tests.embeddings_stub import EmbeddingsStub
 from tests.openai_stub import OpenAIStub, Reply
 
@@ -31,14 +33,6 @@ _RSS = (
     "print(done.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
     "sys.stderr.write(done.stdout + '\\n@@\\n' + done.stderr)\n"
 )
-
-
-def litbot(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [LITBOT, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
-    )
 
 
 def measured(*args: str) -> tuple[int, int, str, str]:
@@ -122,7 +116,7 @@ def test_an_oversized_field_skips_its_record_fast(
 def test_a_nul_byte_spoils_only_its_own_record(tmp_path: Path, hashed_embeddings: EmbeddingsStub) -> None:
     data = tmp_path / "nul.jsonl"
     data.write_bytes(b'{"pmid": "1", "abstract": "bad \x00 record"}\n' + json.dumps(GOOD).encode() + b"\n")
-    done = litbot("ingest", str(data), "--json")
+    done = run_litbot("ingest", str(data), "--json")
     report = json.loads(done.stdout)
     assert (report["new"], report["skipped"], report["failed_inputs"]) == (1, 1, [])
 
@@ -140,7 +134,7 @@ def test_an_xml_bomb_after_good_records_keeps_them(tmp_path: Path, hashed_embedd
     data.write_text(
         f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [{laughs}]>\n<PubmedArticleSet>{good}{bomb}</PubmedArticleSet>\n'
     )
-    done = litbot("ingest", str(data))
+    done = run_litbot("ingest", str(data))
     assert "XML bomb" in done.stderr and "1 new" in done.stdout
     assert stored_pmids() == {"424242"}
 
@@ -153,7 +147,7 @@ def test_hostile_file_names_are_printed_escaped_and_the_rest_go_in(
     folder.mkdir()
     (folder / os.fsdecode(b"bad\xffname.jsonl")).write_text(json.dumps(GOOD) + "\n")
     (folder / "n\x1b[2Jx\nl.jsonl").write_text("not json at all\n")
-    done = litbot("ingest", str(folder))
+    done = run_litbot("ingest", str(folder))
     assert "1 new" in done.stdout and "\x1b" not in done.stdout + done.stderr
     assert "n\\x1b[2Jx\\x0al.jsonl" in done.stderr
     assert stored_pmids() == {"424242"}
@@ -166,9 +160,9 @@ def test_a_fifo_is_skipped_never_waited_on(tmp_path: Path, hashed_embeddings: Em
     os.mkfifo(folder / "pipe.jsonl")
     os.mkfifo(tmp_path / "named.jsonl")
     (folder / "good.jsonl").write_text(json.dumps(GOOD) + "\n")
-    done = litbot("ingest", str(folder), str(tmp_path / "named.jsonl"), timeout=120)
+    done = run_litbot("ingest", str(folder), str(tmp_path / "named.jsonl"))
     assert "1 new" in done.stdout and "named.jsonl: is not a regular file" in done.stderr
-    assert litbot("ingest", str(folder / "good.jsonl"), timeout=120).returncode == 0  # the lock was released
+    assert run_litbot("ingest", str(folder / "good.jsonl")).returncode == 0  # the lock was released
 
 
 # --- faults: one line, and the store stays usable --------------------------------------------------------------
@@ -189,13 +183,13 @@ def test_a_fifo_is_skipped_never_waited_on(tmp_path: Path, hashed_embeddings: Em
     ],
 )
 def test_a_mistyped_setting_is_one_line_and_exit_2(variable: str, value: str, expected: str) -> None:
-    done = litbot("stats", env={variable: value})
+    done = run_litbot("stats", env={variable: value})
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and variable in done.stderr and expected in done.stderr
 
 
 def test_an_unusable_store_folder_is_one_line() -> None:
-    done = litbot("ingest", "--sample", env={"LITBOT_CHROMA_PATH": "/dev/null/x"})
+    done = run_litbot("ingest", "--sample", env={"LITBOT_CHROMA_PATH": "/dev/null/x"})
     assert done.returncode == 1 and done.stderr.strip().count("\n") == 0
     assert "cannot create the store folder /dev/null/x" in done.stderr
 
@@ -203,7 +197,7 @@ def test_an_unusable_store_folder_is_one_line() -> None:
 def test_a_damaged_or_vanished_store_is_one_line(mini_settings: Settings) -> None:
     database = mini_settings.chroma_path / "chroma.sqlite3"
     database.write_bytes(os.urandom(4096) * 16)
-    done = litbot("stats")
+    done = run_litbot("stats")
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "is damaged" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -267,13 +261,13 @@ def test_a_read_only_store_is_read_and_refuses_ingests_in_one_line(
         pytest.skip("cannot mount a read-only view here (needs root)")
     try:
         env = {"LITBOT_CHROMA_PATH": str(view)}
-        stats = litbot("stats", "--json", env=env)
+        stats = run_litbot("stats", "--json", env=env)
         assert stats.returncode == 0 and json.loads(stats.stdout)["articles"] == 64
         answer = json.loads(
-            litbot("ask", "Does rugby headgear prevent concussion?", "--json", env=env).stdout
+            run_litbot("ask", "Does rugby headgear prevent concussion?", "--json", env=env).stdout
         )
         assert answer["citations"][0]["pmid"] == "11867487"
-        ingest = litbot("ingest", "--sample", env=env)
+        ingest = run_litbot("ingest", "--sample", env=env)
         assert ingest.returncode == 1 and "is read-only" in ingest.stderr and "Traceback" not in ingest.stderr
     finally:
         _mount("-u", str(view)) or subprocess.run(["umount", str(view)], check=False)
@@ -287,7 +281,10 @@ def test_a_full_disk_says_so(tmp_path: Path, hashed_embeddings: EmbeddingsStub) 
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
         corpus = Path(__file__).parent / "fixtures" / "corpus-mini"
-        done = litbot("ingest", str(corpus), env={"LITBOT_CHROMA_PATH": str(full / "chroma")})
+        done = subprocess.run(  # a process of its own: its store is closed when it ends, so the disk unmounts
+            [LITBOT, "ingest", str(corpus)], capture_output=True, text=True, timeout=300,
+            env={**os.environ, "LITBOT_CHROMA_PATH": str(full / "chroma")},
+        )  # fmt: skip
         assert done.returncode == 1 and "is full" in done.stderr and "Traceback" not in done.stderr
     finally:
         subprocess.run(["umount", str(full)], check=False)
@@ -310,21 +307,15 @@ def test_escape_codes_in_records_never_reach_the_output(
 ) -> None:
     data = tmp_path / "evil.jsonl"
     data.write_text(json.dumps(EVIL) + "\n")
-    assert litbot("ingest", str(data)).returncode == 0
-    text = litbot("ask", "Does rugby headgear prevent concussion?").stdout
+    assert run_litbot("ingest", str(data)).returncode == 0
+    text = run_litbot("ask", "Does rugby headgear prevent concussion?").stdout
     assert "\x1b" not in text, repr(text)
     assert "https://pubmed.ncbi.nlm.nih.gov/31337/" in text  # the link comes from the PMID, nothing else
-    (citation,) = json.loads(litbot("ask", "Does rugby headgear prevent concussion?", "--json").stdout)[
+    (citation,) = json.loads(run_litbot("ask", "Does rugby headgear prevent concussion?", "--json").stdout)[
         "citations"
     ]
     assert citation["link"] == "https://pubmed.ncbi.nlm.nih.gov/31337/" and "\x1b" not in json.dumps(citation)
-    piped = subprocess.run(
-        [LITBOT, "chat", "--no-links"],
-        input="Does rugby headgear prevent concussion?\n",
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    piped = run_litbot("chat", "--no-links", input="Does rugby headgear prevent concussion?\n")
     assert "\x1b" not in piped.stdout, repr(piped.stdout[piped.stdout.find("\x1b") - 80 :])
 
 
@@ -358,7 +349,7 @@ def test_a_server_echoing_the_key_or_a_password_in_a_url_never_shows_it(mini_set
     key = "sk-test-ECHOED-secret-123"
     with OpenAIStub(default=Reply(status=500, text=f"Authorization: Bearer {key}")) as stub:
         base = stub.url.replace("http://", "http://user:pass-word-99@")
-        done = litbot(
+        done = run_litbot(
             "--debug", "ask", "Does rugby headgear prevent concussion?",
             env={"OPENAI_API_KEY": key, "OPENAI_BASE_URL": base, "LITBOT_LLM_MAX_RETRIES": "0"},
         )  # fmt: skip

@@ -19,6 +19,7 @@ import pytest
 
 from ingest.settings import Settings
 
+from .cli_runner import run_litbot
 from .eutils_stub import EutilsStub, Fault, running_stub
 from .openai_stub import OpenAIStub, Reply
 
@@ -36,12 +37,17 @@ def eutils() -> Iterator[EutilsStub]:
     yield from running_stub()
 
 
-def litbot(*args: str, env: dict[str, str], data_dir: Path) -> tuple[int, str]:
-    """Run litbot with the canaries set; return its exit status and everything it printed or logged."""
-    full = {**os.environ, **CANARIES, "LITBOT_LLM_MAX_RETRIES": "0", "LITBOT_DATA_DIR": str(data_dir), **env}
-    result = subprocess.run(
-        [LITBOT, *args], env=full, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
-    )
+def litbot(*args: str, env: dict[str, str], data_dir: Path, own_process: bool = False) -> tuple[int, str]:
+    """Run litbot with the canaries set (in this process, unless ``own_process``: then all a fresh process
+    writes to its file descriptors is scanned); return its exit status and everything it printed or logged."""
+    full = {**CANARIES, "LITBOT_LLM_MAX_RETRIES": "0", "LITBOT_DATA_DIR": str(data_dir), **env}
+    if own_process:
+        result = subprocess.run(
+            [LITBOT, *args], env={**os.environ, **full}, capture_output=True, text=True, timeout=300,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    else:
+        result = run_litbot(*args, env=full)
     written = "".join(
         path.read_text(errors="replace") for path in data_dir.rglob("*") if path.is_file() and path.stat().st_size < 10**7
     ) if data_dir.exists() else ""  # fmt: skip
@@ -91,7 +97,7 @@ def test_debug_ask_with_a_failing_llm_never_shows_the_key(
 
 def test_discord_with_an_unusable_token_exits_2_without_it(tmp_path: Path) -> None:
     for args in (["discord"], ["--debug", "discord"]):
-        code, output = litbot(*args, env={}, data_dir=tmp_path / "data")
+        code, output = litbot(*args, env={}, data_dir=tmp_path / "data", own_process=True)
         assert code == 2, output
         assert_no_canary(output)
 

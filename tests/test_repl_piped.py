@@ -10,7 +10,8 @@ import pytest
 
 from bot.types import REFUSAL
 from ingest.settings import Settings
-from tests.repl_screen import LITBOT, WAIT, chat_env
+from tests.cli_runner import run_litbot
+from tests.repl_screen import chat_env
 
 QUESTION = "Does rugby headgear prevent concussion?"
 FOLLOW_UP = "Did the coaches agree with the players?"
@@ -21,15 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 def _chat(lines: str, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(LITBOT), *args],
-        input=lines,
-        capture_output=True,
-        text=True,
-        env=chat_env(**env),
-        cwd=cwd,
-        timeout=WAIT,
-    )
+    return run_litbot(*args, input=lines, env=chat_env(**env), cwd=cwd)
 
 
 def test_piped_plain_answers_with_full_links_and_follow_ups(mini_settings: Settings, tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from bot.cli.app import app
 from bot.terminal.commands import CommandError, parse_filter
 from bot.types import REFUSAL, Filters
 from ingest.settings import Settings
-from tests.repl_screen import LITBOT, WAIT, chat_env
+from tests.cli_runner import run_litbot
+from tests.repl_screen import chat_env
 
 from .conftest import FIXTURES
 from .test_study_types_answers import ASTHMA, RETRACTED_QUESTION
@@ -38,15 +39,7 @@ def test_filter_types_and_retracted() -> None:
 
 
 def _chat(lines: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(LITBOT), "chat"],
-        input=lines,
-        capture_output=True,
-        text=True,
-        env=chat_env(),
-        cwd=cwd,
-        timeout=WAIT,
-    )
+    return run_litbot("chat", input=lines, env=chat_env(), cwd=cwd)
 
 
 @pytest.mark.slow
