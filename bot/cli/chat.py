@@ -14,9 +14,6 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import fail
-from bot.terminal.commands import CommandError, parse_filter
-from bot.terminal.conversation import Conversation
-from bot.types import Filters
 from ingest.errors import LitbotError
 
 
@@ -48,6 +45,9 @@ def chat_command(
     With stdin not a terminal: one question per line in, plain answers (or JSON lines with --json) out;
     exit status 0 when every question was answered, 1 when any failed.
     """
+    from bot.terminal.commands import CommandError, parse_filter
+    from bot.terminal.conversation import Conversation
+    from bot.types import Filters
     from ingest.settings import load_settings
 
     debug = debug or bool(ctx.find_root().params.get("debug"))

@@ -14,10 +14,10 @@ import typer
 
 from bot.cli.common import fail
 from ingest.errors import LitbotError
-from ingest.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from bot.chat import ChatHandler
+    from ingest.settings import Settings
 
 NO_TOKEN = (
     "no Discord bot token: set LITBOT_DISCORD_TOKEN (or DISCORD_TOKEN) to the token from the "
@@ -54,6 +54,8 @@ def discord_command() -> None:
 
     Exit status: 2 for a missing or rejected token; 1 for a store or settings problem or no route to Discord.
     """
+    from ingest.settings import load_settings
+
     settings = load_settings()
     token = read_token(settings)
     if token is None:

@@ -14,8 +14,6 @@ import typer
 
 from bot.cli.common import checked_inputs, fail, print_report, run_ingest, say_waiting
 from ingest.errors import LitbotError
-from ingest.pipeline import writer_lock
-from ingest.settings import load_settings
 
 if TYPE_CHECKING:
     from ingest.store import ArticleStore
@@ -69,6 +67,9 @@ def ingest_command(
     With --pubmed/--pmid/--ids-file the records come from NCBI E-utilities instead; an interrupted fetch
     resumes where it stopped when the same command is run again.
     """
+    from ingest.pipeline import writer_lock
+    from ingest.settings import load_settings
+
     settings = load_settings()
     specs = list(inputs or [])
     if pmid and specs and all(spec.replace(",", "").isdigit() for spec in specs):
@@ -128,6 +129,7 @@ def stats_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show what the store holds: articles, chunks, embedding model, where it lives."""
+    from ingest.settings import load_settings
     from ingest.store import open_store
 
     settings = load_settings()

@@ -14,13 +14,12 @@ import typer
 
 from bot.cli.common import APP_SETTINGS, Command, fail, print_report, say_waiting
 from ingest.errors import LitbotError
-from ingest.pipeline import build_ingestor, writer_lock
-from ingest.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from ingest.pipeline import Progress
     from ingest.pubmed.eutils import EutilsClient
     from ingest.pubmed.fetch import FetchOutcome
+    from ingest.settings import Settings
 
 
 def ingest_pubmed(
@@ -37,6 +36,7 @@ def ingest_pubmed(
     as_json: bool = False,
 ) -> None:
     """Fetch from PubMed and ingest; prints the summary (or JSON) and exits non-zero on failure."""
+    from ingest.pipeline import build_ingestor, writer_lock
     from ingest.pubmed.eutils import EutilsClient
     from ingest.pubmed.fetch import PubmedFetcher, PubmedQuery, ncbi_date
 
@@ -170,6 +170,7 @@ def watch_add(
     """Save a query; `litbot watch run` (or the Discord bot, on its interval) fetches its new records."""
     from ingest.pubmed.fetch import ncbi_date
     from ingest.pubmed.watches import WatchBook
+    from ingest.settings import load_settings
 
     try:
         floor = ncbi_date(since) if since else None
@@ -188,6 +189,7 @@ def watch_list(as_json: Annotated[bool, typer.Option("--json", help="Print a JSO
     from dataclasses import asdict
 
     from ingest.pubmed.watches import WatchBook
+    from ingest.settings import load_settings
 
     try:
         watches = WatchBook(load_settings().data_dir).list()
@@ -208,6 +210,7 @@ def watch_list(as_json: Annotated[bool, typer.Option("--json", help="Print a JSO
 def watch_remove(name: Annotated[str, typer.Argument(help="The watch to forget.")]) -> None:
     """Forget a saved query (its articles stay in the store)."""
     from ingest.pubmed.watches import WatchBook
+    from ingest.settings import load_settings
 
     try:
         WatchBook(load_settings().data_dir).remove(name)
@@ -222,7 +225,9 @@ def watch_run(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of results.")] = False,
 ) -> None:
     """Fetch and ingest what is new for each watch since its last run."""
+    from ingest.pipeline import build_ingestor, writer_lock
     from ingest.pubmed.watches import run_watches
+    from ingest.settings import load_settings
 
     settings = load_settings()
     try:
