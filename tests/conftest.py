@@ -16,12 +16,29 @@ FIXTURES = Path(__file__).parent / "fixtures"
 _PREFIXES = ("LITBOT_", "OPENAI_", "DISCORD_", "NCBI_")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One MiniLM graph cache for the whole run: every xdist worker, every module's store and every `litbot` a
+    test starts. Set in the environment before any other fixture makes its Settings, and filled once (a file
+    lock keeps the other workers waiting) rather than by each worker and each module at once (~2.5 s of CPU
+    each, and a session of its own per cache folder)."""
+    from filelock import FileLock
+
+    from ingest.embeddings import MiniLMEmbedder
+
+    path = tmp_path_factory.getbasetemp().parent / "model-cache"
+    path.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LITBOT_MODEL_CACHE_DIR", str(path))
+        with FileLock(str(path / "build.lock")):  # the first worker builds; the next finds the cached graph
+            MiniLMEmbedder(cache_dir=path).embed_query("warm")
+        yield path
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    """No real settings, no `.env`, no network: a fresh store and data folder per test. The MiniLM graph cache
-    is shared by the whole run (every xdist worker), so the graph is built once, not once per test."""
+def isolated_env(tmp_path: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No real settings, no `.env`, no network: a fresh store and data folder per test, one model cache for
+    the run (see model_cache)."""
     for name in list(os.environ):
         if name.startswith(_PREFIXES):
             monkeypatch.delenv(name)
@@ -30,7 +47,7 @@ def isolated_env(
     monkeypatch.chdir(home)  # a .env in the repo is never read
     monkeypatch.setenv("LITBOT_CHROMA_PATH", str(tmp_path / "chroma"))
     monkeypatch.setenv("LITBOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LITBOT_MODEL_CACHE_DIR", str(tmp_path_factory.getbasetemp().parent / "model-cache"))
+    monkeypatch.setenv("LITBOT_MODEL_CACHE_DIR", str(model_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
     if os.environ.get(
@@ -72,15 +89,13 @@ def default_sigint() -> None:
 
 
 @pytest.fixture(scope="session")
-def mini_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def mini_store_template(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
     """The mini corpus (63 PubMedQA abstracts + the seed page) ingested with MiniLM once per test run, even when
     pytest-xdist runs the suite in several processes: the first worker builds it under the run's shared
     temporary folder (a file lock keeps the others waiting), the rest reuse it. Tests only ever read copies."""
 
     def build(path: Path) -> None:
-        _ingest_mini(
-            Settings(_env_file=None, chroma_path=path, model_cache_dir=path.parents[1] / "model-cache")
-        )  # type: ignore[call-arg]
+        _ingest_mini(Settings(_env_file=None, chroma_path=path, model_cache_dir=model_cache))  # type: ignore[call-arg]
 
     return built_once(tmp_path_factory, "mini-store", build)
 

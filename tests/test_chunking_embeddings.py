@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +17,8 @@ from ingest.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def embedder() -> MiniLMEmbedder:
-    return MiniLMEmbedder(threads=1)
+def embedder(model_cache: Path) -> MiniLMEmbedder:
+    return MiniLMEmbedder(threads=1, cache_dir=model_cache)
 
 
 def _long_article(sentences: int = 30) -> Article:

@@ -44,8 +44,8 @@ class Retrieved:
 
 
 @pytest.fixture(scope="module")
-def embedder() -> MiniLMEmbedder:
-    return MiniLMEmbedder()
+def embedder(model_cache: Path) -> MiniLMEmbedder:
+    return MiniLMEmbedder(cache_dir=model_cache)
 
 
 @pytest.fixture(scope="module")
@@ -179,9 +179,8 @@ def test_the_extractive_digest_quotes_findings_and_never_aims(
         assert roles[sentence] in ("results", "conclusions", "statement"), sentence
 
 
-def test_a_null_finding_is_quoted_as_such() -> None:
+def test_a_null_finding_is_quoted_as_such(embedder: MiniLMEmbedder) -> None:
     """Between an aim that restates the question and the finding that nothing changed, the finding wins."""
-    embedder = MiniLMEmbedder()
     question = "Does vitamin D supplementation reduce fractures in older women?"
     text = (
         "OBJECTIVE: To determine whether vitamin D supplementation reduces fractures in older women. "

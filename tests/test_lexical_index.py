@@ -140,7 +140,9 @@ def test_a_running_bot_sees_another_process_ingest_without_a_rebuild(
     record = {"pmid": "99999999", "title": "Zorbulin toxicity in axolotl limb regeneration", "year": 2024,
               "abstract": "Axolotls exposed to zorbulin regrew limbs more slowly than unexposed animals."}  # fmt: skip
     new.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LITBOT_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("LITBOT_") or k == "LITBOT_MODEL_CACHE_DIR"
+    }
     env.update(LITBOT_CHROMA_PATH=str(mini_settings.chroma_path), LITBOT_DATA_DIR=str(tmp_path / "other"))
     done = subprocess.run([LITBOT, "ingest", str(new), "--json"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -16,12 +16,13 @@ from ingest.settings import Settings
 REFERENCE = Path(__file__).parent / "fixtures" / "minilm-reference"
 
 
-def test_vectors_match_the_reference_implementation(tmp_path: Path) -> None:
-    """8 real SciFact chunks (76-256 tokens) against sentence-transformers' own vectors for them."""
+def test_vectors_match_the_reference_implementation(model_cache: Path) -> None:
+    """8 real SciFact chunks (76-256 tokens) against sentence-transformers' own vectors for them (the graph
+    this code built for the run's cache; test_the_real_cache_holds_a_working_graph covers building it)."""
     texts = [json.loads(line)["text"] for line in (REFERENCE / "chunks.jsonl").read_text().splitlines()]
     reference = np.load(REFERENCE / "vectors.npy")
     # two batches at a time, mixed lengths within a batch: rows must keep their order, padding must not leak in
-    embedder = MiniLMEmbedder(threads=2, batch_size=3, cache_dir=tmp_path)
+    embedder = MiniLMEmbedder(threads=2, batch_size=3, cache_dir=model_cache)
     batched = embedder.embed_documents(texts)
     cosines = np.sum(batched * reference, axis=1)
     assert cosines.min() >= 0.999, cosines

@@ -128,7 +128,9 @@ def test_two_processes_share_a_server_and_each_index_follows_the_other(
     record = {"pmid": "99999999", "title": "Zorbulin toxicity in axolotl limb regeneration", "year": 2024,
               "abstract": "Axolotls exposed to zorbulin regrew limbs more slowly than unexposed animals."}  # fmt: skip
     new.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LITBOT_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("LITBOT_") or k == "LITBOT_MODEL_CACHE_DIR"
+    }
     env.update(
         LITBOT_CHROMA_HOST="127.0.0.1",
         LITBOT_CHROMA_PORT=str(chroma_server),
