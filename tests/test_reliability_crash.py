@@ -25,6 +25,7 @@ import pytest
 from ingest.settings import Settings
 from ingest.store import ArticleStore, open_store
 
+from .cli_runner import run_litbot
 from .conftest import MINI_CORPUS
 from .embeddings_stub import EmbeddingsStub
 
@@ -161,7 +162,9 @@ def test_sigkill_at_a_random_point_then_rerun_equals_a_clean_run(
     tmp_path: Path, hashed_embeddings: EmbeddingsStub
 ) -> None:
     corpus = small_corpus(tmp_path)
-    reference = clean_run(corpus, tmp_path / "clean")
+    clean = {"LITBOT_CHROMA_PATH": str(tmp_path / "clean"), "LITBOT_INGEST_GROUP_SIZE": "4"}
+    assert run_litbot("ingest", str(corpus), env=clean).returncode == 0  # the reference, in this process
+    reference = snapshot(tmp_path / "clean")
     assert len({cid.split("#")[0] for cid in reference}) == 12 and not orphans(tmp_path / "clean")
     # each group's vectors take 0.5 s to come: the run lasts about a second past its first write, and the
     # kill lands within 0.3 s of that write, while the next group is embedded or its own is being written

@@ -20,6 +20,7 @@ from ingest.pipeline import Ingestor, ingest_inputs
 from ingest.settings import Settings
 from ingest.store import open_store
 
+from .cli_runner import run_litbot
 from .conftest import MINI_CORPUS
 from .embeddings_stub import EmbeddingsStub
 
@@ -89,10 +90,8 @@ def test_ingest_and_stats_through_a_chroma_server(
     assert (again.new, again.updated, again.unchanged) == (0, 0, 64)
     assert not (tmp_path / "chroma").exists()  # nothing went to the embedded store
 
-    env = {**os.environ, "LITBOT_CHROMA_HOST": "127.0.0.1", "LITBOT_CHROMA_PORT": str(chroma_server)}
-    stats = subprocess.run(
-        [str(BIN / "litbot"), "stats", "--json"], capture_output=True, text=True, env=env, timeout=120
-    )
+    env = {"LITBOT_CHROMA_HOST": "127.0.0.1", "LITBOT_CHROMA_PORT": str(chroma_server)}
+    stats = run_litbot("stats", "--json", env=env)
     assert stats.returncode == 0, stats.stderr
     info = json.loads(stats.stdout)
     assert info["articles"] == 64 and info["mode"] == "server"
