@@ -41,6 +41,10 @@ typecheck: install-dev
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS := -q -n $(PYTEST_WORKERS) --dist loadgroup --max-worker-restart=0
 
+# The suite starts ~40 Python processes (workers, `litbot`s, servers): with PYTHONDONTWRITEBYTECODE set, as on
+# some machines, each recompiles litbot and pytest rewrites every test module again (~5 s a worker). Not here.
+pytest pytest-fast: export PYTHONDONTWRITEBYTECODE :=
+
 pytest: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
