@@ -95,7 +95,7 @@ def mini_store_template(tmp_path_factory: pytest.TempPathFactory, model_cache: P
     temporary folder (a file lock keeps the others waiting), the rest reuse it. Tests only ever read copies."""
 
     def build(path: Path) -> None:
-        _ingest_mini(Settings(_env_file=None, chroma_path=path, model_cache_dir=model_cache))  # type: ignore[call-arg]
+        _ingest_mini(Settings(_env_file=None, chroma_path=path))  # type: ignore[call-arg]  # the run's model cache
 
     return built_once(tmp_path_factory, "mini-store", build)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -101,11 +100,6 @@ def test_summary_rates_add_up() -> None:
     assert summary["answered_citing_gold"] == 0.25 and summary["gold_cited"] == 0.5
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """The `litbot` command as a user runs it (in this process: tests/cli_runner.py)."""
-    return run_litbot(*args)
-
-
 @pytest.mark.slow
 def test_eval_answers_cli_on_the_mini_store(mini_settings: Settings, tmp_path: Path) -> None:
     questions = tmp_path / "questions.jsonl"
@@ -119,7 +113,7 @@ def test_eval_answers_cli_on_the_mini_store(mini_settings: Settings, tmp_path: P
             ]
         )
     )
-    done = run_cli("eval", "answers", str(questions), "--json")
+    done = run_litbot("eval", "answers", str(questions), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["mode"] == "extractive" and report["cases"] == 3
@@ -128,12 +122,12 @@ def test_eval_answers_cli_on_the_mini_store(mini_settings: Settings, tmp_path: P
     assert report["unanswerable"]["refused_or_partial"] == 1.0
     assert [r["outcome"] for r in report["results"]][:2] == ["answered", "answered"]
 
-    hidden = run_cli("eval", "answers", str(questions), "--leave-gold-out", "--json")
+    hidden = run_litbot("eval", "answers", str(questions), "--leave-gold-out", "--json")
     left = json.loads(hidden.stdout)
     assert "answerable" not in left and left["unanswerable"]["cases"] == 3
     assert all(not r["gold_cited"] for r in left["results"])  # the gold articles were really hidden
 
-    text = run_cli("eval", "answers", str(questions))
+    text = run_litbot("eval", "answers", str(questions))
     assert text.returncode == 0 and "answerable (2 questions): answered 100.0%" in text.stdout
 
 
@@ -147,10 +141,10 @@ def test_eval_answers_runs_in_llm_mode_against_an_openai_compatible_server(
     questions.write_text(json.dumps({"question": RUGBY, "pmid": "11867487"}) + "\n")
     with OpenAIStub(default=Reply("Most players think headgear prevents concussion [1].")) as stub:
         monkeypatch.setenv("OPENAI_BASE_URL", stub.url)
-        done = run_cli("eval", "answers", str(questions), "--mode", "llm", "--json")
+        done = run_litbot("eval", "answers", str(questions), "--mode", "llm", "--json")
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["mode"] == "llm" and report["answerable"]["answered_citing_gold"] == 1.0
         assert len(stub.requests) == 1
-        forced = run_cli("eval", "answers", str(questions), "--mode", "extractive", "--json")
+        forced = run_litbot("eval", "answers", str(questions), "--mode", "extractive", "--json")
         assert json.loads(forced.stdout)["mode"] == "extractive" and len(stub.requests) == 1

@@ -23,12 +23,6 @@ from .embeddings_stub import EmbeddingsStub
 LITBOT = [str(Path(sys.executable).parent / "litbot")]
 
 
-def run(
-    *args: str, input: bytes | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return run_litbot(*args, input=input.decode() if input else "", env=env)
-
-
 def _ingest_stopped_mid_run(
     corpus: str, env: dict[str, str], stub: EmbeddingsStub, **popen: Any
 ) -> subprocess.Popen[str]:
@@ -47,22 +41,22 @@ def _ingest_stopped_mid_run(
 
 
 def test_help_explains_every_command() -> None:
-    top = run("--help")
+    top = run_litbot("--help")
     assert top.returncode == 0 and "ingest" in top.stdout and "stats" in top.stdout
-    sub = run("ingest", "--help")
+    sub = run_litbot("ingest", "--help")
     assert sub.returncode == 0 and "--json" in sub.stdout and "MEDLINE" in sub.stdout
 
 
 @pytest.mark.slow
 def test_ingest_json_then_stats_json(tmp_path: Path) -> None:
-    done = run("ingest", str(MINI_CORPUS / "gut-microbiota-hcc-drug-resistance.txt"), "--json")
+    done = run_litbot("ingest", str(MINI_CORPUS / "gut-microbiota-hcc-drug-resistance.txt"), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     for key in ("read", "new", "updated", "unchanged", "skipped", "chunks", "seconds"):
         assert key in report
     assert (report["read"], report["new"], report["skipped"]) == (1, 1, 0)
 
-    stats = run("stats", "--json")
+    stats = run_litbot("stats", "--json")
     assert stats.returncode == 0, stats.stderr
     info = json.loads(stats.stdout)
     assert info["articles"] == 1 and info["chunks"] >= 1
@@ -73,10 +67,10 @@ def test_ingest_json_then_stats_json(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_stdin_input_and_strict_exit_status(tmp_path: Path) -> None:
     lines = json.dumps({"pmid": "11", "abstract": "Vitamin D did not prevent fractures."}) + "\n{broken\n"
-    ok = run("ingest", "-", "--json", input=lines.encode())
+    ok = run_litbot("ingest", "-", "--json", input=lines)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["skipped"] == 1
-    strict = run("ingest", "-", "--json", "--strict", input=lines.encode())
+    strict = run_litbot("ingest", "-", "--json", "--strict", input=lines)
     assert strict.returncode == 1
     assert json.loads(strict.stdout)["unchanged"] == 1
 
@@ -85,16 +79,16 @@ def test_stdin_input_and_strict_exit_status(tmp_path: Path) -> None:
 def test_input_with_nothing_ingestable_fails_with_its_name(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
-    result = run("ingest", str(empty))
+    result = run_litbot("ingest", str(empty))
     assert result.returncode == 1
     assert "empty.txt" in result.stderr
     assert "Traceback" not in result.stderr
-    missing = run("ingest", str(tmp_path / "nope.xml"))
+    missing = run_litbot("ingest", str(tmp_path / "nope.xml"))
     assert missing.returncode == 1 and "nope.xml" in missing.stderr
 
 
 def test_stats_without_a_store_says_what_to_do() -> None:
-    result = run("stats")
+    result = run_litbot("stats")
     assert result.returncode == 1
     assert "litbot ingest" in result.stderr and "Traceback" not in result.stderr
 
@@ -111,7 +105,7 @@ def test_killed_ingest_rerun_equals_a_clean_run(tmp_path: Path, hashed_embedding
     proc.wait()
     hashed_embeddings.release()
 
-    rerun = run("ingest", corpus, "--json", env=killed_env)
+    rerun = run_litbot("ingest", corpus, "--json", env=killed_env)
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads(rerun.stdout)
     assert report["unchanged"] > 0 and report["new"] > 0  # it resumed rather than redid everything
@@ -154,7 +148,7 @@ def test_ctrl_c_lands_the_write_in_flight_and_a_rerun_finishes(
     stored = open_store(probe, probe.embedding_model, create=False).count_articles()
     assert 0 < stored < 63 and stored % 8 == 0  # every group that began writing landed whole
 
-    rerun = run("ingest", corpus, "--json", env=env)
+    rerun = run_litbot("ingest", corpus, "--json", env=env)
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads(rerun.stdout)
     assert (report["unchanged"], report["new"]) == (stored, 63 - stored)
