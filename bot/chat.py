@@ -27,7 +27,6 @@ from bot.answer.followups import TopicTracker
 from bot.answer.gate import Verdict
 from bot.errors import Cancelled
 from bot.types import REFUSAL, Answer, Citation, Filters, Usage
-from ingest.chunking import without_title
 from ingest.errors import CollectionMissing, LitbotError
 from ingest.settings import Settings
 from ingest.studytypes import RETRACTED
@@ -146,7 +145,7 @@ class ChatHandler:
         retriever = self.retriever()
         if retriever is None or not articles:
             return Verdict("refuse", [], [])
-        index = retriever.lexical_index()
+        index = retriever.latest_index()
         focus = {word for run in runs(follow_up) for word in run} if follow_up else set()
         concepts = [replace(c, strict=True) if c.text in focus else c for c in key_concepts(question, index)]
         vector = self.embedder.embed_query(question)
@@ -158,15 +157,15 @@ class ChatHandler:
         return judge(question, concepts, evidence, self.embedder.embed_documents, params)
 
     def _article_texts(self, article: RetrievedLike) -> list[str]:
-        """An article's chunks in reading order, without the title prefix (for extractive answers)."""
+        """An article's chunks in reading order, without the title prefix (for extractive answers), as the
+        lexical index holds them: the version retrieval saw, read without another turn at the store."""
         count = int(article.metadata.get("n_chunks") or 1)
-        store = self.store
-        if count <= 1 or store is None:
+        retriever = self.retriever()
+        if count <= 1 or retriever is None:
             return list(article.passages)
-        rows = store.get_chunks([f"{article.article_id}#{i}" for i in range(count)])
-        rows.sort(key=lambda row: int(row[2].get("chunk", 0)))
-        title = str(article.metadata.get("title") or "")
-        return [without_title(text, title) for _, text, _ in rows]
+        rows = retriever.latest_index().index.articles(article_ids=[article.article_id])
+        texts = next((row.texts for row in rows.values()), None)
+        return list(texts) if texts else list(article.passages)
 
 
 class QueryMemo:

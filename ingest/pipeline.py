@@ -25,13 +25,13 @@ from ingest.limits import MAX_CHUNKS
 from ingest.settings import Settings
 from ingest.sources import read_input
 from ingest.store import ArticleStore, ChunkRecord, Metadata, writable
+from ingest.store_lock import WRITER_LOCK
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED_PROBLEMS = 200
 LEXICAL_FLUSH_MS = 3000  # index what has landed at least this often during an ingest, and at its end
 LEXICAL_FLUSH_ARTICLES = 5000
-WRITER_LOCK = ".litbot-ingest.lock"
 
 
 @dataclass
@@ -291,7 +291,7 @@ class _GroupWriter:
     def __init__(self, store: ArticleStore, landed: Callable[[Sequence[ArticleWrite], int], None]) -> None:
         self.store = store
         self._landed = landed
-        self.revision = ""  # the store's revision after this writer's last group
+        self.revision = ""  # the store's revision after this writer's last group (set by its thread)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="litbot-store-writer")
         self._pending: Future[None] | None = None
         self._ids: set[str] = set()
@@ -311,7 +311,7 @@ class _GroupWriter:
             self._pending = self._pool.submit(self._write, writes, now_ms(), unwritten)
 
     def _write(self, writes: list[ArticleWrite], stamp: int, unwritten: set[str]) -> None:
-        self.store.write_articles(writes, stamp, unwritten)
+        self.revision = self.store.write_articles(writes, stamp, unwritten)
         self._landed(writes, stamp)
 
     def finish(self) -> int:
@@ -320,7 +320,6 @@ class _GroupWriter:
         articles, self._articles = self._articles, 0
         if pending is not None:
             pending.result()
-            self.revision = self.store.bump_revision()
         return articles
 
     def close(self) -> None:
@@ -328,7 +327,6 @@ class _GroupWriter:
         if self._pending is not None:
             try:
                 self._pending.result()
-                self.revision = self.store.bump_revision()
             except Exception:  # the exception already in flight is the one to report
                 log.exception("writing the last group failed")
             self._pending = None

@@ -86,6 +86,11 @@ class Retriever:
         """The index for the store's current revision (built or loaded on first use after a change)."""
         return self._cache.get(self.store)
 
+    def latest_index(self) -> LexicalSearch:
+        """The index as the latest search saw it (no turn at the store): what an answer reads its articles
+        from after retrieving them."""
+        return self._cache.latest() or self.lexical_index()
+
     def search(
         self,
         query: str,
@@ -97,8 +102,9 @@ class Retriever:
         """The ``k`` best articles for ``query``; [] when nothing passes the relevance floor."""
         if not query.strip() or k < 1:
             return []
-        index = self.lexical_index()
-        evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode)
+        with self.store.reading():  # one turn at a shared store: its reads wait for one write at most
+            index = self.lexical_index()
+            evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode)
         terms = set(tokenize(query))
         results: list[tuple[str, float, float]] = []
         ranked = rank(evidence, mode, self.params)
