@@ -182,7 +182,9 @@ def scan(folder: Path, dim: int) -> Scan:
                 f"{int(bad.any(axis=1).sum()):,} elements link to elements that do not exist"
             )
     _check_upper_links(folder, header, found.problems)
-    found.id_to_label = _id_map(folder, found.problems)
+    # An index never persisted has no id map yet (its vectors are all in the log).
+    if header.count or _size(folder / ID_MAP) is not None:
+        found.id_to_label = _id_map(folder, found.problems)
     labels = set(found.labels[~found.deleted].tolist()) if len(found.labels) else set()
     lost = [cid for cid, label in found.id_to_label.items() if label not in labels]
     if lost:

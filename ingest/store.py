@@ -189,6 +189,12 @@ class ArticleStore:
         self._generation = _GENERATIONS.get(self._key, 0)
 
     # --- reading -----------------------------------------------------------------------------------------
+    def dimension(self) -> int | None:
+        """The size of the vectors the collection holds (None before its first write, as Chroma last said)."""
+        model = getattr(self._collection, "_model", None)
+        value = getattr(model, "dimension", None)
+        return int(value) if isinstance(value, int) else None
+
     def ingest_running(self) -> bool:
         """Whether an ingest is writing to this embedded store now (this process's own included); never for a
         server, whose writers are not known."""
@@ -624,7 +630,7 @@ def vector_index_problem(settings: Settings, thorough: bool = False) -> str | No
     folder = settings.chroma_path / found.vector_segment
     problem = hnsw_files.quick_problem(folder, found.dimension)
     if problem is None and thorough and found.dimension and (folder / hnsw_files.HEADER).exists():
-        log.warning("a litbot process stopped while using the store: checking its vector index")
+        log.info("a litbot process stopped while using the store: checking its vector index")
         problems = hnsw_files.scan(folder, found.dimension).problems
         problem = problems[0] if problems else None
     return problem

@@ -10,6 +10,7 @@ import typer
 
 from bot.cli.ask import ask_command
 from bot.cli.chat import chat_command
+from bot.cli.check import check_command, repair_command
 from bot.cli.common import APP_SETTINGS, Command, fail
 from bot.cli.discord import discord_command
 from bot.cli.eval import eval_app
@@ -32,6 +33,8 @@ app = typer.Typer(
 
 app.command("ingest", epilog=FORMATS_HELP, cls=Command)(ingest_command)
 app.command("stats", cls=Command)(stats_command)
+app.command("check", cls=Command)(check_command)
+app.command("repair", cls=Command)(repair_command)
 app.command("ask", cls=Command)(ask_command)
 app.command("chat", cls=Command)(chat_command)
 app.add_typer(watch_app, name="watch")
