@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -258,6 +258,7 @@ class OpenAIEmbedder:
         self.model = model
         self.name = f"openai:{model}"
         self._settings = settings
+        self._dimension: int | None = None
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
@@ -284,12 +285,63 @@ class OpenAIEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         rows: list[list[float]] = []
         for start in range(0, len(texts), 256):
-            reply = self.client.embeddings.create(model=self.model, input=list(texts[start : start + 256]))
-            rows.extend(item.embedding for item in sorted(reply.data, key=lambda d: d.index))
+            part = list(texts[start : start + 256])
+            reply = self.client.embeddings.create(model=self.model, input=part)
+            rows.extend(self._checked(reply.data, len(part)))
         return _normalise(np.asarray(rows, dtype=np.float32)) if rows else np.zeros((0, 1), np.float32)
+
+    def _checked(self, data: Sequence[Any], asked: int) -> list[list[float]]:
+        """The reply's vectors in input order, refused unless there is exactly one per text, all of one
+        dimension (the dimension of every earlier reply) and finite: a server that answers otherwise would
+        give chunks each other's vectors."""
+        indices = sorted(int(item.index) for item in data)
+        if indices != list(range(asked)):
+            got = f"{len(data)} vectors" if len(data) != asked else "vectors numbered " + _span(indices)
+            raise self._refused(f"returned {got} for {asked} texts")
+        rows = [list(item.embedding) for item in sorted(data, key=lambda d: int(d.index))]
+        sizes = {len(row) for row in rows}
+        if self._dimension is not None:
+            sizes.add(self._dimension)
+        if len(sizes) != 1 or 0 in sizes:
+            raise self._refused(f"returned vectors of {', '.join(map(str, sorted(sizes)))} dimensions")
+        if not np.isfinite(np.asarray(rows, dtype=np.float64)).all():
+            raise self._refused("returned vectors that are not finite numbers")
+        self._dimension = sizes.pop()
+        return rows
+
+    def _refused(self, what: str) -> EmbeddingError:
+        return EmbeddingError(
+            f"the embeddings server at {_server_name(self._settings.openai_base_url)} {what}; nothing was stored "
+            "from that reply",
+            f"check that it serves {self.model!r} (LITBOT_EMBEDDING_MODEL, OPENAI_BASE_URL)",
+        )
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
+
+
+def describe(embedder: Embedder) -> str:
+    """The embedder in words, for messages: its model, and where it runs when that is a server."""
+    if isinstance(embedder, OpenAIEmbedder):
+        return (
+            f"the embeddings server at {_server_name(embedder._settings.openai_base_url)} ({embedder.model})"
+        )
+    return f"the embedding model {embedder.name}"
+
+
+def _server_name(base_url: str | None) -> str:
+    """Where an OpenAI-compatible server is, without credentials or query."""
+    if not base_url:
+        return "api.openai.com"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+def _span(indices: Sequence[int]) -> str:
+    return f"{indices[0]}..{indices[-1]}" if indices else "none"
 
 
 def make_embedder(settings: Settings) -> Embedder:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,13 +20,13 @@ from typing import Any, BinaryIO
 
 from ingest.articles import Article, ParseEvent, Skipped
 from ingest.chunking import CHUNKER_VERSION, chunk_articles, without_title
-from ingest.embeddings import Embedder
-from ingest.errors import InputError, StoreError
+from ingest.embeddings import Embedder, describe
+from ingest.errors import EmbeddingError, InputError, StoreError
 from ingest.lexical import ArticleChunks, LexicalIndex, index_folder, now_ms
 from ingest.limits import MAX_CHUNKS
 from ingest.settings import Settings
 from ingest.sources import read_input
-from ingest.store import ArticleStore, ChunkRecord, Metadata, writable
+from ingest.store import ArticleStore, ChunkRecord, Metadata, store_fault, writable
 from ingest.store_lock import WRITER_LOCK
 
 log = logging.getLogger(__name__)
@@ -139,8 +141,22 @@ class Ingestor:
     def lexical_index(self) -> LexicalIndex:
         """The store's lexical index."""
         if self._lexical is None:
-            self._lexical = LexicalIndex.open(index_folder(self.settings.store_cache_dir))
+            with self._lexical_faults():
+                self._lexical = LexicalIndex.open(index_folder(self.settings.store_cache_dir))
         return self._lexical
+
+    @contextmanager
+    def _lexical_faults(self) -> Iterator[None]:
+        """A failed write to the lexical index (a full disk, a read-only folder) as the store's one-line error;
+        what is in the store stays, and the next run indexes what is missing."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            raise store_fault(self.settings, exc) from exc
+        except ValueError as exc:  # tantivy reports its I/O errors as ValueError
+            if not re.search(r"os error|io ?error|no space", str(exc), re.IGNORECASE):
+                raise
+            raise store_fault(self.settings, exc) from exc
 
     def _level_index(self) -> None:
         """Bring the lexical index level with the store before writing (rebuilt once when missing or
@@ -150,7 +166,8 @@ class Ingestor:
         def progress(done: int, total: int) -> None:
             log.info("building the lexical index: %d of %d articles", done, total)
 
-        self.lexical_index().refresh(self.store, progress)
+        with self._lexical_faults():
+            self.lexical_index().refresh(self.store, progress)
 
     def _index_group(self, writes: Sequence[ArticleWrite], written: int) -> None:
         """Index a group whose chunks have landed in the store. Groups are indexed together, about every
@@ -178,7 +195,8 @@ class Ingestor:
         articles, self._unindexed = self._unindexed, []
         self._unindexed_since = now_ms()
         if articles:
-            self.lexical_index().apply(articles, cursor=self._unindexed_stamp)
+            with self._lexical_faults():
+                self.lexical_index().apply(articles, cursor=self._unindexed_stamp)
 
     def ingest_events(
         self,
@@ -228,7 +246,8 @@ class Ingestor:
         if writer.revision and not self.settings.uses_server:
             # one writer at a time: everything up to its last revision is indexed, readers need not look. (On
             # a server another ingest may have written in between: readers there always catch up.)
-            self.lexical_index().mark_level(writer.revision)
+            with self._lexical_faults():
+                self.lexical_index().mark_level(writer.revision)
         return done
 
     def _prepare(
@@ -269,7 +288,15 @@ class Ingestor:
                 continue
             plans.append((article, digest, is_update, chunks))
         texts = [c.text for *_, chunks in plans for c in chunks]
-        vectors = iter(self.embedder.embed_documents(texts))
+        embedded = self.embedder.embed_documents(texts)
+        expected = self.store.dimension()
+        if texts and expected is not None and embedded.shape[1] != expected:
+            raise EmbeddingError(
+                f"{describe(self.embedder)} gave {embedded.shape[1]}-dimensional vectors, but the store holds "
+                f"{expected}-dimensional ones; nothing was stored from them",
+                f"check that it serves the model the store was built with ({self.store.embedding_model})",
+            )
+        vectors = iter(embedded)
         writes: list[ArticleWrite] = []
         for article, digest, is_update, chunks in plans:
             records = [
