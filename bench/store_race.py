@@ -33,8 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,6 +253,23 @@ def race_round(
     shutil.rmtree(store.parent, ignore_errors=True)
     shutil.copytree(template, store.parent)
     env = store_env(base_env, store, data)
+    with ExitStack() as stack:
+        if options.server:
+            host, port = stack.enter_context(chroma_server(store))
+            env |= {"LITBOT_CHROMA_HOST": host, "LITBOT_CHROMA_PORT": str(port)}
+        return _race(number, result, env, corpora, asked, reference, options, store)
+
+
+def _race(
+    number: int,
+    result: Round,
+    env: dict[str, str],
+    corpora: Sequence[Path],
+    asked: Sequence[str],
+    reference: dict[str, Any],
+    options: argparse.Namespace,
+    store: Path,
+) -> Round:
     started = time.monotonic()
     writers = [
         subprocess.Popen(
@@ -345,6 +362,49 @@ def race_round(
     return result
 
 
+@contextmanager
+def chroma_server(folder: Path) -> Iterator[tuple[str, int]]:
+    """`chroma run` on 127.0.0.1 over ``folder`` (a store folder, as the embedded store left it)."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = (folder.parent / "chroma-run.log").open("w")
+    command = [
+        str(Path(sys.executable).parent / "chroma"),
+        "run",
+        "--path",
+        str(folder),
+        "--host",
+        "127.0.0.1",
+    ]
+    proc = subprocess.Popen([*command, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(
+                    f"chroma run did not start: {(folder.parent / 'chroma-run.log').read_text()}"
+                )
+            time.sleep(0.2)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
@@ -372,6 +432,7 @@ def main() -> int:
         "--work", type=Path, default=None, help="folder for the stores (default: a temp folder)"
     )
     parser.add_argument("--keep", action="store_true", help="keep every round's store")
+    parser.add_argument("--server", action="store_true", help="serve each round's store with `chroma run`")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
 
@@ -423,6 +484,7 @@ def main() -> int:
         "reader": options.reader,
         "writers": options.writers,
         "readers": options.readers,
+        "store": "chroma run" if options.server else "embedded",
         "rounds": len(rounds),
         "held": sum(r.held for r in rounds),
         "crashed": sum(r.crashed for r in rounds),
