@@ -483,7 +483,7 @@ class ArticleStore:
                 _drop_cached_system(self._client)
                 current = _GENERATIONS[self._key] = current + 1
                 log.debug("reopening the embedded store %s after a change by another process", self._key)
-                if problem := vector_index_problem(self.settings, thorough):
+                if problem := vector_index_problem(self.settings, suspect=thorough):
                     raise damaged(self.settings, problem)
             if current != self._generation:
                 self._client = _client(self.settings)
@@ -539,7 +539,9 @@ def open_store(settings: Settings, embedding_model: str, create: bool = True) ->
     with lock.turn() if lock is not None else nullcontext() as turn:
         if turn is not None and turn.stale:  # another process changed the store since this one last looked
             reset_client(settings)
-        if turn is not None and (problem := vector_index_problem(settings, thorough=turn.suspect)):
+        if turn is not None and (
+            problem := vector_index_problem(settings, first=turn.first, suspect=turn.suspect)
+        ):
             raise damaged(settings, problem)
         client = _client(settings)
         try:
@@ -609,10 +611,16 @@ def reset_client(settings: Settings) -> None:
             _GENERATIONS[str(lock.folder)] = _GENERATIONS.get(str(lock.folder), 0) + 1
 
 
-def vector_index_problem(settings: Settings, thorough: bool = False) -> str | None:
+#: Up to this many vectors, a process reads the index files whole when it first opens the store (~4 ms per
+#: 1,000 vectors); larger ones only after a process died during its turn (always: header and sizes).
+THOROUGH_MAX_ELEMENTS = 250_000
+
+
+def vector_index_problem(settings: Settings, first: bool = False, suspect: bool = False) -> str | None:
     """What is wrong with an embedded store's vector index files (None: nothing): checked before Chroma loads
-    them, since it crashes the process on damaged ones. Header and sizes; every element and neighbour list
-    when ``thorough`` (after a process died during its turn at the store)."""
+    them, since it crashes the process on damaged ones. Header and sizes always; every element and neighbour
+    list after a process died during its turn at the store (``suspect``), and at a process's ``first`` look
+    unless the index is larger than THOROUGH_MAX_ELEMENTS."""
     from ingest import chroma_files, hnsw_files
 
     try:
@@ -629,8 +637,13 @@ def vector_index_problem(settings: Settings, thorough: bool = False) -> str | No
         return None
     folder = settings.chroma_path / found.vector_segment
     problem = hnsw_files.quick_problem(folder, found.dimension)
-    if problem is None and thorough and found.dimension and (folder / hnsw_files.HEADER).exists():
-        log.info("a litbot process stopped while using the store: checking its vector index")
+    if (
+        problem is None
+        and (first or suspect)
+        and found.dimension
+        and (folder / hnsw_files.HEADER).exists()
+        and (suspect or hnsw_files.read_header(folder).count <= THOROUGH_MAX_ELEMENTS)
+    ):
         problems = hnsw_files.scan(folder, found.dimension).problems
         problem = problems[0] if problems else None
     return problem

@@ -63,6 +63,7 @@ class Turn:
     stale: bool
     wrote: bool = False
     suspect: bool = False  # a process died during its turn, or the last one found damage: check thoroughly
+    first: bool = False  # this process's first turn at the store
 
 
 class StoreLock:
@@ -91,7 +92,9 @@ class StoreLock:
             with self._exclusive():
                 found = self._read_generation()
                 suspect = found is not None and found.startswith(("busy:", "suspect:"))
-                turn = Turn(stale=found != self._seen, wrote=writes, suspect=suspect)
+                turn = Turn(
+                    stale=found != self._seen, wrote=writes, suspect=suspect, first=self._seen is None
+                )
                 before = index_fingerprint(self.folder)
                 self._write_generation(f"busy:{os.getpid()}:{uuid.uuid4().hex}")
                 self._turn, self._depth = turn, 1

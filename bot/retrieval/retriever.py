@@ -83,8 +83,10 @@ class Retriever:
         self.synthesis_margin = synthesis_margin
 
     def lexical_index(self) -> LexicalSearch:
-        """The index for the store's current revision (built or loaded on first use after a change)."""
-        return self._cache.get(self.store)
+        """The index for the store's current revision (built or loaded on first use after a change). Taken
+        in a turn at the store, always before the cache's own lock: one order for every thread."""
+        with self.store.reading():
+            return self._cache.get(self.store)
 
     def latest_index(self) -> LexicalSearch:
         """The index as the latest search saw it (no turn at the store): what an answer reads its articles
