@@ -113,8 +113,9 @@ def hold_the_store(settings: Settings, before: str = "", during: str = "") -> su
 WRITE_ONE = """
 from ingest.pipeline import Ingestor, ingest_inputs
 from ingest.embeddings import make_embedder
-open("late.jsonl", "w").write('{"pmid": "777001", "title": "Zorbulin in rugby", "abstract": "Zorbulin halved concussion in rugby players."}\\n')
-print(ingest_inputs(["late.jsonl"], Ingestor(store, make_embedder(settings), settings)).new, file=sys.stderr)
+late = settings.chroma_path.parent / "late.jsonl"
+late.write_text('{"pmid": "777001", "title": "Zorbulin in rugby", "abstract": "Zorbulin halved concussion in rugby players."}\\n')
+print(ingest_inputs([str(late)], Ingestor(store, make_embedder(settings), settings)).new, file=sys.stderr)
 """
 
 
