@@ -73,8 +73,6 @@ PYTEST_ARGS := -q -n $(PYTEST_WORKERS) --dist loadgroup --max-worker-restart=0
 # The suite starts ~40 Python processes (workers, `litbot`s, servers): with PYTHONDONTWRITEBYTECODE set, as on
 # some machines, each recompiles litbot and pytest rewrites every test module again (~5 s a worker). Not here.
 pytest pytest-fast: export PYTHONDONTWRITEBYTECODE :=
-# The wheel test (tests/test_install.py) builds and installs litbot with the same uv and lock.
-pytest pytest-fast: export LITBOT_TEST_UV := $(abspath $(UV))
 
 pytest: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -202,13 +202,14 @@ class QueryMemo:
 
 
 def _warm_up(embedder: Embedder) -> None:
-    """Load the local model and the gate's word lists now (never calls a remote embedding API)."""
+    """Load the local model and the gate's word lists now (never calls a remote embedding API). A graph not
+    built yet is left to the first question that needs it: an empty store answers without the model."""
     from bot.answer.concepts import warm_up
     from ingest.embeddings import MiniLMEmbedder
 
     with contextlib.suppress(Exception):  # the real call reports any problem
         warm_up()
-        if isinstance(embedder, MiniLMEmbedder):
+        if isinstance(embedder, MiniLMEmbedder) and embedder.graph_cached():
             embedder.embed_query("warm-up")
 
 

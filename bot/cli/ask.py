@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail
+from bot.cli.common import ensure_weights_for_store, fail
 from ingest.errors import ConfigError, LitbotError
 
 
@@ -91,7 +91,9 @@ def ask_command(
     try:
         from bot.chat import ChatHandler
 
-        handler = ChatHandler.from_settings(load_settings())
+        settings = load_settings()
+        ensure_weights_for_store(settings)
+        handler = ChatHandler.from_settings(settings)
         stream = handler.mode == "llm" and not as_json and cite is None and sys.stdout.isatty()
         answer = handler.new_session().ask(question, filters=filters, k=k, on_token=_echo if stream else None)
         hint = handler.store_hint() if answer.refused else None

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail
+from bot.cli.common import ensure_weights_for_store, fail
 from ingest.errors import LitbotError
 
 
@@ -55,6 +55,10 @@ def chat_command(
         settings = load_settings()
     except LitbotError as exc:
         raise fail(exc.user_message, 2, as_json=as_json) from None
+    try:
+        ensure_weights_for_store(settings)
+    except LitbotError as exc:
+        raise fail(exc.user_message, as_json=as_json) from None
     conversation = Conversation(settings, k=k)
     try:
         conversation.filters = parse_filter(filter_text or "", Filters())

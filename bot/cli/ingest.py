@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import checked_inputs, fail, print_report, run_ingest, say_waiting
+from bot.cli.common import checked_inputs, ensure_weights, fail, print_report, run_ingest, say_waiting
 from ingest.errors import LitbotError
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ def ingest_command(
     show_progress = not as_json and sys.stderr.isatty()
     checked_inputs(specs, settings, as_json)  # a typo fails here, before the store is touched
     try:
+        ensure_weights(settings)  # a missing model is fetched (or its error shown) before anything is read
         with writer_lock(settings, on_wait=say_waiting):
             report = run_ingest(specs, settings, show_progress, as_json)
     except KeyboardInterrupt:
