@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from ingest.settings import Settings
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 chunk``, ``2 chunks``, ``1,000 articles``."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def fail(message: str, code: int = 1, *, as_json: bool = False, **fields: object) -> typer.Exit:
     """Print one clear line to stderr (and with ``--json`` the same as ``{"error": ...}`` on stdout, so a
     script reading stdout always gets JSON); the caller raises the returned Exit."""
@@ -204,7 +209,7 @@ class IngestDisplay:
     def _show(self, name: str) -> None:
         read, total = self._bytes
         rate = self.rate()
-        done = f"{self.articles:,} articles" + (f" · {rate:.1f}/s" if rate else "")
+        done = plural(self.articles, "article") + (f" · {rate:.1f}/s" if rate else "")
         if self._bar is not None:
             self._bar.update(
                 self._task,
@@ -218,8 +223,15 @@ class IngestDisplay:
         if self.quiet or now - self._last_line < self.every:
             return
         self._last_line = now
-        share = f", {100 * read / total:.0f}% read" if total else ""
-        typer.echo(f"ingesting {printable(Path(name).name)}: {done}{share}", err=True)
+        share = f"{100 * read / total:.0f}% read" if total else ""
+        # nothing stored yet is not nothing found: a small file is read at once, then its first group embeds
+        status = ", ".join(
+            filter(None, [share, "embedding the first articles…"] if not self.articles else [done, share])
+        )
+        typer.echo(f"ingesting {printable(Path(name).name)}: {status}", err=True)
+
+
+UPDATED_SHOWN = 5  # updated articles named under the summary line; --json lists them all
 
 
 def print_report(report: IngestReport) -> None:
@@ -227,8 +239,15 @@ def print_report(report: IngestReport) -> None:
     typer.echo(
         f"read {report.read}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.skipped} skipped ({report.skipped_no_abstract} without abstract, "
-        f"{report.skipped_malformed} malformed); {report.chunks} chunks written in {report.seconds:.1f} s"
+        f"{report.skipped_malformed} malformed); {plural(report.chunks, 'chunk')} written in {report.seconds:.1f} s"
     )
+    shown = report.updated_articles[:UPDATED_SHOWN]
+    for article in shown:
+        title = printable(article["title"])
+        title = title if len(title) <= 80 else title[:79] + "…"
+        typer.echo(f"  updated: {article['id']}" + (f" “{title}”" if title else ""))
+    if len(report.updated_articles) > len(shown):
+        typer.echo(f"  ... and {len(report.updated_articles) - len(shown)} more updated (see --json)")
     for error in report.input_errors:
         typer.echo(f"  failed: {error}", err=True)
     for problem in report.problems[:20]:

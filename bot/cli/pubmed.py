@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import APP_SETTINGS, Command, ensure_weights, fail, print_report, say_waiting
+from bot.cli.common import APP_SETTINGS, Command, ensure_weights, fail, plural, print_report, say_waiting
 from ingest.errors import LitbotError
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def _progress(as_json: bool) -> Progress | None:
         return None
 
     def show(name: str, done: int) -> None:
-        typer.echo(f"\r\033[K{name[:60]}: {done} records fetched", nl=False, err=True)
+        typer.echo(f"\r\033[K{name[:60]}: {plural(done, 'record')} fetched", nl=False, err=True)
 
     return show
 
