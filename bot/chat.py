@@ -123,6 +123,14 @@ class ChatHandler:
         store = self.store
         return EMPTY_STORE_HINT if store is None or store.count_chunks() == 0 else None
 
+    def filter_hint(self, filters: Filters) -> str | None:
+        """After a refusal: a journal or study type in ``filters`` that no article of the store has, and how
+        many name one (the bundled sample has one journal and no study types); else None."""
+        if not (filters.journal or filters.types):
+            return None
+        retriever = self.retriever()
+        return "; ".join(retriever.unmatched_filters(filters) if retriever else []) or None
+
     def stats(self) -> dict[str, object]:
         """What front ends show about the set-up; never a secret."""
         store = self.store

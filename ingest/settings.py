@@ -171,7 +171,8 @@ class Settings(BaseSettings):
         6,
         validation_alias=_env("TOP_K"),
         ge=1,
-        description="Sources per answer.",
+        le=50,
+        description="Sources per answer (1-50, as `ask --k` and `chat --k`).",
         json_schema_extra=_in("retrieval"),
     )
     relevance_floor: float | None = Field(

@@ -63,3 +63,96 @@ def test_a_re_ingest_names_what_it_updated(tmp_path: Path, hashed_embeddings: ob
     ]
     report = json.loads(run_litbot("ingest", str(_csv(many, "third")), "--json").stdout)
     assert report["updated_articles"] == [{"id": f"pmid:{i}", "title": f"Title {i}"} for i in range(1, 8)]
+
+
+NEJM = "The New England journal of medicine"
+ARTICLES = (
+    "pmid,title,abstract,journal,year,retracted\n"
+    "11,Arnica after rhinoplasty,Arnica reduced bruising after rhinoplasty in a randomised trial of 40 patients.,"
+    f"Plast Surg,2015,true\n"
+    "12,Budesonide-formoterol as needed in mild asthma,As-needed budesonide-formoterol reduced severe asthma "
+    f"exacerbations compared with terbutaline in patients with mild asthma.,{NEJM},2018,\n"
+    "13,Headgear in rugby,Rugby headgear did not prevent concussion in this cohort of school players.,,2002,\n"
+)
+
+
+@pytest.fixture
+def small_store(tmp_path: Path) -> Path:
+    data = tmp_path / "articles.csv"
+    data.write_text(ARTICLES)
+    assert run_litbot("ingest", str(data)).returncode == 0
+    return data
+
+
+def test_the_medline_abbreviation_of_a_journal_matches_it(small_store: Path) -> None:
+    question = "Does as-needed budesonide-formoterol reduce asthma exacerbations?"
+    done = run_litbot("ask", question, "--journal", "N Engl J Med", "--json")
+    citations = json.loads(done.stdout)["citations"]
+    assert [c["pmid"] for c in citations] == ["12"]
+    assert json.loads(run_litbot("ask", question, "--journal", "Lancet", "--json").stdout)["refused"]
+
+
+def test_a_filter_no_article_can_match_says_so(small_store: Path) -> None:
+    done = run_litbot(
+        "ask", "Does rugby headgear prevent concussion?", "--journal", "surgery", "--type", "rct"
+    )
+    notes = [line for line in done.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        'note: no article\'s journal is "surgery" (articles in this store with a journal name: 2 of 3); no '
+        "article is of type rct (articles in this store with a study type: 0 of 3; study types come from PubMed's "
+        "publication types, which the bundled sample lacks)"
+    ]
+
+
+def test_a_withheld_retracted_article_is_not_contradicted_by_the_not_found_note(small_store: Path) -> None:
+    done = run_litbot("ask", "Does arnica reduce bruising after rhinoplasty?")
+    assert "1 retracted article matched and was left out of the answer" in done.stdout
+    assert "Not found in the indexed abstracts" not in done.stdout  # they hold it: it is the retracted one
+
+
+def test_the_not_found_note_beside_a_withheld_article_speaks_of_the_others() -> None:
+    from bot.render import answer_notes
+    from bot.types import REFUSAL, Answer, Citation
+
+    withheld = [
+        Citation(n=1, id="pmid:11", title="Arnica after rhinoplasty", pmid="11", retraction="retracted")
+    ]
+    kwargs = {
+        "question": "q",
+        "standalone_question": "q",
+        "text": REFUSAL,
+        "mode": "extractive",
+        "refused": True,
+    }
+    answer = Answer(**kwargs, missing=["arnica", "rhinoplasty"], withheld=withheld)  # type: ignore[arg-type]
+    assert answer_notes(answer)[1] == "Not found in the other indexed abstracts: arnica, rhinoplasty."
+    alone = Answer(**kwargs, missing=["arnica"])  # type: ignore[arg-type]
+    assert answer_notes(alone) == ["Not found in the indexed abstracts: arnica."]
+
+
+def test_a_title_ending_in_a_question_mark_gets_no_second_stop() -> None:
+    from bot.render import source_line
+    from bot.types import Citation
+
+    asked = Citation(n=1, id="pmid:1", title="Is it safe during IVF?", year=2011, pmid="1")
+    assert source_line(asked) == "[1] Is it safe during IVF? 2011. https://pubmed.ncbi.nlm.nih.gov/1/"
+    plain = Citation(n=2, id="pmid:2", title="A trial.", journal="Gut", year=2020)
+    assert source_line(plain) == "[2] A trial. Gut, 2020."
+
+
+def test_stats_mode_means_what_chat_stats_means(small_store: Path) -> None:
+    from bot.chat import ChatHandler
+    from ingest.settings import load_settings
+
+    cli = json.loads(run_litbot("stats", "--json").stdout)
+    chat = ChatHandler.from_settings(load_settings()).stats()
+    assert cli["mode"] == chat["mode"] == "extractive" and cli["llm_model"] == chat["llm_model"]
+    assert cli["store_type"] == "embedded" and cli["articles"] == chat["articles"] == 3
+
+
+@pytest.mark.parametrize("command", ["ask", "chat"])
+def test_k_has_the_same_bounds_in_ask_and_chat(command: str) -> None:
+    args = ["Does rugby headgear prevent concussion?"] if command == "ask" else []
+    for k, bound in (("0", "greater than or equal to 1"), ("51", "less than or equal to 50")):
+        done = run_litbot(command, *args, "--k", k)
+        assert done.returncode == 2 and "Invalid value for '--k'" in done.stderr and bound in done.stderr

@@ -26,7 +26,11 @@ def ask_command(
     ] = None,
     year_to: Annotated[int | None, typer.Option("--year-to", help="Only articles up to this year.")] = None,
     journal: Annotated[
-        str | None, typer.Option("--journal", help="Only journals whose name contains this (any case).")
+        str | None,
+        typer.Option(
+            "--journal",
+            help="Only journals whose name contains this (any case), or abbreviated so: 'N Engl J Med'.",
+        ),
     ] = None,
     types: Annotated[
         str | None,
@@ -96,7 +100,7 @@ def ask_command(
         handler = ChatHandler.from_settings(settings)
         stream = handler.mode == "llm" and not as_json and cite is None and sys.stdout.isatty()
         answer = handler.new_session().ask(question, filters=filters, k=k, on_token=_echo if stream else None)
-        hint = handler.store_hint() if answer.refused else None
+        hint = (handler.store_hint() or handler.filter_hint(filters)) if answer.refused else None
     except KeyboardInterrupt:
         raise fail("interrupted", 130, as_json=as_json, question=question) from None
     except LitbotError as exc:

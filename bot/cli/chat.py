@@ -35,7 +35,7 @@ def chat_command(
         ),
     ] = None,
     k: Annotated[
-        int | None, typer.Option("--k", min=1, help="Sources per answer (default: LITBOT_TOP_K).")
+        int | None, typer.Option("--k", min=1, max=50, help="Sources per answer (default: LITBOT_TOP_K).")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:

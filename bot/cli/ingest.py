@@ -129,7 +129,7 @@ def ingest_command(
 def stats_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show what the store holds: articles, chunks, embedding model, where it lives."""
+    """Show what the store holds: articles, chunks, embedding model, where it lives, how questions are answered."""
     from ingest.settings import load_settings
     from ingest.store import open_store
 
@@ -141,8 +141,11 @@ def stats_command(
             "chunks": store.count_chunks(),
             "embedding_model": store.embedding_model,
             "store": settings.store_label,
-            "mode": "server" if settings.uses_server else "embedded",
+            "store_type": "server" if settings.uses_server else "embedded",
             "collection": settings.collection,
+            # "mode" means what it means in chat's /stats and in every answer: how questions are answered
+            "mode": "llm" if settings.llm_configured else "extractive",
+            "llm_model": settings.llm_model if settings.llm_configured else "none (extractive answers)",
             **_evidence_counts(store),
         }
     except LitbotError as exc:
