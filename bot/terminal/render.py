@@ -147,7 +147,7 @@ def print_sources(console: Console, answer: Answer, links: bool) -> None:
     if not answer.citations:
         return
     console.print()
-    console.print(Text("Sources", style="bold underline"))
+    console.print(Text("Sources:", style="bold underline"))  # as `litbot ask` heads them
     for citation in answer.citations:
         print_source(console, citation, links)
 
