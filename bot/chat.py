@@ -122,6 +122,14 @@ class ChatHandler:
         store = self.store
         return EMPTY_STORE_HINT if store is None or store.count_chunks() == 0 else None
 
+    def filter_hint(self, filters: Filters) -> str | None:
+        """After a refusal: a journal or study type in ``filters`` that no article of the store has, and how
+        many name one (the bundled sample has one journal and no study types); else None."""
+        if not (filters.journal or filters.types):
+            return None
+        retriever = self.retriever()
+        return "; ".join(retriever.unmatched_filters(filters) if retriever else []) or None
+
     def stats(self) -> dict[str, object]:
         """What front ends show about the set-up; never a secret."""
         store = self.store
@@ -201,13 +209,14 @@ class QueryMemo:
 
 
 def _warm_up(embedder: Embedder) -> None:
-    """Load the local model and the gate's word lists now (never calls a remote embedding API)."""
+    """Load the local model and the gate's word lists now (never calls a remote embedding API). A graph not
+    built yet is left to the first question that needs it: an empty store answers without the model."""
     from bot.answer.concepts import warm_up
     from ingest.embeddings import MiniLMEmbedder
 
     with contextlib.suppress(Exception):  # the real call reports any problem
         warm_up()
-        if isinstance(embedder, MiniLMEmbedder):
+        if isinstance(embedder, MiniLMEmbedder) and embedder.graph_cached():
             embedder.embed_query("warm-up")
 
 

@@ -38,6 +38,7 @@ import tantivy
 from filelock import FileLock
 
 from ingest.chunking import without_title
+from ingest.journals import journal_matches
 from ingest.terms import tokenize
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ class LexicalIndex:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SQL)
+        db.create_function("journal_matches", 2, journal_matches, deterministic=True)  # --journal filters
         return db
 
     @classmethod

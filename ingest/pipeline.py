@@ -57,6 +57,7 @@ class IngestReport:
     failed_inputs: list[str] = field(default_factory=list)
     input_errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    updated_articles: list[dict[str, str]] = field(default_factory=list)  # {"id", "title"} of each, in order
     store: str = ""
     embedding_model: str = ""
 
@@ -307,6 +308,7 @@ class Ingestor:
             report.chunks += len(chunks)
             if is_update:
                 report.updated += 1
+                report.updated_articles.append({"id": article.id, "title": article.title or ""})
             else:
                 report.new += 1
         return writes, unwritten

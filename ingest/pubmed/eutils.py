@@ -7,7 +7,8 @@ Every request is a POST with form parameters, so neither the API key nor a long 
 (httpx logs URLs at INFO). NCBI allows 3 requests/s per IP, 10 with an API key: one limiter per base URL is
 shared by every client in the process (CLI, Discord watches), so concurrent users stay under it together.
 429, 5xx, network errors and broken replies (cut off, an HTML page instead of XML) are retried with
-exponential backoff, honouring Retry-After; what still fails becomes one :class:`EutilsError` line.
+exponential backoff, honouring Retry-After; what still fails becomes one :class:`EutilsError` line. A host name
+that does not resolve (offline) is tried twice, not six times, and the error names it.
 
 Replies are untrusted: one is read as a stream and refused past :data:`MAX_REPLY_BYTES` (64 MB; 200 PubMed
 records are a few MB) — at once when its Content-Length says so, else as the bytes arrive — with a
@@ -39,7 +40,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from ingest import redact
+from ingest import network, redact
 from ingest.errors import LitbotError
 from ingest.files import retry_after
 from ingest.settings import Settings
@@ -153,6 +154,7 @@ class EutilsClient:
     ) -> None:
         self.base_url = settings.eutils_url.rstrip("/") + "/"
         self._origin = _origin(httpx.URL(self.base_url))
+        self._host = httpx.URL(self.base_url).host
         self._key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else ""
         redact.remember_secrets(self._key)  # load_settings does too, but settings may be built directly
         self._common = {"tool": settings.ncbi_tool, "db": "pubmed"}
@@ -226,14 +228,25 @@ class EutilsClient:
     def _request(self, endpoint: str, params: dict[str, str], check: Callable[[bytes], Any]) -> Any:
         data = {**self._common, **params}
         problem = ""
-        malformed = 0
+        malformed = unresolved = 0
         for attempt in range(self.max_retries + 1):
             self.limiter.wait()
             delay = min(self.backoff * 2**attempt, MAX_DELAY)
             try:
                 status, headers, body = self._exchange(endpoint, data)
             except httpx.TransportError as exc:
-                problem = f"network error ({type(exc).__name__})"
+                if network.unresolvable(exc) or isinstance(exc, httpx.ConnectError):
+                    problem = network.describe(exc, self._host)
+                else:
+                    problem = f"network error ({type(exc).__name__})"
+                # A name that did not resolve twice will not on a third try (offline, or a typo in the URL):
+                # say so in a second instead of after half a minute of backoff.
+                unresolved += network.unresolvable(exc)
+                if unresolved > 1:
+                    raise EutilsError(
+                        f"cannot reach NCBI: {problem}",
+                        hint="check the connection (or LITBOT_EUTILS_URL), then rerun the same command",
+                    ) from None
             except _TooSlow:
                 problem = f"network error (no complete reply within {self.deadline:g} s)"
             else:
@@ -252,7 +265,7 @@ class EutilsClient:
                         if malformed > self.malformed_retries:
                             break
             if attempt < self.max_retries:
-                log.warning(
+                (log.info if unresolved else log.warning)(  # the one quiet retry of a failed lookup
                     "NCBI %s: %s; retrying in %.1f s (%d/%d)",
                     endpoint,
                     redact.redact(problem),  # it may quote an echoing page; install() may not have run
