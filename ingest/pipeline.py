@@ -432,6 +432,13 @@ def ingest_inputs(
             if not skips:
                 report.input_errors.append(f"{path}: no articles found")
     report.seconds = round(time.perf_counter() - started, 3)
+    if report.chunks and not ingestor.settings.uses_server:
+        # What was written must have left the vector index files sound (Chroma may log a failure to apply
+        # its log to them and carry on): say so now, not at the next question.
+        from ingest.store import damaged, vector_index_problem
+
+        if problem := vector_index_problem(ingestor.settings):
+            raise damaged(ingestor.settings, problem)
     return report
 
 
