@@ -191,13 +191,21 @@ class PubmedFetcher:
         pending = [pmid for pmid in cursor.ids or [] if pmid not in done]
         for start in range(0, len(pending), self.batch_size):
             batch = pending[start : start + self.batch_size]
+            received = len(cursor.done)
             found |= self._ingest_batch(self.client.efetch_ids(batch), cursor, outcome)
+            # a PMID NCBI does not have, or whose record is too damaged to say which it is: named, not dropped
+            answered = set(cursor.done[received:])
+            for pmid in batch:
+                if pmid not in answered:
+                    missing = f"PMID {pmid}: not in NCBI's reply (no such record, or unreadable)"
+                    outcome.report.problems.append(missing)
             if persist:
                 cursor.save(self.data_dir)
         return found
 
     def _ingest_batch(self, body: bytes, cursor: Cursor, outcome: FetchOutcome) -> set[str]:
-        """Parse one efetch reply, write it to the store, note its PMIDs; returns the DOIs it held."""
+        """Parse one efetch reply, write it to the store, note its PMIDs; returns the DOIs it held. A record
+        that cannot be read is one skip named by its PMID (or number); the others are stored."""
         events: list[ParseEvent] = list(parse_pubmed_xml(io.BytesIO(body), "efetch"))
         self.ingestor.ingest_events(events, outcome.report)
         dois: set[str] = set()
@@ -209,9 +217,9 @@ class PubmedFetcher:
             else:
                 found = _PMID_LOCATOR.search(event.locator)
                 pmid = found.group(1) if found else None
+            outcome.fetched += 1
             if pmid:
                 cursor.done.append(pmid)
-                outcome.fetched += 1
         if self.progress:
             self.progress(outcome.query, outcome.fetched)
         return dois

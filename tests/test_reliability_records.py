@@ -1,0 +1,180 @@
+"""One bad record costs one record (issue 26): damage inside one record of a PubMed XML file, an efetch batch,
+a MEDLINE file, a CSV or JSONL stream spoils that record only; everything else goes in, and the bad one is named
+(file, record, PMID when it can be read)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.articles import Article, ParseEvent, Skipped
+from ingest.limits import MAX_XML_RECORD_BYTES
+from ingest.settings import Settings
+from ingest.sources import parse_pubmed_xml, read_input
+from ingest.store import open_store
+from tests.cli_runner import run_litbot
+from tests.embeddings_stub import EmbeddingsStub
+from tests.eutils_stub import EutilsStub, running_stub
+
+RECORD = (
+    '<PubmedArticle><MedlineCitation Status="MEDLINE"><PMID Version="1">{pmid}</PMID><Article>'
+    "<ArticleTitle>Trial {pmid} of headgear</ArticleTitle><Abstract><AbstractText>{body}</AbstractText></Abstract>"
+    "</Article></MedlineCitation></PubmedArticle>\n"
+)
+PROLOG = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st '
+    'January 2025//EN" "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n<PubmedArticleSet>\n'
+)
+# What one record may hold that a strict XML parser refuses (issue 26, Broken 1).
+DAMAGE = {
+    "nul-byte": b"Headgear \x00 did not help.",
+    "unescaped-ampersand": b"Headgear & helmets did not help.",
+    "nesting-over-256": b"<i>" * 300 + b"deep" + b"</i>" * 300,
+    "invalid-utf8": b"Headgear \xff\xfe did not help.",
+}
+
+
+def xml_file(count: int, bad: int | None = None, damage: bytes = b"", prolog: str = PROLOG) -> bytes:
+    """``count`` records with PMIDs 960001…, record ``bad`` (from 1) holding ``damage`` as its abstract."""
+    parts = [prolog.encode()]
+    for number in range(1, count + 1):
+        body = damage if number == bad else f"Headgear did not prevent concussion, study {number}.".encode()
+        parts.append(RECORD.format(pmid=960000 + number, body="@BODY@").encode().replace(b"@BODY@", body))
+    parts.append(b"</PubmedArticleSet>\n")
+    return b"".join(parts)
+
+
+def split(events: list[ParseEvent]) -> tuple[list[str], list[Skipped]]:
+    return [str(e.pmid) for e in events if isinstance(e, Article)], [
+        e for e in events if isinstance(e, Skipped)
+    ]
+
+
+# --- PubMed XML: one bad record costs one record -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_one_bad_record_in_200_costs_only_that_record(tmp_path: Path, damage: bytes) -> None:
+    path = tmp_path / "batch.xml.gz"
+    path.write_bytes(gzip.compress(xml_file(200, bad=100, damage=damage)))
+    kept, skipped = split(list(read_input(str(path))))
+    assert kept == [str(960000 + n) for n in range(1, 201) if n != 100]
+    (bad,) = skipped
+    assert (bad.source, bad.locator, bad.reason) == ("batch.xml.gz", "PMID 960100", "malformed")
+    assert bad.message.startswith("record 100 (line 103) ") and "\n" not in bad.message
+
+
+def test_an_oversized_an_unterminated_and_a_truncated_record_each_cost_one() -> None:
+    data = xml_file(6, bad=2, damage=b"x" * (MAX_XML_RECORD_BYTES + 1))
+    data = data.replace(
+        b"study 4.</AbstractText></Abstract></Article></MedlineCitation></PubmedArticle>", b"study 4."
+    )
+    data = data[: data.index(b"study 6.")]  # the input ends inside record 6
+    kept, skipped = split(list(parse_pubmed_xml(io.BytesIO(data), "cut.xml")))
+    assert kept == ["960001", "960003", "960005"]
+    assert [(s.locator, s.message.split(" (")[0]) for s in skipped] == [
+        ("PMID 960002", "record 2"),
+        ("PMID 960004", "record 4"),
+        ("PMID 960006", "the XML breaks off inside record 6"),
+    ]
+    assert "is 16 MB, over the 16 MB a PubMed XML record may take; skipped unread" in skipped[0].message
+    assert "no end tag" in skipped[1].message
+
+
+LAUGHS = "".join(f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10 if i else "lol"}">' for i in range(10))
+
+
+@pytest.mark.parametrize(
+    ("declared", "used", "expected"),
+    [
+        (
+            LAUGHS,
+            "&l9;",
+            "uses &l9; at line 6, an entity the file's DOCTYPE builds out of other entities (an XML bomb)",
+        ),
+        ('<!ENTITY xxe SYSTEM "file:///etc/passwd">', "&xxe;", "uses &xxe; at line 6, an external entity"),
+        ('<!ENTITY nb "&#160;">', "&nb;", "uses &nb; at line 6, an entity declared in the file's DOCTYPE"),
+        ("", "&nbsp;", "uses &nbsp; at line 6, an entity that is declared nowhere"),
+    ],
+    ids=["billion-laughs", "external", "plain", "undeclared"],
+)
+def test_a_record_using_an_entity_is_skipped_and_named_and_the_others_kept(
+    declared: str, used: str, expected: str
+) -> None:
+    """The decision (issue 23, item 1): litbot expands no entity. The records before the first use of a bomb
+    are good data, and so are those after it; each record using one is skipped with a message saying what the
+    entity is. The same on every lxml (the suite runs it on whatever is installed)."""
+    prolog = f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [{declared}]>\n<PubmedArticleSet>\n'
+    data = xml_file(5, bad=3, damage=f"Headgear {used} did not help.".encode(), prolog=prolog)
+    kept, skipped = split(list(parse_pubmed_xml(io.BytesIO(data), "doc.xml")))
+    assert kept == ["960001", "960002", "960004", "960005"]
+    assert [s.locator for s in skipped] == ["PMID 960003"]
+    assert skipped[0].message.startswith(f"record 3 (line 6) {expected}"), skipped[0].message
+
+
+def test_a_doctype_holding_record_tags_and_brackets_is_skipped_as_a_unit() -> None:
+    tricky = "<!ENTITY t \"<PubmedArticle>]>\"> <!-- ]> <PubmedArticle> --> <!ATTLIST x y CDATA '>'>"
+    prolog = f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [{tricky}]>\n<PubmedArticleSet>\n'
+    kept, skipped = split(list(parse_pubmed_xml(io.BytesIO(xml_file(3, prolog=prolog)), "doc.xml")))
+    assert (kept, skipped) == (["960001", "960002", "960003"], [])
+
+
+def test_a_declared_8_bit_encoding_is_read_in_every_record() -> None:
+    prolog = PROLOG.replace("utf-8", "ISO-8859-1")
+    data = xml_file(3, bad=2, damage="Caf\u00e9 au lait did not help.".encode("latin-1"), prolog=prolog)
+    events = list(parse_pubmed_xml(io.BytesIO(data), "latin.xml"))
+    assert [e.abstract for e in events if isinstance(e, Article)][1] == "Caf\u00e9 au lait did not help."
+
+
+# --- an efetch batch -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stub() -> Iterator[EutilsStub]:
+    yield from running_stub()
+
+
+def test_a_bad_record_in_an_efetch_batch_costs_only_itself(
+    stub: EutilsStub, hashed_embeddings: EmbeddingsStub
+) -> None:
+    """5 matching, record 2 bad: the 4 good ones are stored, the bad one named by PMID; a rerun stores nothing
+    twice and names it again (nothing is silently lost)."""
+    stub.results = ["9997", "11748933", "11700088", "29768149", "30108519"]
+    record = stub.records["11748933"]
+    stub.records["11748933"] = record.replace(
+        b"<AbstractText", b"<AbstractText>\x00</AbstractText><AbstractText", 1
+    )
+    env = {"LITBOT_EUTILS_URL": stub.url}
+    first = run_litbot("ingest", "--pubmed", "headgear", "--json", env=env)
+    report = json.loads(first.stdout)
+    assert (report["count"], report["fetched"], report["new"], report["skipped_malformed"]) == (5, 5, 4, 1)
+    (problem,) = report["problems"]
+    assert problem.startswith("efetch: PMID 11748933: record 2 (line ") and "Char 0x0" in problem
+    assert first.returncode == 0
+    assert stored_pmids() == {"9997", "11700088", "29768149", "30108519"}
+    second = json.loads(run_litbot("ingest", "--pubmed", "headgear", "--json", env=env).stdout)
+    assert (second["new"], second["unchanged"], second["skipped_malformed"]) == (0, 4, 1)
+    assert second["problems"] == [problem]
+
+
+def test_pmids_missing_from_the_reply_are_named(stub: EutilsStub, hashed_embeddings: EmbeddingsStub) -> None:
+    stub.records["11700088"] = stub.records["11700088"].replace(b"<PMID", b"<PMID>x</PMID><Broken", 1)
+    done = run_litbot("ingest", "--pmid", "9997,11700088,4242", "--json", env={"LITBOT_EUTILS_URL": stub.url})
+    report = json.loads(done.stdout)
+    assert report["new"] == 1 and report["skipped_malformed"] == 1
+    assert "efetch: record 2: record 2 (line 5) is not well-formed XML" in report["problems"][0]
+    assert report["problems"][1:] == [
+        "PMID 11700088: not in NCBI's reply (no such record, or unreadable)",
+        "PMID 4242: not in NCBI's reply (no such record, or unreadable)",
+    ]
+
+
+def stored_pmids() -> set[str]:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    store = open_store(settings, settings.embedding_model, create=False)
+    return {str(meta["pmid"]) for meta in store.iter_article_metadata()}
