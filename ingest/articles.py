@@ -19,7 +19,6 @@ PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 DOI_URL = "https://doi.org/{doi}"
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
-_WS = re.compile(r"\s+")
 # C0 and C1 control characters (ESC, NUL, bell...) and the Unicode line/paragraph separators: never text.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -50,7 +49,9 @@ def pubmed_link(pmid: str | None) -> str | None:
 def clean_text(text: str | None) -> str:
     """Collapse runs of whitespace (abstracts come wrapped, indented and with stray tabs) and drop control
     characters: an escape sequence in a title must never reach a terminal."""
-    return _WS.sub(" ", CONTROL.sub("", text or "")).strip()
+    # str.split() splits on exactly the characters regex \s matches, at under half the cost (this runs for
+    # every field of every record)
+    return " ".join(CONTROL.sub("", text or "").split())
 
 
 def normalise_doi(doi: str | None) -> str | None:
