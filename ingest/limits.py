@@ -19,6 +19,12 @@ MAX_TITLE_CHARS = 1_000
 MAX_ABSTRACT_CHARS = 50_000
 #: Names in one list field: authors, affiliations, MeSH headings, keywords.
 MAX_LIST_ITEMS = 5_000
+#: Characters of one name: an author, an affiliation, a MeSH heading, a keyword, a publication type, a journal,
+#: a source's own id (real ones stay under a few hundred).
+MAX_NAME_CHARS = 1_000
+#: Characters of all MeSH headings of a record, and of all its publication types (real records: under 2,000):
+#: they are stored with the article, on its chunk 0, and read back with every answer citing it.
+MAX_METADATA_CHARS = 8_000
 #: Chunks one article may make.
 MAX_CHUNKS = 64
 #: A gzip stream may expand this many times its compressed size once past GZIP_CHECK_AFTER bytes.

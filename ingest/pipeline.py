@@ -89,12 +89,18 @@ def stored_hash(article: Article, signature: str) -> str:
 
 
 def chunk_metadata(article: Article, index: int, count: int, content_hash: str) -> Metadata:
-    """Flat metadata for one chunk: what is needed to cite it and to filter by it (no None values)."""
+    """Flat metadata for one chunk (no None values). Chunk 0, the article's commit marker, carries the
+    article's data — what is needed to cite it and to filter by it — once; every other chunk only what finds and
+    orders it and the year (the dense search filters chunks by year). Readers take article data from chunk 0
+    (stores written before this carry it on every chunk too; it is the same)."""
     meta: Metadata = {"article_id": article.id, "chunk": index, "n_chunks": count, "hash": content_hash}
+    if article.year is not None:
+        meta["year"] = article.year
+    if index:
+        return meta
     optional: dict[str, str | int | None] = {
         "title": article.title,
         "journal": article.journal,
-        "year": article.year,
         "date": article.date,
         "pmid": article.pmid,
         "doi": article.doi,
@@ -128,6 +134,7 @@ class Ingestor:
         self.signature = chunk_signature(settings, embedder)
         self._lexical = lexical
         self._unindexed: list[ArticleChunks] = []
+        self._unindexed_removed: list[str] = []
         self._unindexed_since = now_ms()
         self._unindexed_stamp = 0
 
@@ -158,15 +165,19 @@ class Ingestor:
         the store, stamped after the index's cursor, so the next catch-up indexes it."""
         articles = self._unindexed
         for article_id, _, records in writes:
+            if not records:  # an article stored under an older form of its id, now removed
+                self._unindexed_removed.append(article_id)
+                continue
             ordered = sorted(records, key=lambda r: int(r.metadata.get("chunk", 0)))
             metadata = dict(ordered[0].metadata)
             metadata["written"] = written
+            title = str(metadata.get("title") or "")
             articles.append(
                 ArticleChunks(
                     article_id,
                     metadata,
                     [r.id for r in ordered],
-                    [without_title(r.text, str(r.metadata.get("title") or "")) for r in ordered],
+                    [without_title(r.text, title) for r in ordered],
                 )
             )
         self._unindexed_stamp = written
@@ -176,9 +187,10 @@ class Ingestor:
     def flush_index(self) -> None:
         """Index the groups written since the last flush."""
         articles, self._unindexed = self._unindexed, []
+        removed, self._unindexed_removed = self._unindexed_removed, []
         self._unindexed_since = now_ms()
-        if articles:
-            self.lexical_index().apply(articles, cursor=self._unindexed_stamp)
+        if articles or removed:
+            self.lexical_index().apply(articles, removed, cursor=self._unindexed_stamp)
 
     def ingest_events(
         self,
@@ -239,13 +251,14 @@ class Ingestor:
         report.read += len(group)
         report.unchanged += len(group) - len(latest)
         stored = self.store.stored_hashes(list(latest))
+        replaced = self._stored_under_older_ids(latest, stored)
         changed: list[tuple[Article, str, bool]] = []
         for article_id, article in latest.items():
             digest = stored_hash(article, self.signature)
             if stored.get(article_id) == digest:
                 report.unchanged += 1
             else:
-                changed.append((article, digest, article_id in stored))
+                changed.append((article, digest, article_id in stored or article_id in replaced))
         if not changed:
             return [], set()
         # With one writer at a time (the lock of an embedded store), an article of which nothing is stored
@@ -270,7 +283,8 @@ class Ingestor:
             plans.append((article, digest, is_update, chunks))
         texts = [c.text for *_, chunks in plans for c in chunks]
         vectors = iter(self.embedder.embed_documents(texts))
-        writes: list[ArticleWrite] = []
+        # the older id's chunks go (in the same write, after the new chunks, before the new commit markers)
+        writes: list[ArticleWrite] = [(replaced[a.id], 0, []) for a, *_ in plans if a.id in replaced]
         for article, digest, is_update, chunks in plans:
             records = [
                 ChunkRecord(c.id, c.text, next(vectors), chunk_metadata(article, c.index, c.count, digest))
@@ -283,6 +297,15 @@ class Ingestor:
             else:
                 report.new += 1
         return writes, unwritten
+
+    def _stored_under_older_ids(self, latest: dict[str, Article], stored: dict[str, str]) -> dict[str, str]:
+        """Articles not stored under their id but under the id an older litbot gave them (before identifiers
+        were normalised: ``pmid:0960001``, ``doi:10.1/x%20``): id -> that older id. Writing them replaces it,
+        so that re-ingesting never stores one article twice."""
+        older = {a.legacy_id: aid for aid, a in latest.items() if a.legacy_id != aid and aid not in stored}
+        if not older:
+            return {}
+        return {older[legacy]: legacy for legacy in self.store.stored_hashes(list(older))}
 
 
 class _GroupWriter:

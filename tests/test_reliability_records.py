@@ -178,3 +178,119 @@ def stored_pmids() -> set[str]:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     store = open_store(settings, settings.embedding_model, create=False)
     return {str(meta["pmid"]) for meta in store.iter_article_metadata()}
+
+
+# --- metadata: bounded per field, stored once per article ----------------------------------------------------
+
+HUGE_PMID = RECORD.replace("Trial {pmid}", "Trial").format(pmid="9" * (9 * 1024 * 1024), body="Huge PMID.")
+HUGE_MESH = RECORD.replace(
+    "</Article>",
+    "</Article><MeshHeadingList>"
+    + "".join(
+        f"<MeshHeading><DescriptorName>{n:05d}{'M' * 3000}</DescriptorName></MeshHeading>"
+        for n in range(4900)
+    )
+    + "</MeshHeadingList>",
+).format(pmid=2, body="Huge MeSH.")
+MANY_MESH = RECORD.replace(
+    "</Article>",
+    "</Article><MeshHeadingList>"
+    + "".join(
+        f"<MeshHeading><DescriptorName>{n:05d}{'M' * 900}</DescriptorName></MeshHeading>" for n in range(4900)
+    )
+    + "</MeshHeadingList>",
+).format(pmid=3, body="Many MeSH.")
+
+
+def hostile_metadata_file(path: Path) -> Path:
+    good = RECORD.format(pmid=424242, body="Headgear did not prevent concussion in rugby players.")
+    path.write_text(PROLOG + HUGE_PMID + HUGE_MESH + MANY_MESH + good + "</PubmedArticleSet>\n")
+    return path
+
+
+def test_oversized_metadata_skips_its_record_with_a_one_line_reason(tmp_path: Path) -> None:
+    events = list(read_input(str(hostile_metadata_file(tmp_path / "meta.xml"))))
+    kept, skipped = split(events)
+    assert kept == ["424242"]
+    assert [(s.locator, s.message) for s in skipped] == [
+        ("record 1", "a PMID of 9,437,184 characters is not one"),
+        ("PMID 2", "a MeSH heading of 3,005 characters, over the 1,000 one may have"),
+        ("PMID 3", "MeSH headings of 4,444,300 characters in all, over the 8,000 they may take"),
+    ]
+
+
+def _stored_the_old_way(article: Article, settings: Settings) -> None:
+    """Write ``article`` as litbot did before its data moved to chunk 0: every chunk carrying all of it."""
+    from ingest.chunking import chunk_articles
+    from ingest.embeddings import make_embedder
+    from ingest.pipeline import Ingestor, chunk_metadata, stored_hash
+    from ingest.store import ChunkRecord
+
+    embedder = make_embedder(settings)
+    ingestor = Ingestor(open_store(settings, embedder.name), embedder, settings)
+    (chunks,) = chunk_articles([article], embedder.count_tokens, settings.chunk_tokens, 1)
+    digest = stored_hash(article, ingestor.signature)
+    whole = chunk_metadata(article, 0, len(chunks), digest)
+    vectors = embedder.embed_documents([c.text for c in chunks])
+    records = [
+        ChunkRecord(c.id, c.text, v, {**whole, "chunk": c.index})
+        for c, v in zip(chunks, vectors, strict=True)
+    ]
+    ingestor.store.write_articles([(article.id, len(chunks), records)])
+
+
+LONG = {
+    "pmid": "777001",
+    "title": "Protective equipment in school rugby",
+    "journal": "Journal of Sports Safety",
+    "year": 2019,
+    "authors": ["Evans, Mary", "Okafor, Chidi"],
+    "mesh": ["Football", "Head Protective Devices"],
+    "abstract": " ".join(
+        f"In season {n}, {n + 20} percent of the forwards wore mouthguards and their dental injuries were counted."
+        for n in range(50)
+    )
+    + " Mouthguards halved dental injuries among the forwards in the final season.",
+}
+
+
+@pytest.mark.parametrize("layout", ["chunk 0 only", "every chunk (older stores)"])
+def test_a_long_article_is_cited_whole_from_either_store_layout(
+    layout: str, tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
+    """Readers (retrieval, citations, export, the lexical index) take an article's data from its chunk 0, so an
+    answer found in chunk 3 is cited with title, journal, authors — in stores written either way."""
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    if layout.startswith("every"):
+        _stored_the_old_way(Article(**LONG), settings)
+    else:
+        data = tmp_path / "long.jsonl"
+        data.write_text(json.dumps(LONG) + "\n")
+        assert run_litbot("ingest", str(data)).returncode == 0
+    store = open_store(settings, settings.embedding_model, create=False)
+    assert store.count_chunks() > 2
+    answer = json.loads(run_litbot("ask", "Do mouthguards reduce dental injuries?", "--json").stdout)
+    (citation,) = answer["citations"]
+    assert (citation["pmid"], citation["journal"], citation["year"]) == ("777001", LONG["journal"], 2019)
+    assert citation["authors"] == LONG["authors"] and citation["title"] == LONG["title"]
+    bibtex = run_litbot("ask", "Do mouthguards reduce dental injuries?", "--cite", "bibtex").stdout
+    assert "author = {Evans, Mary and Okafor, Chidi}" in bibtex
+
+
+@pytest.mark.slow
+def test_oversized_metadata_costs_bounded_memory_and_no_store(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
+    """A 9 MB PMID and 14.7 MB of MeSH headings (issue 26: ingest 1.97 / 3.9 GB, store +0.7 / +1.2 GB): each a
+    skipped record; the good one stored; memory and the store stay small."""
+    from tests.test_reliability_hardening import MAX_RSS_MB, measured
+
+    code, rss, out, err = measured("ingest", str(hostile_metadata_file(tmp_path / "meta.xml")))
+    assert rss < MAX_RSS_MB, f"peak RSS {rss} MB"
+    assert (
+        code == 0 and "read 4: 1 new" in out and "meta.xml: PMID 2: a MeSH heading of 3,005 characters" in err
+    )
+    assert max(len(line) for line in err.splitlines()) < 300
+    store = Path(Settings(_env_file=None).chroma_path)  # type: ignore[call-arg]
+    assert sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) < 20 * 2**20
+    assert stored_pmids() == {"424242"}

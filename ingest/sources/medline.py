@@ -19,6 +19,7 @@ from Bio import Medline
 from pydantic import ValidationError
 
 from ingest.articles import Article, ParseEvent, Section, Skipped, clean_text, unusable
+from ingest.identifiers import normalise_pmid
 from ingest.limits import MAX_RECORD_BYTES, size
 from ingest.studytypes import retraction_status
 
@@ -46,7 +47,7 @@ def parse_medline(stream: Iterable[str], source_name: str) -> Iterator[ParseEven
         if record is None:
             continue
         pmid = clean_text(_text(record, "PMID"))
-        locator = f"PMID {pmid}" if pmid else f"record {number}"
+        locator = f"PMID {normal}" if (normal := normalise_pmid(pmid)) else f"record {number}"
         abstract = clean_text(_text(record, "AB"))
         if not abstract:
             yield Skipped(source_name, locator, "no_abstract", "the record has no abstract (AB)")

@@ -26,6 +26,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from ingest.articles import Article, InputError, ParseEvent, Section, Skipped, clean_text, unusable
+from ingest.identifiers import normalise_pmid
 from ingest.limits import MAX_XML_RECORD_BYTES
 from ingest.limits import size as limit_size
 from ingest.studytypes import retraction_status
@@ -133,7 +134,7 @@ def _record(element: Any, source_name: str, number: int) -> ParseEvent:
     if citation is None or article is None:
         return Skipped(source_name, f"record {number}", "malformed", "a record without its citation")
     pmid = clean_text(citation.findtext("PMID"))
-    locator = f"PMID {pmid}" if pmid else f"record {number}"
+    locator = f"PMID {normal}" if (normal := normalise_pmid(pmid)) else f"record {number}"
     sections = [
         Section(label=clean_text(part.get("Label")), text=_text(part))
         for part in article.iterfind("Abstract/AbstractText")

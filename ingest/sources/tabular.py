@@ -144,7 +144,7 @@ def build_article(fields: Mapping[str, Any], source_name: str, locator: str) -> 
             date=date or (str(year) if year else None),
             authors=split_list(fields.get("authors")),
             affiliations=split_list(fields.get("affiliations")),
-            doi=normalise_doi(_scalar(fields.get("doi"))) or normalise_doi(url),
+            doi=_given_doi(_scalar(fields.get("doi")), url),
             pmid=_scalar(fields.get("pmid")) or (link_pmid.group(1) if link_pmid else None),
             mesh=split_list(fields.get("mesh")),
             keywords=split_list(fields.get("keywords")),
@@ -274,6 +274,13 @@ def _scalar(value: Any) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
+
+
+def _given_doi(cell: str | None, url: str | None) -> str | None:
+    """The DOI as given (Article normalises it): the doi cell, else a doi.org link in the url cell."""
+    if normalise_doi(cell) is None and normalise_doi(url) is not None:
+        return url
+    return cell
 
 
 def _joined(value: Any) -> str:
