@@ -294,3 +294,33 @@ def test_oversized_metadata_costs_bounded_memory_and_no_store(
     store = Path(Settings(_env_file=None).chroma_path)  # type: ignore[call-arg]
     assert sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) < 20 * 2**20
     assert stored_pmids() == {"424242"}
+
+
+# --- weak spots on the ingest side: one clear line, the right exit status, nothing lost ------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_medline_records_without_blank_lines_between_them_stay_apart(tmp_path: Path) -> None:
+    text = (FIXTURES / "medline" / "pubmed_result2.txt").read_text()
+    glued = tmp_path / "glued.txt"
+    glued.write_text("\n".join(line for line in text.splitlines() if line.strip()) + "\n")
+    expected = [e.pmid for e in read_input(str(FIXTURES / "medline" / "pubmed_result2.txt"))]
+    assert (
+        [e.pmid for e in read_input(str(glued))]
+        == expected
+        == ["16403221", "16377612", "14871861", "14630660"]
+    )
+
+
+def test_a_gzip_followed_by_junk_keeps_what_came_before(tmp_path: Path) -> None:
+    lines = [json.dumps({"pmid": n, "abstract": f"Abstract {n}."}) + "\n" for n in (1, 2)]
+    data = tmp_path / "download.jsonl.gz"
+    data.write_bytes(
+        gzip.compress(lines[0].encode()) + gzip.compress(lines[1].encode()) + b"<html>Error</html>\n"
+    )
+    kept, skipped = split(list(read_input(str(data))))
+    assert kept == ["1", "2"]
+    assert [(s.locator, s.message) for s in skipped] == [
+        ("end of file", "the gzip data is followed by bytes that are not gzip: those were ignored")
+    ]
