@@ -81,6 +81,9 @@ def read_input(
         fmt = detect_format(head, name)
         try:
             yield from _parse(fmt, content, name)
+            if content.trailing_garbage:
+                message = "the gzip data is followed by bytes that are not gzip: those were ignored"
+                yield Skipped(name, "end of file", "malformed", message)
         except _GZIP_ERRORS as error:
             message = f"the gzip stream breaks off ({error}); the records before the break were read"
             yield Skipped(name, "end of file", "malformed", message)
