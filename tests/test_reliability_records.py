@@ -324,3 +324,39 @@ def test_a_gzip_followed_by_junk_keeps_what_came_before(tmp_path: Path) -> None:
     assert [(s.locator, s.message) for s in skipped] == [
         ("end of file", "the gzip data is followed by bytes that are not gzip: those were ignored")
     ]
+
+
+def test_a_csv_header_over_2_mb_is_refused_in_one_short_line(tmp_path: Path) -> None:
+    from ingest.articles import InputError
+
+    wide = tmp_path / "wide.csv"
+    wide.write_text("pmid,abstract," + ",".join(f"c{i}" for i in range(400_000)) + "\n1,An abstract.\n")
+    with pytest.raises(InputError) as caught:
+        list(read_input(str(wide)))
+    assert caught.value.user_message == (
+        "wide.csv: has a header row of 3 MB, over the 2 MB a line may take (line 1): not a CSV litbot can read"
+    )
+    no_abstract = tmp_path / "cols.csv"
+    no_abstract.write_text("pmid," + ",".join(f"{'c' * 200}{i}" for i in range(5_000)) + "\n1,x\n")
+    with pytest.raises(InputError) as caught:
+        list(read_input(str(no_abstract)))
+    assert len(caught.value.user_message) < 1_200 and "(5,001 in all)" in caught.value.user_message
+
+
+def test_an_unclosed_csv_quote_is_one_skipped_record_not_a_flood(tmp_path: Path) -> None:
+    rows = "".join(f"{n},row {n} of text\n" for n in range(10, 400_000))  # 6 MB inside the open quote
+    data = tmp_path / "quote.csv"
+    data.write_text(f'pmid,abstract\n1,Good one.\n2,"Unclosed quote\n{rows}')
+    kept, skipped = split(list(read_input(str(data))))
+    assert kept == ["1"]
+    assert [(s.locator, s.message) for s in skipped] == [
+        (
+            "line 3",
+            "a quoted cell opens here and never closes: the 399,990 lines after it are inside it and were not "
+            "read as rows (close the quote and ingest again)",
+        )
+    ]
+    data.write_text(f'pmid,abstract\n1,Good one.\n2,"Unclosed quote\n{rows}end of the cell",x\n3,Good too.\n')
+    kept, skipped = split(list(read_input(str(data))))
+    assert kept == ["1", "3"] and [s.locator for s in skipped] == ["line 3"]
+    assert "runs on for more than 2 MB, to line 399994" in skipped[0].message
