@@ -360,3 +360,35 @@ def test_an_unclosed_csv_quote_is_one_skipped_record_not_a_flood(tmp_path: Path)
     kept, skipped = split(list(read_input(str(data))))
     assert kept == ["1", "3"] and [s.locator for s in skipped] == ["line 3"]
     assert "runs on for more than 2 MB, to line 399994" in skipped[0].message
+
+
+def test_a_damaged_fetch_cursor_is_named_and_the_fetch_starts_over(
+    stub: EutilsStub, hashed_embeddings: EmbeddingsStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cursor file with "retstart": "0" (edited by hand) broke every rerun of the command with a TypeError."""
+    from ingest.embeddings import make_embedder
+    from ingest.pipeline import Ingestor
+    from ingest.pubmed.eutils import EutilsClient
+    from ingest.pubmed.fetch import PubmedFetcher, PubmedQuery
+    from tests.eutils_stub import Fault
+
+    monkeypatch.setenv("LITBOT_EUTILS_URL", stub.url)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    stub.results = ["9997", "11700088"]
+    stub.faults.append(Fault("efetch", 503, b"busy", times=-1, when=lambda p: p["retstart"] == "1"))
+    embedder = make_embedder(settings)
+    ingestor = Ingestor(open_store(settings, embedder.name), embedder, settings)
+    fetcher = PubmedFetcher(EutilsClient(settings, max_retries=0), ingestor, settings.data_dir, batch_size=1)
+    assert fetcher.fetch_query(PubmedQuery("headgear")).error is not None
+    (cursor,) = (settings.data_dir / "eutils").glob("cursor-*.json")
+    cursor.write_text(cursor.read_text().replace('"retstart": 1', '"retstart": "0"'))
+    stub.faults.clear()
+    done = run_litbot("ingest", "--pubmed", "headgear")
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if "saved progress" in line]
+    assert notes == [
+        f"note: the saved progress in {cursor} is damaged (retstart: Input should be a valid integer); "
+        "starting this fetch over"
+    ]
+    assert "2 matching, 2 fetched" in done.stdout and "1 new, 0 updated, 1 unchanged" in done.stdout
+    assert stored_pmids() == {"9997", "11700088"}

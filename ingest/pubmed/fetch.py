@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ingest.articles import Article, ParseEvent, normalise_doi, normalise_pmid
 from ingest.pipeline import Ingestor, IngestReport, Progress
-from ingest.pubmed.cursor import Cursor, cursor_key
+from ingest.pubmed.cursor import Cursor, DamagedCursor, cursor_key
 from ingest.pubmed.eutils import EutilsClient, EutilsError, EutilsQueryError, HistoryExpired
 from ingest.sources.pubmed_xml import parse_pubmed_xml
 
@@ -97,7 +97,7 @@ class PubmedFetcher:
         """Search with the history server, then efetch the hits (at most ``query.max``) in batches."""
         outcome = self._start(f"pubmed: {query.term}")
         key = cursor_key("query", self.client.base_url, query.term, query.date_params(), query.max)
-        cursor = Cursor.load(self.data_dir, key)
+        cursor = self._load_cursor(key, outcome)
         try:
             if cursor is None:
                 result = self.client.esearch(query.term, dates=query.date_params())
@@ -142,7 +142,7 @@ class PubmedFetcher:
         if not (pmids or dois):
             return self._failed(outcome, EutilsQueryError("no PMID or DOI among the identifiers given"))
         key = cursor_key("ids", self.client.base_url, sorted(pmids), sorted(dois))
-        cursor = Cursor.load(self.data_dir, key)
+        cursor = self._load_cursor(key, outcome)
         try:
             if cursor is None:
                 resolved = self._resolve_dois(dois)
@@ -172,6 +172,13 @@ class PubmedFetcher:
         return self._finish(outcome)
 
     # --- the moving parts ------------------------------------------------------------------------------
+    def _load_cursor(self, key: str, outcome: FetchOutcome) -> Cursor | None:
+        try:
+            return Cursor.load(self.data_dir, key)
+        except DamagedCursor as exc:
+            outcome.warnings.append(str(exc))
+            return None
+
     def _switch_to_ids(self, cursor: Cursor, query: PubmedQuery) -> None:
         """NCBI forgot the WebEnv: re-run the search for its PMIDs and keep only the ones not yet done."""
         result = self.client.esearch(
