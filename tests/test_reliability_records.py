@@ -392,3 +392,17 @@ def test_a_damaged_fetch_cursor_is_named_and_the_fetch_starts_over(
     ]
     assert "2 matching, 2 fetched" in done.stdout and "1 new, 0 updated, 1 unchanged" in done.stdout
     assert stored_pmids() == {"9997", "11700088"}
+
+
+@pytest.mark.parametrize("count", ["abc", "-5", "1e3", ""])
+def test_an_esearch_count_that_is_not_a_whole_number_is_one_line(count: str, stub: EutilsStub) -> None:
+    from ingest.pubmed.eutils import EutilsClient, EutilsError
+
+    settings = Settings(_env_file=None, eutils_url=stub.url)  # type: ignore[call-arg]
+    stub.esearch_reply = f"<eSearchResult><Count>{count}</Count><IdList/></eSearchResult>".encode()
+    with EutilsClient(settings, backoff=0.01) as client, pytest.raises(EutilsError) as caught:
+        client.esearch("headgear")
+    assert caught.value.user_message.startswith(
+        f"NCBI esearch failed 3 times; last: an esearch reply whose <Count> is {count!r}, not a whole number"
+    )
+    assert "\n" not in caught.value.user_message
