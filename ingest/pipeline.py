@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from queue import Empty, Full, Queue
 from typing import Any, BinaryIO
 
 from ingest.articles import Article, ParseEvent, Skipped
@@ -24,6 +26,7 @@ from ingest.lexical import ArticleChunks, LexicalIndex, index_folder, now_ms
 from ingest.limits import MAX_CHUNKS
 from ingest.settings import Settings
 from ingest.sources import read_input
+from ingest.sources.inputs import STDIN
 from ingest.store import ArticleStore, ChunkRecord, Metadata, writable
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,8 @@ MAX_LISTED_PROBLEMS = 200
 LEXICAL_FLUSH_MS = 3000  # index what has landed at least this often during an ingest, and at its end
 LEXICAL_FLUSH_ARTICLES = 5000
 WRITER_LOCK = ".litbot-ingest.lock"
+LIVE_IDLE_SECONDS = 2.0  # stdin: write what was read once no record has come for this long
+LIVE_QUEUE = 1000
 
 
 @dataclass
@@ -199,6 +204,7 @@ class Ingestor:
         progress: Progress | None = None,
         name: str = "",
         on_group: Callable[[], None] | None = None,
+        live: bool = False,
     ) -> int:
         """Ingest one input's events; returns how many articles it held.
 
@@ -208,6 +214,8 @@ class Ingestor:
         an interrupted run as recoverable as a sequential one (chunk 0 of every article is written last).
         The stages overlap with a Chroma server (the write is an HTTP request); with an embedded store they
         barely do: chromadb's bindings hold the GIL while they write (bench/chroma_writes.py).
+        ``live`` inputs (stdin) are read on a thread of their own and a group is written early once the input
+        falls idle (:func:`_live`).
         """
         self._level_index()
         writer = _GroupWriter(self.store, self._index_group)
@@ -222,7 +230,8 @@ class Ingestor:
                     progress(name, done)
 
         try:
-            for group in _groups(events, report, self.group_size):
+            stream = _live(events, LIVE_IDLE_SECONDS) if live else events
+            for group in _groups(stream, report, self.group_size):
                 if on_group is not None:
                     on_group()
                 latest: dict[str, Article] = {}
@@ -368,9 +377,15 @@ def _too_many_chunks(article: Article, count: int) -> Skipped:
     )
 
 
-def _groups(events: Iterable[ParseEvent], report: IngestReport, size: int) -> Iterator[list[Article]]:
+def _groups(events: Iterable[ParseEvent | None], report: IngestReport, size: int) -> Iterator[list[Article]]:
+    """Articles in groups of ``size``; a ``None`` (the input is idle, see :func:`_live`) ends a group early."""
     group: list[Article] = []
     for event in events:
+        if event is None:
+            if group:
+                yield group
+                group = []
+            continue
         if isinstance(event, Skipped):
             report.note_skip(event)  # reported once, in the summary
             log.debug("skipped %s", event.describe())
@@ -381,6 +396,51 @@ def _groups(events: Iterable[ParseEvent], report: IngestReport, size: int) -> It
             group = []
     if group:
         yield group
+
+
+_END = object()
+
+
+def _live(events: Iterable[ParseEvent], idle_seconds: float) -> Iterator[ParseEvent | None]:
+    """The events of an input that may stall (stdin: a pipe that pauses, or streams garbage without end after
+    good records), read on a thread of their own; ``None`` whenever none came for ``idle_seconds``, so the
+    articles read so far are written instead of waiting for a group to fill. At most LIVE_QUEUE events wait."""
+    queue: Queue[object] = Queue(maxsize=LIVE_QUEUE)
+    stop = threading.Event()
+
+    def hand_over(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.5)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for event in events:
+                if not hand_over(event):
+                    return
+            hand_over(_END)
+        except BaseException as exc:  # handed over and raised where the events are used
+            hand_over(exc)
+
+    threading.Thread(target=read, name="litbot-live-input", daemon=True).start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=idle_seconds)
+            except Empty:
+                yield None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()  # a thread blocked reading the pipe is left behind (a daemon: it ends with the process)
 
 
 def ingest_inputs(
@@ -413,7 +473,8 @@ def ingest_inputs(
 
         events = read_input(path, stdin=stdin, opened=opened.append)
         try:
-            count = ingestor.ingest_events(events, report, progress, path, on_group)
+            live = path == STDIN  # a pipe may pause, or stream garbage after good records
+            count = ingestor.ingest_events(events, report, progress, path, on_group, live=live)
         except InputError as exc:
             report.failed_inputs.append(path)
             report.input_errors.append(exc.user_message)

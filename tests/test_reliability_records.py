@@ -406,3 +406,54 @@ def test_an_esearch_count_that_is_not_a_whole_number_is_one_line(count: str, stu
         f"NCBI esearch failed 3 times; last: an esearch reply whose <Count> is {count!r}, not a whole number"
     )
     assert "\n" not in caught.value.user_message
+
+
+@pytest.mark.slow
+def test_good_jsonl_then_endless_nuls_on_stdin_is_written(hashed_embeddings: EmbeddingsStub) -> None:
+    """The good records are stored while the garbage still streams (they used to wait, unwritten, for a group
+    to fill; and NULs in the first 8 KB refused the whole stream as binary); Ctrl-C then ends the run, 130."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from tests.conftest import default_sigint
+
+    litbot = Path(sys.executable).with_name("litbot")
+    process = subprocess.Popen(
+        [str(litbot), "ingest", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
+    )
+    assert process.stdin is not None
+    lines = [
+        json.dumps({"pmid": n, "title": "Headgear", "abstract": f"Headgear study {n}."}) for n in (1, 2, 3)
+    ]
+    process.stdin.write(("\n".join(lines) + "\n").encode())
+    stop = threading.Event()
+
+    def garbage() -> None:
+        try:
+            while not stop.is_set():
+                process.stdin.write(b"\0" * 65536)  # type: ignore[union-attr]
+        except OSError:
+            pass
+
+    writer = threading.Thread(target=garbage, daemon=True)
+    writer.start()
+    found: set[str] = set()
+    deadline = time.monotonic() + 120  # a bound on waiting, not a speed target
+    while found != {"1", "2", "3"} and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)
+        try:
+            found = stored_pmids()
+        except Exception:  # the store is not there yet
+            continue
+    process.send_signal(signal.SIGINT)
+    stop.set()
+    _, err = process.communicate(timeout=60)
+    assert found == {"1", "2", "3"}, err.decode()
+    assert process.returncode == 130 and b"interrupted" in err
