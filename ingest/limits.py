@@ -7,11 +7,12 @@ gzip that expands 1,000-fold, a title of a megabyte — costs a skipped record a
 
 from __future__ import annotations
 
-#: One line of CSV or JSON Lines, one MEDLINE record, one PubMed XML record (bytes).
+#: One line of CSV or JSON Lines (and one quoted CSV cell spanning lines), one MEDLINE record (bytes).
 MAX_RECORD_BYTES = 2 * 1024 * 1024
-#: One PubMed XML record (bytes). Larger than the rest because the parser must hold a record to read it and
-#: past a record it cannot find the next one; a record over MAX_RECORD_BYTES but under this is read and its
-#: fields are then held to the limits below. (libxml2 refuses a single text node over 10 MB anyway.)
+#: One PubMed XML record (bytes), held whole while it is parsed; a larger one is dropped as it streams by and
+#: the next record read. Larger than MAX_RECORD_BYTES because real records with long reference lists reach a few
+#: hundred KB; a record under this is read and its fields are then held to the limits below. (libxml2 refuses a
+#: single text node over 10 MB anyway.)
 MAX_XML_RECORD_BYTES = 16 * 1024 * 1024
 #: Characters of a title (every chunk repeats it).
 MAX_TITLE_CHARS = 1_000
