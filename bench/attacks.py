@@ -514,7 +514,7 @@ def run_issue26(litbot: Litbot, only: set[str] | None, row: Callable[[str, Run, 
             row(name, run, f"{litbot.articles(env)} / {good} (longest line {longest:,})")
             if name.startswith("meta-"):
                 store_mb = sum(f.stat().st_size for f in (folder / "data").rglob("*") if f.is_file()) / 2**20
-                row(f"{name}: then ask", litbot.run("ask", QUESTION, env=env), f"store {store_mb:.0f} MB")
+                row(f"{name}: then ask", litbot.run("ask", QUESTION, env=env), f"store {store_mb:.1f} MB")
     if not only or "stdin-then-nuls" in only:
         with tempfile.TemporaryDirectory(prefix="litbot-attack-") as tmp:
             folder = Path(tmp)
