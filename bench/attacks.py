@@ -501,6 +501,14 @@ FETCHES = {
 }
 
 
+ISSUE26_EUTILS = (
+    "esearch-count-abc",
+    "esearch-count-minus-5",
+    "efetch-record-2-bad",
+    "cursor-retstart-string",
+)
+
+
 def _cursor_key(*parts: object) -> str:
     """As litbot names a fetch's progress file (ingest/pubmed/cursor.py)."""
     import hashlib
@@ -548,12 +556,7 @@ def run_issue26(litbot: Litbot, only: set[str] | None, row: Callable[[str, Run, 
             field = next((line for line in run.output.splitlines() if line.strip().startswith("author")), "")
             authors = len([part for part in re.split(r"\s+and\s+", field) if part]) if field else 0
             row("bibtex-and", run, f"{authors} author(s) in BibTeX for 1")
-    for mode in (
-        "esearch-count-abc",
-        "esearch-count-minus-5",
-        "efetch-record-2-bad",
-        "cursor-retstart-string",
-    ):
+    for mode in ISSUE26_EUTILS:
         if only and mode not in only:
             continue
         with tempfile.TemporaryDirectory(prefix="litbot-attack-") as tmp, _eutils_host(mode) as host:
@@ -596,6 +599,8 @@ def main() -> None:
     args = parser.parse_args()
     litbot = Litbot(args.tree, args.entry, args.timeout)
     only = set(args.only.split(",")) if args.only else None
+    if only and "issue26" in only:  # the whole second round, ingest side
+        only |= {*ISSUE26, *ISSUE26_EUTILS, "stdin-then-nuls", "bibtex-and"}
     with tempfile.TemporaryDirectory(prefix="litbot-attack-") as tmp:  # build the model cache, untimed
         (Path(tmp) / "good.jsonl").write_text(_good_line())
         litbot.run("ingest", str(Path(tmp) / "good.jsonl"), env=_store_env(Path(tmp) / "data"))
