@@ -260,7 +260,7 @@ class Ingestor:
         report.read += len(group)
         report.unchanged += len(group) - len(latest)
         stored = self.store.stored_hashes(list(latest))
-        replaced = self._stored_under_older_ids(latest, stored)
+        replaced = self._stored_under_older_ids(latest)
         changed: list[tuple[Article, str, bool]] = []
         for article_id, article in latest.items():
             digest = stored_hash(article, self.signature)
@@ -268,8 +268,10 @@ class Ingestor:
                 report.unchanged += 1
             else:
                 changed.append((article, digest, article_id in stored or article_id in replaced))
+        # an older id's chunks go in the same write as the article's (after its chunks, before its commit marker)
+        removals: list[ArticleWrite] = [(replaced[a], 0, []) for a in latest if a in replaced and a in stored]
         if not changed:
-            return [], set()
+            return removals, set()
         # With one writer at a time (the lock of an embedded store), an article of which nothing is stored
         # now has nothing stale to delete when it is written. A server's writers may interleave: always look.
         unwritten = (
@@ -292,8 +294,9 @@ class Ingestor:
             plans.append((article, digest, is_update, chunks))
         texts = [c.text for *_, chunks in plans for c in chunks]
         vectors = iter(self.embedder.embed_documents(texts))
-        # the older id's chunks go (in the same write, after the new chunks, before the new commit markers)
-        writes: list[ArticleWrite] = [(replaced[a.id], 0, []) for a, *_ in plans if a.id in replaced]
+        writes = removals + [
+            (replaced[a.id], 0, []) for a, *_ in plans if a.id in replaced and a.id not in stored
+        ]
         for article, digest, is_update, chunks in plans:
             records = [
                 ChunkRecord(c.id, c.text, next(vectors), chunk_metadata(article, c.index, c.count, digest))
@@ -307,11 +310,11 @@ class Ingestor:
                 report.new += 1
         return writes, unwritten
 
-    def _stored_under_older_ids(self, latest: dict[str, Article], stored: dict[str, str]) -> dict[str, str]:
-        """Articles not stored under their id but under the id an older litbot gave them (before identifiers
-        were normalised: ``pmid:0960001``, ``doi:10.1/x%20``): id -> that older id. Writing them replaces it,
-        so that re-ingesting never stores one article twice."""
-        older = {a.legacy_id: aid for aid, a in latest.items() if a.legacy_id != aid and aid not in stored}
+    def _stored_under_older_ids(self, latest: dict[str, Article]) -> dict[str, str]:
+        """Articles also stored under the id an older litbot gave them (before identifiers were normalised:
+        ``pmid:0960001``, ``doi:10.1/x%20``): id -> that older id. Writing the article, or finding it stored
+        unchanged under its own id, removes the older one: re-ingesting never keeps one article twice."""
+        older = {a.legacy_id: aid for aid, a in latest.items() if a.legacy_id != aid}
         if not older:
             return {}
         return {older[legacy]: legacy for legacy in self.store.stored_hashes(list(older))}

@@ -108,19 +108,18 @@ def test_an_article_stored_under_its_older_id_is_replaced_not_duplicated(
         "source": "old.jsonl:line 1",
     }
     text = f"{older['title']}\n\n{older['abstract']}"
-    ingestor.store.write_articles(
-        [
-            (
-                "pmid:0960001",
-                1,
-                [ChunkRecord("pmid:0960001#0", text, embedder.embed_documents([text])[0], legacy_meta)],
-            )
-        ]
-    )
+    chunk = ChunkRecord("pmid:0960001#0", text, embedder.embed_documents([text])[0], legacy_meta)
+    ingestor.store.write_articles([("pmid:0960001", 1, [chunk])])
     data = tmp_path / "again.jsonl"
     data.write_text(json.dumps(older) + "\n")
     report = ingest_inputs([str(data)], ingestor)
     assert (report.new, report.updated) == (0, 1)
     assert [m["article_id"] for m in ingestor.store.iter_article_metadata()] == ["pmid:960001"]
     assert ingestor.store.count_chunks() == 1
+    assert [a.article_id for a in ingestor.lexical_index().all_articles()] == ["pmid:960001"]
+    # a store already holding both (an older litbot stored "0960001" and "960001" apart): the copy goes too
+    ingestor.store.write_articles([("pmid:0960001", 1, [chunk])])
+    report = ingest_inputs([str(data)], ingestor)
+    assert (report.new, report.updated, report.unchanged) == (0, 0, 1)
+    assert [m["article_id"] for m in ingestor.store.iter_article_metadata()] == ["pmid:960001"]
     assert [a.article_id for a in ingestor.lexical_index().all_articles()] == ["pmid:960001"]
