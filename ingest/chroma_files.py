@@ -21,7 +21,7 @@ DATABASE = "chroma.sqlite3"
 DOCUMENT_KEY = "chroma:document"
 _DELETE = 3  # embeddings_queue.operation: 0 add, 1 update, 2 upsert, 3 delete
 #: Chunk metadata a check reads for every chunk.
-CHUNK_KEYS = ("article_id", "chunk", "n_chunks", "hash")
+CHUNK_KEYS = ("article_id", "chunk", "n_chunks", "hash", "written")
 
 
 class LayoutUnknown(Exception):

@@ -41,6 +41,7 @@ import httpx
 from lxml import etree
 
 from ingest import network, redact
+from ingest.articles import clean_text
 from ingest.errors import LitbotError
 from ingest.files import retry_after
 from ingest.settings import Settings
@@ -204,7 +205,7 @@ class EutilsClient:
             raise EutilsQueryError(f"PubMed refused the search: {error.strip()}")
         return SearchResult(
             count=int(root.findtext("Count") or 0),
-            ids=[i.text or "" for i in root.iterfind("IdList/Id") if i.text],
+            ids=[str(int(i.text)) for i in root.iterfind("IdList/Id") if i.text],
             webenv=root.findtext("WebEnv"),
             query_key=root.findtext("QueryKey"),
             translation=root.findtext("QueryTranslation"),
@@ -398,6 +399,12 @@ def _check_esearch(body: bytes) -> Any:
         raise _Malformed(f"a broken esearch reply ({exc.msg})") from None
     if root.tag != "eSearchResult":
         raise _Malformed(f"an unexpected esearch reply <{root.tag}>")
+    # A count or an id that is not a whole number would fail later, or be taken for a real one ("-5")
+    for element in [*root.iterfind("Count"), *root.iterfind("IdList/Id")]:
+        text = (element.text or "").strip()
+        if not (text.isdecimal() and len(text) <= 20):
+            shown = clean_text(text)[:40]
+            raise _Malformed(f"an esearch reply whose <{element.tag}> is {shown!r}, not a whole number")
     return root
 
 
