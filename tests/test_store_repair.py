@@ -203,3 +203,31 @@ def test_a_full_disk_under_the_lexical_index_says_so_and_a_rerun_finishes(
     assert again.returncode == 0, again.stderr
     check = subprocess.run([LITBOT, "check", "--json"], capture_output=True, text=True, env=env)
     assert json.loads(check.stdout)["ok"] and json.loads(check.stdout)["articles"] == 64, check.stdout
+
+
+def test_a_lexical_index_only_behind_the_store_is_a_note_and_repair_catches_it_up(
+    hashed_mini_settings: Settings,
+) -> None:
+    """An article written after the index's cursor (an ingest killed before it indexed) is not damage: the
+    next question would catch up; `repair` does it at once."""
+    from ingest.embeddings import make_embedder
+    from ingest.store import ChunkRecord, open_store
+
+    embedder = make_embedder(hashed_mini_settings)
+    store = open_store(hashed_mini_settings, embedder.name, create=False)
+    text = "Zorbulin and rugby\n\nZorbulin halved concussion in rugby players."
+    meta = {
+        "article_id": "pmid:777002",
+        "chunk": 0,
+        "n_chunks": 1,
+        "hash": "h",
+        "title": "Zorbulin and rugby",
+    }
+    store.write_articles(
+        [("pmid:777002", 1, [ChunkRecord("pmid:777002#0", text, embedder.embed_documents([text])[0], meta)])]
+    )
+    check = run_litbot("check", "--json")
+    report = json.loads(check.stdout)
+    assert check.returncode == 0 and report["lexical_behind"] == 1 and report["notes"], check.stdout
+    repaired = json.loads(run_litbot("repair", "--json").stdout)
+    assert repaired["lexical_caught_up"] == 1 and repaired["after"]["lexical_behind"] == 0
