@@ -122,6 +122,7 @@ def hashed_mini_store_template(
 
 
 LARGE_ARTICLES = 1200  # ~1,300 chunks: past the 1,000 at which Chroma persists its vector index files
+MORE_ARTICLES = 600  # added to the large store by the race test (its reference: the larger store)
 
 
 def synthetic_corpus(path: Path, count: int = LARGE_ARTICLES, prefix: str = "syn", seed: int = 7) -> Path:
@@ -189,7 +190,7 @@ def hashed_larger_store_template(
     hashed_large_store_template: Path,
     embeddings_server: EmbeddingsStub,
 ) -> Path:
-    """The large store plus LARGE_ARTICLES more synthetic articles (``more.jsonl`` beside it), ingested after
+    """The large store plus MORE_ARTICLES more synthetic articles (``more.jsonl`` beside it), ingested after
     it: what an ingest of ``more.jsonl`` into a copy of the large store must leave, whoever reads meanwhile."""
     import shutil
 
@@ -199,7 +200,7 @@ def hashed_larger_store_template(
         from ingest.pipeline import build_ingestor, ingest_inputs
 
         shutil.copytree(hashed_large_store_template, path)
-        corpus = synthetic_corpus(path.parent / "more.jsonl", prefix="more", seed=11)
+        corpus = synthetic_corpus(path.parent / "more.jsonl", MORE_ARTICLES, prefix="more", seed=11)
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             chroma_path=path,
@@ -208,7 +209,7 @@ def hashed_larger_store_template(
             openai_api_key=env["OPENAI_API_KEY"],
         )
         report = ingest_inputs([str(corpus)], build_ingestor(settings))
-        assert report.new == LARGE_ARTICLES and not report.failed_inputs, report
+        assert report.new == MORE_ARTICLES and not report.failed_inputs, report
 
     return built_once(tmp_path_factory, "larger-store-hashed", build)
 

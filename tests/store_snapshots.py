@@ -34,6 +34,20 @@ print(json.dumps({"chunks": chunks, "vectors": vectors, "lexical": lexical, "doc
 """
 
 
+def read_template(template: Path, scratch: Path) -> dict[str, Any]:
+    """A shared template store, read from a copy: opening a store may write to it (Chroma applies and purges
+    its log), and other workers copy the template meanwhile."""
+    import shutil
+
+    copy = scratch / "template-copy"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(template, copy)
+    try:
+        return read_store(copy)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
 def read_store(chroma_path: Path) -> dict[str, Any]:
     """The store at ``chroma_path`` (with this test's other settings: the embedding model, the stand-in)."""
     env = {**os.environ, "LITBOT_CHROMA_PATH": str(chroma_path), "PYTHONPATH": str(ROOT)}

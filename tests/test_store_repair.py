@@ -22,7 +22,7 @@ from ingest.settings import Settings
 from .cli_runner import run_litbot
 from .conftest import MINI_CORPUS
 from .embeddings_stub import EmbeddingsStub
-from .store_snapshots import differences, read_store
+from .store_snapshots import differences, read_store, read_template
 
 LITBOT = str(Path(sys.executable).parent / "litbot")
 HEADGEAR = "Does rugby headgear prevent concussion?"
@@ -72,9 +72,17 @@ def delete_segment(folder: Path) -> None:
     shutil.rmtree(folder)
 
 
-@pytest.fixture
-def snapshot(hashed_large_store_template: Path) -> dict[str, object]:
-    return read_store(hashed_large_store_template)
+@pytest.fixture(scope="session")
+def large_snapshot(
+    hashed_large_store_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    embeddings_server: EmbeddingsStub,
+) -> dict[str, object]:
+    """The large store as built, read once per worker."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in embeddings_server.env().items():
+            patch.setenv(name, value)
+        return read_template(hashed_large_store_template, tmp_path_factory.mktemp("snapshot"))
 
 
 def test_check_finds_a_sound_store_sound(hashed_large_settings: Settings) -> None:
@@ -99,7 +107,7 @@ def test_check_finds_a_sound_store_sound(hashed_large_settings: Settings) -> Non
 )
 def test_damage_is_found_said_in_one_line_and_repaired_without_loss(
     hashed_large_settings: Settings,
-    snapshot: dict[str, object],
+    large_snapshot: dict[str, object],
     damage: Callable[[Path], None],
     seen_at_open: bool,
 ) -> None:
@@ -119,7 +127,7 @@ def test_damage_is_found_said_in_one_line_and_repaired_without_loss(
         assert result["reembedded_chunks"] >= 1000  # nothing in the files could be trusted
     elif damage is garble_links:
         assert result["reembedded_chunks"] == 0  # every vector salvaged, and checked against the model
-    assert not differences(read_store(hashed_large_settings.chroma_path), snapshot)
+    assert not differences(read_store(hashed_large_settings.chroma_path), large_snapshot)
     answer = json.loads(run_litbot("ask", HEADGEAR, "--json").stdout)
     assert HEADGEAR_PMID in [c["pmid"] for c in answer["citations"]]
 
