@@ -29,6 +29,7 @@ from bot.errors import Cancelled
 from bot.types import REFUSAL, Answer, Citation, Filters, Usage
 from ingest.chunking import without_title
 from ingest.errors import CollectionMissing, LitbotError
+from ingest.safe_text import has_surrogates, safe_text
 from ingest.settings import Settings
 from ingest.studytypes import RETRACTED
 
@@ -247,7 +248,11 @@ class ChatSession:
         cancel: threading.Event | None = None,
     ) -> Answer:
         """Answer ``question`` in the context of this conversation (see the module docstring for errors)."""
-        question = " ".join(question.split())
+        if has_surrogates(question):  # bytes that were not UTF-8 (argv, a pipe): no model can read them
+            raise LitbotError(
+                "the question is not valid UTF-8 text", "type it again, or save the file as UTF-8"
+            )
+        question = " ".join(safe_text(question).split())
         if not question:
             raise LitbotError("the question is empty", 'ask something, e.g. `litbot ask "Does X reduce Y?"`')
         if len(question) > MAX_QUESTION_CHARS:
