@@ -183,3 +183,64 @@ def test_arguments_that_are_not_years_or_not_utf8_are_one_line_and_exit_2() -> N
     bad = run_litbot("ask", question)
     assert bad.returncode == 2 and "not valid UTF-8" in bad.stderr and "0xe9" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_invisible_characters_in_a_title_reach_no_front_end_and_no_reference_file() -> None:
+    from dataclasses import dataclass
+
+    from bot.answer.citations import make_citation
+    from bot.export import to_bibtex, to_ris
+    from bot.render import source_line
+
+    @dataclass
+    class Stored:
+        article_id: str
+        metadata: dict[str, object]
+
+    title = f"Rugby {INVISIBLE}headgear\u202egpj.exe and concussion"
+    record = Stored(
+        "pmid:7", {"pmid": "7", "title": title, "journal": f"J{INVISIBLE} Sports", "authors": "O\u200bBrien"}
+    )
+    citation = make_citation(1, record, [f"Headgear {INVISIBLE}did not help."])
+    assert citation.title == "Rugby headgeargpj.exe and concussion"
+    answer = Answer(question="q", mode="extractive", text="Headgear did not help [1].", citations=[citation])
+    shown = [source_line(citation), to_bibtex([citation]), to_ris([citation]), *answer_messages(answer)]
+    assert all(inert(text) for text in shown), shown
+
+
+# --- settings -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e300"])
+def test_an_llm_timeout_that_cannot_work_is_one_line(value: str) -> None:
+    done = run_litbot("stats", env={"LITBOT_LLM_TIMEOUT": value})
+    assert done.returncode == 2 and done.stderr.startswith(
+        f"error: invalid setting LITBOT_LLM_TIMEOUT={value!r}"
+    )
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_dot_env_that_is_not_utf8_is_named() -> None:
+    Path(".env").write_bytes(b"LITBOT_TOP_K=5\nLITBOT_COLLECTION=caf\xe9\n")
+    done = run_litbot("stats")
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == f"error: {Path('.env').absolute()} is not UTF-8 text (byte 0xe9 at offset 36) — save it as UTF-8"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "secret"),
+    [("OPENAI_BASE_URL", "OPENAI_API_KEY"), ("LITBOT_DISCORD_GUILD_ID", "LITBOT_DISCORD_TOKEN"),
+     ("LITBOT_CHROMA_PORT", "NCBI_API_KEY")],
+)  # fmt: skip
+def test_a_secret_in_the_wrong_setting_is_masked(variable: str, secret: str) -> None:
+    value = "sk-proj-canary-7f3a9b2c1d"
+    for where in ("environment", ".env"):
+        env = {variable: value, secret: value} if where == "environment" else {}
+        if where == ".env":
+            Path(".env").write_text(f"{variable}={value}\n{secret}={value}\n")
+        done = run_litbot("stats", env=env)
+        assert done.returncode == 2 and variable in done.stderr and "***" in done.stderr
+        assert value not in done.stdout + done.stderr and value[-8:] not in done.stderr, done.stderr
