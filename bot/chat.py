@@ -328,7 +328,11 @@ class ChatSession:
 
         turns = [(q, a.text) for q, a in self.history[-3:]]
         prompt = handler.prompts.condense_message(format_history(turns), question)
-        result = handler.llm.generate(None, prompt, cancel=cancel, max_tokens=CONDENSE_MAX_TOKENS)
+        # Streamed, though no one watches it: the timeout is per read, and a slow local model writing a token a
+        # second would otherwise trip it before its first byte (a whole unstreamed reply comes at once).
+        result = handler.llm.generate(
+            None, prompt, on_text=lambda _: None, cancel=cancel, max_tokens=CONDENSE_MAX_TOKENS
+        )
         line = next((ln for ln in result.text.strip().splitlines() if ln.strip()), "")
         line = line.removeprefix("Standalone question:").strip().strip("\"'“”").strip()
         asked = [q for q, _ in self.history[-3:]] + [question]

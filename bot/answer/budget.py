@@ -6,9 +6,9 @@ others (the instructions go first). So the prompt is measured before it is sent:
 dropped until it fits, and if even the best one alone does not, its text is shortened.
 
 The model's own tokenizer is not available offline, so tokens are counted with the bundled MiniLM WordPiece
-tokenizer (ingest/models), times a margin. Measured against a real server (RELIABILITY.md › LLM against a real
-server), WordPiece counts English abstracts within a few percent of a SentencePiece model and over-counts
-for models with larger vocabularies; :data:`MARGIN` covers the rest.
+tokenizer (ingest/models), times a margin. On 40 PubMedQA abstracts WordPiece gave 0.91-1.23 times Gemma 3's
+count (median 1.03; RELIABILITY.md › The LLM path against a real server), so with :data:`MARGIN` the estimate
+was at least 1.05 times the real count on every one of them.
 """
 
 from __future__ import annotations

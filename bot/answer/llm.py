@@ -62,7 +62,7 @@ _CONTEXT_FULL = re.compile(
     re.IGNORECASE,
 )
 #: Tokens the follow-up rewrite may take: one question on one line.
-CONDENSE_MAX_TOKENS = 200
+CONDENSE_MAX_TOKENS = 120
 CUT_OFF_NOTE = " … (cut off: the answer reached its length limit)"
 
 
