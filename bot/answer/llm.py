@@ -426,7 +426,8 @@ class LLMAnswerer:
         """The passages (best first) that fit in the model's context with the instructions, the question and
         room for the answer: the weakest dropped first, the best one shortened if it alone is too long."""
         llm = self.llm
-        budget = llm.context - answer_room(llm.max_tokens, llm.context) - llm.count_prompt(system, "")
+        room = answer_room(llm.max_tokens, llm.context)
+        budget = llm.context - room - llm.count_prompt(system, "")
 
         def render(chosen: Sequence[Passage]) -> str:
             return self.prompts.answer_message(question, format_passages(chosen), len(chosen), missing)
@@ -435,8 +436,9 @@ class LLMAnswerer:
             fitted = fit_passages(passages, render, Passage.shortened, llm.count_prompt_part, budget)
         except ContextTooSmall as exc:
             raise LLMContextOverflow(
-                f"the instructions, the question and one passage need about {exc.needed} tokens; "
-                f"LITBOT_LLM_CONTEXT={llm.context} leaves {exc.window} for them after the answer's room",
+                f"the instructions, the question and one passage need about {exc.needed} tokens more than the "
+                f"system message; LITBOT_LLM_CONTEXT={llm.context} leaves {max(exc.window, 0)} for them after "
+                f"the system message and {room} tokens kept for the answer",
                 "raise the server's context size and LITBOT_LLM_CONTEXT, or lower LITBOT_LLM_MAX_TOKENS",
             ) from None
         if len(fitted) < len(passages) or fitted[:1] != passages[:1]:
