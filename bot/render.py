@@ -16,7 +16,12 @@ def tag_text(citation: Citation) -> str:
 def source_line(citation: Citation) -> str:
     """``[n] [RCT] Title. Journal, year. link`` (``[RETRACTED · RCT]`` for a retracted one)"""
     tags = tag_text(citation)
-    parts = [f"[{citation.n}]"] + ([tags] if tags else []) + [f"{citation.label}."]
+    label = citation.label  # a title ending in "?" or "!" gets no "." after it ("…during IVF? 2011.")
+    parts = (
+        [f"[{citation.n}]"]
+        + ([tags] if tags else [])
+        + [label if label.endswith(("?", "!")) else f"{label}."]
+    )
     where = ", ".join(str(x) for x in (citation.journal, citation.year) if x)
     if where:
         parts.append(f"{where}.")
@@ -44,7 +49,9 @@ def answer_notes(answer: Answer) -> list[str]:
             f"{'were' if many else 'was'} left out of the answer: {names}."
         )
     if answer.refused and answer.missing:
-        notes.append("Not found in the indexed abstracts: " + ", ".join(answer.missing) + ".")
+        # the retracted ones just named may well hold these words: the rest of the store does not
+        where = "the other indexed abstracts" if answer.withheld else "the indexed abstracts"
+        notes.append(f"Not found in {where}: " + ", ".join(answer.missing) + ".")
     if (answer.refused or answer.missing) and not answer.filters.is_empty():
         notes.append(
             f"Filters are active ({answer.filters.describe()}): articles outside them were not searched."

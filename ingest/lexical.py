@@ -38,6 +38,7 @@ import tantivy
 from filelock import FileLock
 
 from ingest.chunking import without_title
+from ingest.journals import journal_matches
 from ingest.terms import tokenize
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ class LexicalIndex:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SQL)
+        db.create_function("journal_matches", 2, journal_matches, deterministic=True)  # --journal filters
         return db
 
     @classmethod
@@ -156,6 +158,12 @@ class LexicalIndex:
             if index._meta("format") not in (None, FORMAT):
                 raise ValueError(f"format {index._meta('format')}")
             index._db.execute("SELECT count(*) FROM articles").fetchone()
+            with index._lock, index._file_lock:  # no writer between the two counts
+                if index.article_count and index.searcher().num_docs == 0:
+                    # tantivy makes an empty index where its files are gone: searches would find nothing
+                    raise ValueError(
+                        f"its tantivy index is empty but {index.article_count} articles are listed"
+                    )
             with contextlib.suppress(OSError):  # the whole-store pickle earlier versions kept beside it
                 (folder.parent / "lexical.pkl").unlink(missing_ok=True)
             return index
@@ -234,7 +242,8 @@ class LexicalIndex:
                 self._set(chunks=str(chunks), cursor=str(max(cursor, self.cursor)))
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+                    db.execute("ROLLBACK")
                 raise
         self.reload()
 
@@ -450,6 +459,37 @@ class LexicalIndex:
             found = self.articles(slots)
             yield from (found[s] for s in slots)
             last = slots[-1]
+
+
+def inspect(folder: Path) -> tuple[dict[str, str], list[str]]:
+    """Read-only, for a check: the indexed articles (id -> content hash) and what is wrong with the index (it
+    would be rebuilt, silently, when next opened)."""
+    database = folder / "articles.sqlite3"
+    if not database.exists():
+        return {}, ["the lexical index is missing"]
+    try:
+        db = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            hashes = {str(a): str(h) for a, h in db.execute("SELECT article_id, hash FROM articles")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        return {}, [f"the lexical index's database is damaged ({exc})"]
+    problems = []
+    if meta.get("format") != FORMAT:
+        problems.append(f"the lexical index is of format {meta.get('format')!r}, not {FORMAT!r}")
+    if not (folder / "tantivy" / "meta.json").exists():
+        problems.append("the lexical index's tantivy folder is missing or incomplete")
+    else:
+        try:
+            documents = tantivy.Index.open(str(folder / "tantivy")).searcher().num_docs
+        except Exception as exc:  # tantivy raises ValueError for unreadable indexes
+            problems.append(f"the lexical index's tantivy files cannot be read ({exc})")
+        else:
+            if documents != len(hashes):
+                problems.append(f"the lexical index has {documents:,} documents for {len(hashes):,} articles")
+    return hashes, problems
 
 
 def read_articles(store: ArticleStore, article_ids: Sequence[str]) -> list[ArticleChunks]:

@@ -7,11 +7,12 @@ gzip that expands 1,000-fold, a title of a megabyte — costs a skipped record a
 
 from __future__ import annotations
 
-#: One line of CSV or JSON Lines, one MEDLINE record, one PubMed XML record (bytes).
+#: One line of CSV or JSON Lines (and one quoted CSV cell spanning lines), one MEDLINE record (bytes).
 MAX_RECORD_BYTES = 2 * 1024 * 1024
-#: One PubMed XML record (bytes). Larger than the rest because the parser must hold a record to read it and
-#: past a record it cannot find the next one; a record over MAX_RECORD_BYTES but under this is read and its
-#: fields are then held to the limits below. (libxml2 refuses a single text node over 10 MB anyway.)
+#: One PubMed XML record (bytes), held whole while it is parsed; a larger one is dropped as it streams by and
+#: the next record read. Larger than MAX_RECORD_BYTES because real records with long reference lists reach a few
+#: hundred KB; a record under this is read and its fields are then held to the limits below. (libxml2 refuses a
+#: single text node over 10 MB anyway.)
 MAX_XML_RECORD_BYTES = 16 * 1024 * 1024
 #: Characters of a title (every chunk repeats it).
 MAX_TITLE_CHARS = 1_000
@@ -19,6 +20,12 @@ MAX_TITLE_CHARS = 1_000
 MAX_ABSTRACT_CHARS = 50_000
 #: Names in one list field: authors, affiliations, MeSH headings, keywords.
 MAX_LIST_ITEMS = 5_000
+#: Characters of one name: an author, an affiliation, a MeSH heading, a keyword, a publication type, a journal,
+#: a source's own id (real ones stay under a few hundred).
+MAX_NAME_CHARS = 1_000
+#: Characters of all MeSH headings of a record, and of all its publication types (real records: under 2,000):
+#: they are stored with the article, on its chunk 0, and read back with every answer citing it.
+MAX_METADATA_CHARS = 8_000
 #: Chunks one article may make.
 MAX_CHUNKS = 64
 #: A gzip stream may expand this many times its compressed size once past GZIP_CHECK_AFTER bytes.

@@ -122,13 +122,18 @@ def build_graph(w: dict[str, np.ndarray]) -> bytes:
     return model.SerializeToString()
 
 
+def cached_graph_path(weights_sha256: str, cache_dir: Path) -> Path:
+    """Where the graph for these weights is cached (its checksum beside it, ``.sha256``)."""
+    return cache_dir / f"all-MiniLM-L6-v2-{weights_sha256[:16]}-g{GRAPH_VERSION}.onnx"
+
+
 def cached_graph(weights: Path, weights_sha256: str, cache_dir: Path | None) -> bytes:
     """The graph for these (already verified) weights: from ``cache_dir`` when a cached copy passes its own
     checksum, else built and written there atomically (graph, then its checksum beside it). A stale, partly
     written or damaged copy is simply rebuilt; a cache folder that cannot be written only costs the build."""
     if cache_dir is None:
         return build_graph(read_safetensors(weights))
-    path = cache_dir / f"all-MiniLM-L6-v2-{weights_sha256[:16]}-g{GRAPH_VERSION}.onnx"
+    path = cached_graph_path(weights_sha256, cache_dir)
     check = path.with_name(path.name + ".sha256")
     try:
         graph, expected = path.read_bytes(), check.read_text(encoding="ascii").strip()

@@ -9,29 +9,36 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from queue import Empty, Full, Queue
 from typing import Any, BinaryIO
 
 from ingest.articles import Article, ParseEvent, Skipped
 from ingest.chunking import CHUNKER_VERSION, chunk_articles, without_title
-from ingest.embeddings import Embedder
-from ingest.errors import InputError, StoreError
+from ingest.embeddings import Embedder, describe
+from ingest.errors import EmbeddingError, InputError, StoreError
 from ingest.lexical import ArticleChunks, LexicalIndex, index_folder, now_ms
 from ingest.limits import MAX_CHUNKS
 from ingest.settings import Settings
 from ingest.sources import read_input
-from ingest.store import ArticleStore, ChunkRecord, Metadata, writable
+from ingest.sources.inputs import STDIN
+from ingest.store import ArticleStore, ChunkRecord, Metadata, store_fault, writable
+from ingest.store_lock import WRITER_LOCK
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED_PROBLEMS = 200
 LEXICAL_FLUSH_MS = 3000  # index what has landed at least this often during an ingest, and at its end
 LEXICAL_FLUSH_ARTICLES = 5000
-WRITER_LOCK = ".litbot-ingest.lock"
+LIVE_IDLE_SECONDS = 2.0  # stdin: write what was read once no record has come for this long
+LIVE_QUEUE = 1000
 
 
 @dataclass
@@ -55,6 +62,7 @@ class IngestReport:
     failed_inputs: list[str] = field(default_factory=list)
     input_errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    updated_articles: list[dict[str, str]] = field(default_factory=list)  # {"id", "title"} of each, in order
     store: str = ""
     embedding_model: str = ""
 
@@ -89,12 +97,18 @@ def stored_hash(article: Article, signature: str) -> str:
 
 
 def chunk_metadata(article: Article, index: int, count: int, content_hash: str) -> Metadata:
-    """Flat metadata for one chunk: what is needed to cite it and to filter by it (no None values)."""
+    """Flat metadata for one chunk (no None values). Chunk 0, the article's commit marker, carries the
+    article's data — what is needed to cite it and to filter by it — once; every other chunk only what finds and
+    orders it and the year (the dense search filters chunks by year). Readers take article data from chunk 0
+    (stores written before this carry it on every chunk too; it is the same)."""
     meta: Metadata = {"article_id": article.id, "chunk": index, "n_chunks": count, "hash": content_hash}
+    if article.year is not None:
+        meta["year"] = article.year
+    if index:
+        return meta
     optional: dict[str, str | int | None] = {
         "title": article.title,
         "journal": article.journal,
-        "year": article.year,
         "date": article.date,
         "pmid": article.pmid,
         "doi": article.doi,
@@ -128,6 +142,7 @@ class Ingestor:
         self.signature = chunk_signature(settings, embedder)
         self._lexical = lexical
         self._unindexed: list[ArticleChunks] = []
+        self._unindexed_removed: list[str] = []
         self._unindexed_since = now_ms()
         self._unindexed_stamp = 0
 
@@ -139,8 +154,22 @@ class Ingestor:
     def lexical_index(self) -> LexicalIndex:
         """The store's lexical index."""
         if self._lexical is None:
-            self._lexical = LexicalIndex.open(index_folder(self.settings.store_cache_dir))
+            with self._lexical_faults():
+                self._lexical = LexicalIndex.open(index_folder(self.settings.store_cache_dir))
         return self._lexical
+
+    @contextmanager
+    def _lexical_faults(self) -> Iterator[None]:
+        """A failed write to the lexical index (a full disk, a read-only folder) as the store's one-line error;
+        what is in the store stays, and the next run indexes what is missing."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            raise store_fault(self.settings, exc) from exc
+        except ValueError as exc:  # tantivy reports its I/O errors as ValueError
+            if not re.search(r"os error|io ?error|no space", str(exc), re.IGNORECASE):
+                raise
+            raise store_fault(self.settings, exc) from exc
 
     def _level_index(self) -> None:
         """Bring the lexical index level with the store before writing (rebuilt once when missing or
@@ -150,7 +179,8 @@ class Ingestor:
         def progress(done: int, total: int) -> None:
             log.info("building the lexical index: %d of %d articles", done, total)
 
-        self.lexical_index().refresh(self.store, progress)
+        with self._lexical_faults():
+            self.lexical_index().refresh(self.store, progress)
 
     def _index_group(self, writes: Sequence[ArticleWrite], written: int) -> None:
         """Index a group whose chunks have landed in the store. Groups are indexed together, about every
@@ -158,15 +188,19 @@ class Ingestor:
         the store, stamped after the index's cursor, so the next catch-up indexes it."""
         articles = self._unindexed
         for article_id, _, records in writes:
+            if not records:  # an article stored under an older form of its id, now removed
+                self._unindexed_removed.append(article_id)
+                continue
             ordered = sorted(records, key=lambda r: int(r.metadata.get("chunk", 0)))
             metadata = dict(ordered[0].metadata)
             metadata["written"] = written
+            title = str(metadata.get("title") or "")
             articles.append(
                 ArticleChunks(
                     article_id,
                     metadata,
                     [r.id for r in ordered],
-                    [without_title(r.text, str(r.metadata.get("title") or "")) for r in ordered],
+                    [without_title(r.text, title) for r in ordered],
                 )
             )
         self._unindexed_stamp = written
@@ -176,9 +210,11 @@ class Ingestor:
     def flush_index(self) -> None:
         """Index the groups written since the last flush."""
         articles, self._unindexed = self._unindexed, []
+        removed, self._unindexed_removed = self._unindexed_removed, []
         self._unindexed_since = now_ms()
-        if articles:
-            self.lexical_index().apply(articles, cursor=self._unindexed_stamp)
+        if articles or removed:
+            with self._lexical_faults():
+                self.lexical_index().apply(articles, removed, cursor=self._unindexed_stamp)
 
     def ingest_events(
         self,
@@ -187,6 +223,7 @@ class Ingestor:
         progress: Progress | None = None,
         name: str = "",
         on_group: Callable[[], None] | None = None,
+        live: bool = False,
     ) -> int:
         """Ingest one input's events; returns how many articles it held.
 
@@ -196,6 +233,8 @@ class Ingestor:
         an interrupted run as recoverable as a sequential one (chunk 0 of every article is written last).
         The stages overlap with a Chroma server (the write is an HTTP request); with an embedded store they
         barely do: chromadb's bindings hold the GIL while they write (bench/chroma_writes.py).
+        ``live`` inputs (stdin) are read on a thread of their own and a group is written early once the input
+        falls idle (:func:`_live`).
         """
         self._level_index()
         writer = _GroupWriter(self.store, self._index_group)
@@ -210,7 +249,8 @@ class Ingestor:
                     progress(name, done)
 
         try:
-            for group in _groups(events, report, self.group_size):
+            stream = _live(events, LIVE_IDLE_SECONDS) if live else events
+            for group in _groups(stream, report, self.group_size):
                 if on_group is not None:
                     on_group()
                 latest: dict[str, Article] = {}
@@ -228,7 +268,8 @@ class Ingestor:
         if writer.revision and not self.settings.uses_server:
             # one writer at a time: everything up to its last revision is indexed, readers need not look. (On
             # a server another ingest may have written in between: readers there always catch up.)
-            self.lexical_index().mark_level(writer.revision)
+            with self._lexical_faults():
+                self.lexical_index().mark_level(writer.revision)
         return done
 
     def _prepare(
@@ -239,15 +280,18 @@ class Ingestor:
         report.read += len(group)
         report.unchanged += len(group) - len(latest)
         stored = self.store.stored_hashes(list(latest))
+        replaced = self._stored_under_older_ids(latest)
         changed: list[tuple[Article, str, bool]] = []
         for article_id, article in latest.items():
             digest = stored_hash(article, self.signature)
             if stored.get(article_id) == digest:
                 report.unchanged += 1
             else:
-                changed.append((article, digest, article_id in stored))
+                changed.append((article, digest, article_id in stored or article_id in replaced))
+        # an older id's chunks go in the same write as the article's (after its chunks, before its commit marker)
+        removals: list[ArticleWrite] = [(replaced[a], 0, []) for a in latest if a in replaced and a in stored]
         if not changed:
-            return [], set()
+            return removals, set()
         # With one writer at a time (the lock of an embedded store), an article of which nothing is stored
         # now has nothing stale to delete when it is written. A server's writers may interleave: always look.
         unwritten = (
@@ -269,8 +313,18 @@ class Ingestor:
                 continue
             plans.append((article, digest, is_update, chunks))
         texts = [c.text for *_, chunks in plans for c in chunks]
-        vectors = iter(self.embedder.embed_documents(texts))
-        writes: list[ArticleWrite] = []
+        embedded = self.embedder.embed_documents(texts)
+        expected = self.store.dimension()
+        if texts and expected is not None and embedded.shape[1] != expected:
+            raise EmbeddingError(
+                f"{describe(self.embedder)} gave {embedded.shape[1]}-dimensional vectors, but the store holds "
+                f"{expected}-dimensional ones; nothing was stored from them",
+                f"check that it serves the model the store was built with ({self.store.embedding_model})",
+            )
+        vectors = iter(embedded)
+        writes = removals + [
+            (replaced[a.id], 0, []) for a, *_ in plans if a.id in replaced and a.id not in stored
+        ]
         for article, digest, is_update, chunks in plans:
             records = [
                 ChunkRecord(c.id, c.text, next(vectors), chunk_metadata(article, c.index, c.count, digest))
@@ -280,9 +334,19 @@ class Ingestor:
             report.chunks += len(chunks)
             if is_update:
                 report.updated += 1
+                report.updated_articles.append({"id": article.id, "title": article.title or ""})
             else:
                 report.new += 1
         return writes, unwritten
+
+    def _stored_under_older_ids(self, latest: dict[str, Article]) -> dict[str, str]:
+        """Articles also stored under the id an older litbot gave them (before identifiers were normalised:
+        ``pmid:0960001``, ``doi:10.1/x%20``): id -> that older id. Writing the article, or finding it stored
+        unchanged under its own id, removes the older one: re-ingesting never keeps one article twice."""
+        older = {a.legacy_id: aid for aid, a in latest.items() if a.legacy_id != aid}
+        if not older:
+            return {}
+        return {older[legacy]: legacy for legacy in self.store.stored_hashes(list(older))}
 
 
 class _GroupWriter:
@@ -291,7 +355,7 @@ class _GroupWriter:
     def __init__(self, store: ArticleStore, landed: Callable[[Sequence[ArticleWrite], int], None]) -> None:
         self.store = store
         self._landed = landed
-        self.revision = ""  # the store's revision after this writer's last group
+        self.revision = ""  # the store's revision after this writer's last group (set by its thread)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="litbot-store-writer")
         self._pending: Future[None] | None = None
         self._ids: set[str] = set()
@@ -311,7 +375,7 @@ class _GroupWriter:
             self._pending = self._pool.submit(self._write, writes, now_ms(), unwritten)
 
     def _write(self, writes: list[ArticleWrite], stamp: int, unwritten: set[str]) -> None:
-        self.store.write_articles(writes, stamp, unwritten)
+        self.revision = self.store.write_articles(writes, stamp, unwritten)
         self._landed(writes, stamp)
 
     def finish(self) -> int:
@@ -320,7 +384,6 @@ class _GroupWriter:
         articles, self._articles = self._articles, 0
         if pending is not None:
             pending.result()
-            self.revision = self.store.bump_revision()
         return articles
 
     def close(self) -> None:
@@ -328,7 +391,6 @@ class _GroupWriter:
         if self._pending is not None:
             try:
                 self._pending.result()
-                self.revision = self.store.bump_revision()
             except Exception:  # the exception already in flight is the one to report
                 log.exception("writing the last group failed")
             self._pending = None
@@ -345,9 +407,15 @@ def _too_many_chunks(article: Article, count: int) -> Skipped:
     )
 
 
-def _groups(events: Iterable[ParseEvent], report: IngestReport, size: int) -> Iterator[list[Article]]:
+def _groups(events: Iterable[ParseEvent | None], report: IngestReport, size: int) -> Iterator[list[Article]]:
+    """Articles in groups of ``size``; a ``None`` (the input is idle, see :func:`_live`) ends a group early."""
     group: list[Article] = []
     for event in events:
+        if event is None:
+            if group:
+                yield group
+                group = []
+            continue
         if isinstance(event, Skipped):
             report.note_skip(event)  # reported once, in the summary
             log.debug("skipped %s", event.describe())
@@ -358,6 +426,51 @@ def _groups(events: Iterable[ParseEvent], report: IngestReport, size: int) -> It
             group = []
     if group:
         yield group
+
+
+_END = object()
+
+
+def _live(events: Iterable[ParseEvent], idle_seconds: float) -> Iterator[ParseEvent | None]:
+    """The events of an input that may stall (stdin: a pipe that pauses, or streams garbage without end after
+    good records), read on a thread of their own; ``None`` whenever none came for ``idle_seconds``, so the
+    articles read so far are written instead of waiting for a group to fill. At most LIVE_QUEUE events wait."""
+    queue: Queue[object] = Queue(maxsize=LIVE_QUEUE)
+    stop = threading.Event()
+
+    def hand_over(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.5)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for event in events:
+                if not hand_over(event):
+                    return
+            hand_over(_END)
+        except BaseException as exc:  # handed over and raised where the events are used
+            hand_over(exc)
+
+    threading.Thread(target=read, name="litbot-live-input", daemon=True).start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=idle_seconds)
+            except Empty:
+                yield None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()  # a thread blocked reading the pipe is left behind (a daemon: it ends with the process)
 
 
 def ingest_inputs(
@@ -390,7 +503,8 @@ def ingest_inputs(
 
         events = read_input(path, stdin=stdin, opened=opened.append)
         try:
-            count = ingestor.ingest_events(events, report, progress, path, on_group)
+            live = path == STDIN  # a pipe may pause, or stream garbage after good records
+            count = ingestor.ingest_events(events, report, progress, path, on_group, live=live)
         except InputError as exc:
             report.failed_inputs.append(path)
             report.input_errors.append(exc.user_message)
@@ -405,6 +519,13 @@ def ingest_inputs(
             if not skips:
                 report.input_errors.append(f"{path}: no articles found")
     report.seconds = round(time.perf_counter() - started, 3)
+    if report.chunks and not ingestor.settings.uses_server:
+        # What was written must have left the vector index files sound (Chroma may log a failure to apply
+        # its log to them and carry on): say so now, not at the next question.
+        from ingest.store import damaged, vector_index_problem
+
+        if problem := vector_index_problem(ingestor.settings):
+            raise damaged(ingestor.settings, problem)
     return report
 
 

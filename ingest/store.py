@@ -14,11 +14,13 @@ import atexit
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ingest.errors import CollectionMissing, StoreError, StoreUnavailable, printable
-from ingest.files import replace_file
 from ingest.settings import Settings
+from ingest.store_lock import StoreLock, Turn, ingest_running, store_lock
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -36,10 +38,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_KEY = "litbot_embedding_model"
-WRITE_MARKER = ".litbot-last-write"
 _REOPEN_LOCK = threading.Lock()
 _GENERATIONS: dict[str, int] = {}  # embedded store path -> times its client was reopened in this process
 REVISION_KEY = "litbot_revision"
+#: What Chroma says when its vector index and its database disagree (chromadb 1.5's local executor and segments).
+_INDEX_ERRORS = (
+    "error finding id",
+    "error getting embedding",
+    "error loading hnsw index",
+    "hnsw segment",
+    "hnswindex",
+    "error reading hnsw",
+)
 Metadata = dict[str, str | int | float | bool]
 
 
@@ -137,8 +147,18 @@ def store_fault(settings: Settings, exc: BaseException) -> StoreError:
                 f"the disk holding the store at {where} is full{shown}",
                 "free some space, then run the same command again: what was written so far is consistent",
             )
+    if not settings.uses_server and not (settings.chroma_path / "chroma.sqlite3").exists():
+        return StoreError(
+            f"the store at {where} changed under litbot (its database is gone)",
+            "run the command again; if it persists, ingest again into a fresh store",
+        )
     if "readonly database" in lowered or "read-only" in lowered:
         return StoreError(f"the store at {where} is read-only", "ingesting needs write access to its folder")
+    if any(sign in lowered for sign in _INDEX_ERRORS):
+        return StoreError(
+            f"the store at {where} is damaged: its vector index does not match its database ({text[:120]})",
+            "run `litbot check` for details and `litbot repair` to rebuild it (no intact article is lost)",
+        )
     if "not a database" in lowered or "malformed" in lowered:
         return StoreError(
             f"the store at {where} is damaged (its database file is not a database)",
@@ -155,19 +175,36 @@ def store_fault(settings: Settings, exc: BaseException) -> StoreError:
 class ArticleStore:
     """Chunks of articles in one Chroma collection."""
 
-    def __init__(self, client: ClientAPI, collection: Collection, settings: Settings) -> None:
+    def __init__(
+        self, client: ClientAPI, collection: Collection, settings: Settings, lock: StoreLock | None = None
+    ) -> None:
         self._client = client
         self._collection = collection
         self.settings = settings
         self.embedding_model = str((collection.metadata or {}).get(MODEL_KEY, ""))
-        self._generation = _GENERATIONS.get(str(settings.chroma_path), 0)
-        # Embedded Chroma keeps its vector index in memory, so a write by another process (an ingest while the
-        # bot runs) is invisible here — or breaks queries with "Error finding id" — until the client is
-        # reopened. Writers touch a marker file; readers reopen when it changes under them.
-        self._marker = None if settings.uses_server else settings.chroma_path / WRITE_MARKER
-        self._marker_seen = _stat_key(self._marker)
+        # An embedded store is shared with other processes only through its lock (ingest.store_lock): every
+        # call takes its turn, and reopens the client first when another process changed the store. A server
+        # (or a private copy of a read-only store) needs none.
+        self._lock = lock
+        self._generation = _GENERATIONS.get(self._key, 0)
 
     # --- reading -----------------------------------------------------------------------------------------
+    def dimension(self) -> int | None:
+        """The size of the vectors the collection holds (None before its first write, as Chroma last said)."""
+        model = getattr(self._collection, "_model", None)
+        value = getattr(model, "dimension", None)
+        return int(value) if isinstance(value, int) else None
+
+    def ingest_running(self) -> bool:
+        """Whether an ingest is writing to this embedded store now (this process's own included); never for a
+        server, whose writers are not known."""
+        return self._lock is not None and ingest_running(self._lock.folder)
+
+    def reading(self) -> AbstractContextManager[object]:
+        """Hold the store for a sequence of reads (one question's retrieval): they see one state of the store,
+        and another process's write waits for them, or they for it, once."""
+        return self._turn()
+
     def stored_hashes(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Content hash of each article whose commit marker (chunk 0) is stored."""
         if not article_ids:
@@ -297,8 +334,10 @@ class ArticleStore:
         articles: Sequence[tuple[str, int, Sequence[ChunkRecord]]],
         written: int | None = None,
         unwritten: Container[str] = (),
-    ) -> None:
-        """Store (article id, chunk count, chunks) groups, replacing older versions without orphans.
+    ) -> str:
+        """Store (article id, chunk count, chunks) groups, replacing older versions without orphans, and move
+        the store's revision; returns the new revision. One turn at an embedded store: other processes wait
+        for this batch, at most.
 
         Order matters for crash safety: chunks 1..n first, then stale chunks of older versions are deleted,
         then every chunk 0 (which carries the content hash) — so an article looks stored only when it is.
@@ -314,9 +353,55 @@ class ArticleStore:
             for c in chunks
             if c.id.endswith("#0")
         ]
-        self._upsert(rest)
-        self._delete_stale({a: count for a, count, _ in articles if a not in unwritten})
-        self._upsert(markers)
+        started = time.perf_counter()
+        with self._turn(writes=True):
+            self._upsert(rest)
+            self._delete_stale({a: count for a, count, _ in articles if a not in unwritten})
+            self._upsert(markers)
+            revision = self.bump_revision()
+        log.debug(
+            "write of %d chunks held the store for %.3f s",
+            len(rest) + len(markers),
+            time.perf_counter() - started,
+        )
+        return revision
+
+    def rewrite_vectors(
+        self, vectors: Mapping[str, np.ndarray], progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Write these chunks again, each with its text and metadata as stored and the vector given (a repair).
+        Chunks 1..n first and commit markers last, as an ingest writes them."""
+        ids = sorted(vectors, key=lambda cid: (cid.endswith("#0"), cid))
+        done = 0
+        with self._turn(writes=True):
+            for start in range(0, len(ids), 1000):
+                rows = self.get_chunks(ids[start : start + 1000])
+                self._upsert([ChunkRecord(cid, text, vectors[cid], dict(meta)) for cid, text, meta in rows])
+                done += len(rows)
+                if progress is not None:
+                    progress(done, len(ids))
+            self.bump_revision()
+
+    def chunks_without_vectors(self, chunk_ids: Sequence[str], batch: int = 500) -> list[str]:
+        """Those of ``chunk_ids`` whose vector the store cannot return (found by halving a failing page)."""
+        missing: list[str] = []
+
+        def probe(part: Sequence[str]) -> None:
+            try:
+                found = self.chunk_vectors(part)
+            except StoreError:
+                if len(part) == 1:
+                    missing.append(part[0])
+                    return
+                middle = len(part) // 2
+                probe(part[:middle])
+                probe(part[middle:])
+                return
+            missing.extend(cid for cid in part if cid not in found)
+
+        for start in range(0, len(chunk_ids), batch):
+            probe(chunk_ids[start : start + batch])
+        return missing
 
     def _delete_stale(self, counts: Mapping[str, int]) -> None:
         """Delete every stored chunk ``n >= counts[article]`` of these articles. Their chunk ids are read
@@ -330,17 +415,14 @@ class ArticleStore:
             if article_id in counts and number.isdigit() and int(number) >= counts[article_id]:
                 stale.append(chunk_id)
         for start in range(0, len(stale), 5000):
-            self._coll("delete", ids=stale[start : start + 5000])
+            self._coll("delete", ids=stale[start : start + 5000], writes=True)
 
     def bump_revision(self) -> str:
-        """Mark the content as changed: for caches (collection metadata) and other processes (marker file).
-        Returns the new revision."""
+        """Mark the content as changed, for caches built from the store (collection metadata); returns the new
+        revision."""
         metadata = dict(self._collection.metadata or {})
         metadata[REVISION_KEY] = uuid.uuid4().hex
-        self._coll("modify", metadata=metadata)
-        if self._marker is not None:
-            replace_file(self._marker, f"{os.getpid()}:{metadata[REVISION_KEY]}")
-            self._marker_seen = _stat_key(self._marker)
+        self._coll("modify", metadata=metadata, writes=True)
         return str(metadata[REVISION_KEY])
 
     def _upsert(self, records: Sequence[ChunkRecord]) -> None:
@@ -353,56 +435,56 @@ class ArticleStore:
                 embeddings=np.stack([r.vector for r in part]),
                 documents=[r.text for r in part],
                 metadatas=[r.metadata for r in part],
+                writes=True,
             )
 
-    def _coll(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self._call(lambda: getattr(self._collection, method)(*args, **kwargs))
+    def _coll(self, method: str, *args: Any, writes: bool = False, **kwargs: Any) -> Any:
+        return self._call(lambda: getattr(self._collection, method)(*args, **kwargs), writes)
 
     def _cli(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._call(lambda: getattr(self._client, method)(*args, **kwargs))
 
-    def _call(self, run: Callable[[], Any]) -> Any:
-        """Run one Chroma call with litbot's errors; an embedded store changed by another process is reopened
-        (before the call when the marker says so, and once more if the call fails)."""
-        if self._marker is None:
+    def _call(self, run: Callable[[], Any], writes: bool = False) -> Any:
+        """Run one Chroma call with litbot's errors, in a turn at an embedded store."""
+        with self._turn(writes):
             try:
                 return run()
             except Exception as exc:
                 raise self._translate(exc) from exc
-        try:
-            self._follow(force=self._written_elsewhere())
+
+    @property
+    def _key(self) -> str:
+        return str(self._lock.folder) if self._lock is not None else self.settings.store_label
+
+    @contextmanager
+    def _turn(self, writes: bool = False) -> Iterator[Turn | None]:
+        """A turn at the store (re-entrant); the client is reopened first when another process changed it."""
+        if self._lock is None:
+            with nullcontext():
+                yield None
+            return
+        with self._lock.turn(writes) as turn:
             try:
-                return run()
-            except Exception:
-                self._follow(force=True)
-            return run()
-        except Exception as exc:
-            raise self._translate(exc) from exc
+                self._follow(force=turn.stale, thorough=turn.suspect)
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            turn.stale = False
+            yield turn
 
-    def _written_elsewhere(self) -> bool:
-        seen = _stat_key(self._marker)
-        if seen == self._marker_seen or self._marker is None:
-            return False
-        self._marker_seen = seen
-        try:
-            writer = self._marker.read_text().split(":", 1)[0]
-        except OSError:
-            return True
-        return writer != str(os.getpid())
+    def _follow(self, force: bool, thorough: bool = False) -> None:
+        """Adopt this process's current client for the store, replacing it first when ``force``d.
 
-    def _follow(self, force: bool) -> None:
-        """Adopt this process's current client for the path, replacing it first when ``force``d.
-
-        Every store object of this process that uses the path shares one Chroma system, so it is dropped once
-        (by whoever notices first) and the others just pick up the new one.
+        Every store object of this process on the folder shares one Chroma system, so it is dropped once (by
+        whoever takes the first turn after another process's change) and the others pick up the new one.
         """
-        key = str(self.settings.chroma_path)
         with _REOPEN_LOCK:
-            current = _GENERATIONS.get(key, 0)
-            if force and current == self._generation:
-                _drop_cached_system(self.settings)
-                current = _GENERATIONS[key] = current + 1
-                log.info("reopening the embedded store %s after a write by another process", key)
+            current = _GENERATIONS.get(self._key, 0)
+            if force:
+                _drop_cached_system(self._client)
+                current = _GENERATIONS[self._key] = current + 1
+                log.debug("reopening the embedded store %s after a change by another process", self._key)
+                if problem := vector_index_problem(self.settings, suspect=thorough):
+                    raise damaged(self.settings, problem)
             if current != self._generation:
                 self._client = _client(self.settings)
                 self._collection = self._client.get_collection(
@@ -419,21 +501,15 @@ class ArticleStore:
         return store_fault(self.settings, exc)
 
 
-def _stat_key(path: Path | None) -> tuple[int, int, int] | None:
-    if path is None:
-        return None
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+def _drop_cached_system(client: ClientAPI) -> None:
+    _drop_system(client._identifier)  # type: ignore[attr-defined]
 
 
-def _drop_cached_system(settings: Settings) -> None:
-    """Forget Chroma's per-process cached system for this path, so the next client reads the disk afresh."""
+def _drop_system(identifier: str) -> None:
+    """Forget Chroma's per-process cached system for a store, so the next client reads the disk afresh.
+    Stopping it writes nothing: what it applied to its index and did not persist is still in the store's log."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    identifier = _client(settings)._identifier  # type: ignore[attr-defined]
     system = SharedSystemClient._identifier_to_system.pop(identifier, None)
     SharedSystemClient._identifier_to_refcount.pop(identifier, None)
     if system is not None:
@@ -459,41 +535,134 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 def open_store(settings: Settings, embedding_model: str, create: bool = True) -> ArticleStore:
     """Open (or create) the collection, refusing one built with another embedding model."""
-    client = _client(settings)
+    lock = _lock_for(settings)
+    with lock.turn() if lock is not None else nullcontext() as turn:
+        if turn is not None and turn.stale:  # another process changed the store since this one last looked
+            reset_client(settings)
+        if turn is not None and (
+            problem := vector_index_problem(settings, first=turn.first, suspect=turn.suspect)
+        ):
+            raise damaged(settings, problem)
+        client = _client(settings)
+        try:
+            existing = {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
+        except Exception as exc:
+            if settings.chroma_host:
+                raise StoreUnavailable(
+                    f"cannot reach the Chroma server at {settings.store_label}",
+                    "start it with `chroma run --path DIR` or check LITBOT_CHROMA_HOST/PORT",
+                ) from exc
+            raise store_fault(settings, exc) from exc
+        if settings.collection not in existing:
+            if not create:
+                raise CollectionMissing(
+                    f"no collection {settings.collection!r} at {settings.store_label}",
+                    "ingest something first: `litbot ingest --sample`",
+                )
+            if turn is not None:
+                turn.wrote = True
+            try:
+                collection = client.create_collection(
+                    settings.collection,
+                    metadata={MODEL_KEY: embedding_model, REVISION_KEY: uuid.uuid4().hex},
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+            except Exception as exc:
+                raise store_fault(settings, exc) from exc
+        else:
+            try:
+                collection = client.get_collection(settings.collection, embedding_function=None)
+            except Exception as exc:
+                raise store_fault(settings, exc) from exc
+        built_with = (collection.metadata or {}).get(MODEL_KEY)
+        if built_with and built_with != embedding_model:
+            raise StoreError(
+                f"collection {settings.collection!r} at {settings.store_label} was built with embedding model "
+                f"{built_with!r}, but LITBOT_EMBEDDING_MODEL is {embedding_model!r}",
+                "set LITBOT_EMBEDDING_MODEL back, or pick a new LITBOT_COLLECTION and re-ingest",
+            )
+        if turn is not None:
+            turn.stale = False
+        return ArticleStore(client, collection, settings, lock)
+
+
+@contextmanager
+def store_turn(settings: Settings, writes: bool = False) -> Iterator[None]:
+    """Hold an embedded store for a whole task (a check, a repair): other processes wait until it ends."""
+    lock = _lock_for(settings)
+    if lock is None:
+        yield
+        return
+    with lock.turn(writes) as turn:
+        if turn.stale:
+            reset_client(settings)
+            turn.stale = False
+        yield
+
+
+def reset_client(settings: Settings) -> None:
+    """Drop this process's Chroma system for an embedded store (held by the caller): the next call opens the
+    store afresh from disk."""
+    lock = _lock_for(settings)
+    with _REOPEN_LOCK:
+        _drop_system(str(settings.chroma_path))
+        if lock is not None:
+            _GENERATIONS[str(lock.folder)] = _GENERATIONS.get(str(lock.folder), 0) + 1
+
+
+#: Up to this many vectors, a process reads the index files whole when it first opens the store (~4 ms per
+#: 1,000 vectors); larger ones only after a process died during its turn (always: header and sizes).
+THOROUGH_MAX_ELEMENTS = 250_000
+
+
+def vector_index_problem(settings: Settings, first: bool = False, suspect: bool = False) -> str | None:
+    """What is wrong with an embedded store's vector index files (None: nothing): checked before Chroma loads
+    them, since it crashes the process on damaged ones. Header and sizes always; every element and neighbour
+    list after a process died during its turn at the store (``suspect``), and at a process's ``first`` look
+    unless the index is larger than THOROUGH_MAX_ELEMENTS."""
+    from ingest import chroma_files, hnsw_files
+
     try:
-        existing = {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
-    except Exception as exc:
-        if settings.chroma_host:
-            raise StoreUnavailable(
-                f"cannot reach the Chroma server at {settings.store_label}",
-                "start it with `chroma run --path DIR` or check LITBOT_CHROMA_HOST/PORT",
-            ) from exc
-        raise store_fault(settings, exc) from exc
-    if settings.collection not in existing:
-        if not create:
-            raise CollectionMissing(
-                f"no collection {settings.collection!r} at {settings.store_label}",
-                "ingest something first: `litbot ingest --sample`",
-            )
-        try:
-            collection = client.create_collection(
-                settings.collection,
-                metadata={MODEL_KEY: embedding_model, REVISION_KEY: uuid.uuid4().hex},
-                configuration={"hnsw": {"space": "cosine"}},
-                embedding_function=None,
-            )
-        except Exception as exc:
-            raise store_fault(settings, exc) from exc
-    else:
-        try:
-            collection = client.get_collection(settings.collection, embedding_function=None)
-        except Exception as exc:
-            raise store_fault(settings, exc) from exc
-    built_with = (collection.metadata or {}).get(MODEL_KEY)
-    if built_with and built_with != embedding_model:
-        raise StoreError(
-            f"collection {settings.collection!r} at {settings.store_label} was built with embedding model "
-            f"{built_with!r}, but LITBOT_EMBEDDING_MODEL is {embedding_model!r}",
-            "set LITBOT_EMBEDDING_MODEL back, or pick a new LITBOT_COLLECTION and re-ingest",
-        )
-    return ArticleStore(client, collection, settings)
+        db = chroma_files.connect(settings.chroma_path)
+    except chroma_files.LayoutUnknown:
+        return None  # a new store, or one Chroma itself will report on
+    try:
+        found = chroma_files.collection(db, settings.collection)
+    except (chroma_files.LayoutUnknown, sqlite3.DatabaseError):
+        return None
+    finally:
+        db.close()
+    if found is None:
+        return None
+    folder = settings.chroma_path / found.vector_segment
+    problem = hnsw_files.quick_problem(folder, found.dimension)
+    if (
+        problem is None
+        and (first or suspect)
+        and found.dimension
+        and (folder / hnsw_files.HEADER).exists()
+        and (suspect or hnsw_files.read_header(folder).count <= THOROUGH_MAX_ELEMENTS)
+    ):
+        problems = hnsw_files.scan(folder, found.dimension).problems
+        problem = problems[0] if problems else None
+    return problem
+
+
+def damaged(settings: Settings, problem: str) -> StoreError:
+    return StoreError(
+        f"the store at {settings.store_label} is damaged: its vector index {problem}",
+        "run `litbot check` for details and `litbot repair` to rebuild it (no intact article is lost)",
+    )
+
+
+def _lock_for(settings: Settings) -> StoreLock | None:
+    """The cross-process lock of an embedded store; none for a server, or for a read-only store (read from a
+    private copy that no other process writes)."""
+    if settings.uses_server:
+        return None
+    try:
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # _client says what is wrong
+    return store_lock(settings.chroma_path) if writable(settings.chroma_path) else None

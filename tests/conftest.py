@@ -121,6 +121,109 @@ def hashed_mini_store_template(
     return built_once(tmp_path_factory, "mini-store-hashed", build)
 
 
+LARGE_ARTICLES = 1200  # ~1,300 chunks: past the 1,000 at which Chroma persists its vector index files
+
+
+def synthetic_corpus(path: Path, count: int = LARGE_ARTICLES, prefix: str = "syn", seed: int = 7) -> Path:
+    """``count`` articles of four to six real sentences each, drawn (seeded) from the fixtures' abstracts: a
+    store large enough for Chroma to write its vector index files, without a large fixture."""
+    import json
+    import random
+    import re
+
+    sources = [MINI_CORPUS / "pubmedqa-mini.jsonl", FIXTURES / "beir-scifact-mini" / "corpus.jsonl"]
+    records = [json.loads(line) for source in sources for line in source.read_text().splitlines() if line]
+    sentences = [
+        s
+        for r in records
+        for s in re.split(r"(?<=[.!?])\s+", r.get("abstract") or r.get("text") or "")
+        if len(s) > 40
+    ]
+    titles = [r["title"] for r in records if r.get("title")]
+    rng = random.Random(seed)
+    rows = [
+        {
+            "id": f"{prefix}{n}",
+            "title": f"{rng.choice(titles)} ({n})",
+            "abstract": " ".join(rng.sample(sentences, rng.randint(4, 6))),
+        }
+        for n in range(count)
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture(scope="session")
+def hashed_large_store_template(
+    tmp_path_factory: pytest.TempPathFactory,
+    hashed_mini_store_template: Path,
+    embeddings_server: EmbeddingsStub,
+) -> Path:
+    """The hashed mini store plus LARGE_ARTICLES synthetic articles (``synthetic.jsonl`` beside it), ingested
+    once per run: its vector index files exist, with vectors both in them and still in Chroma's log."""
+    import shutil
+
+    env = embeddings_server.env()
+
+    def build(path: Path) -> None:
+        from ingest.pipeline import build_ingestor, ingest_inputs
+
+        shutil.copytree(hashed_mini_store_template, path)
+        corpus = synthetic_corpus(path.parent / "synthetic.jsonl")
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            chroma_path=path,
+            embedding_model=env["LITBOT_EMBEDDING_MODEL"],
+            openai_base_url=env["OPENAI_BASE_URL"],
+            openai_api_key=env["OPENAI_API_KEY"],
+        )
+        report = ingest_inputs([str(corpus)], build_ingestor(settings))
+        assert report.new == LARGE_ARTICLES and not report.failed_inputs, report
+
+    return built_once(tmp_path_factory, "large-store-hashed", build)
+
+
+@pytest.fixture(scope="session")
+def hashed_larger_store_template(
+    tmp_path_factory: pytest.TempPathFactory,
+    hashed_large_store_template: Path,
+    embeddings_server: EmbeddingsStub,
+) -> Path:
+    """The large store plus LARGE_ARTICLES more synthetic articles (``more.jsonl`` beside it), ingested after
+    it: what an ingest of ``more.jsonl`` into a copy of the large store must leave, whoever reads meanwhile."""
+    import shutil
+
+    env = embeddings_server.env()
+
+    def build(path: Path) -> None:
+        from ingest.pipeline import build_ingestor, ingest_inputs
+
+        shutil.copytree(hashed_large_store_template, path)
+        corpus = synthetic_corpus(path.parent / "more.jsonl", prefix="more", seed=11)
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            chroma_path=path,
+            embedding_model=env["LITBOT_EMBEDDING_MODEL"],
+            openai_base_url=env["OPENAI_BASE_URL"],
+            openai_api_key=env["OPENAI_API_KEY"],
+        )
+        report = ingest_inputs([str(corpus)], build_ingestor(settings))
+        assert report.new == LARGE_ARTICLES and not report.failed_inputs, report
+
+    return built_once(tmp_path_factory, "larger-store-hashed", build)
+
+
+@pytest.fixture
+def hashed_large_settings(
+    hashed_large_store_template: Path,
+    hashed_embeddings: EmbeddingsStub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    """A private copy of the large store, embedded by the stand-in (which this test's processes use)."""
+    return private_copy(hashed_large_store_template, tmp_path, monkeypatch)
+
+
 def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
     from filelock import FileLock
 

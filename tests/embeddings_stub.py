@@ -6,7 +6,7 @@ pipeline, store and lexical index, without loading MiniLM and running it on ever
 similar vectors, so retrieval still finds what it should. The MiniLM path stays covered by the tests whose
 point it is (the model, its vectors, answers on the mini corpus).
 
-It can be told to delay each reply (an ingest that takes a while, to kill at a random moment) or to hold every
+It can be told to answer wrongly (a vector too many or too few, or too short), to delay each reply (an ingest that takes a while, to kill at a random moment) or to hold every
 request from the n-th on until released (an ingest stopped exactly mid-run, whatever the machine's speed).
 """
 
@@ -61,6 +61,15 @@ class _Handler(BaseHTTPRequestHandler):
         number = stub.arrived(Request(self.path, body["model"], inputs, self.headers.get("Authorization")))
         stub.wait_turn(number)
         data = [{"object": "embedding", "index": i, "embedding": vector(t)} for i, t in enumerate(inputs)]
+        if stub.miscount > 0:  # a broken server: vectors for texts it was not sent
+            data += [
+                {"object": "embedding", "index": len(data) + i, "embedding": vector("x")}
+                for i in range(stub.miscount)
+            ]
+        elif stub.miscount < 0:
+            data = data[: stub.miscount]
+        if stub.dimension is not None:
+            data = [{**d, "embedding": d["embedding"][: stub.dimension]} for d in data]
         data.reverse()  # the API does not promise order; litbot must sort by index
         usage = {"prompt_tokens": 1, "total_tokens": 1}
         payload = json.dumps(
@@ -87,6 +96,8 @@ class EmbeddingsStub:
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.delay = 0.0  # seconds before each reply
+        self.miscount = 0  # vectors more (or fewer, when negative) than texts in each reply
+        self.dimension: int | None = None  # cut every vector to this many numbers
         self._hold_from: int | None = None
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -117,6 +128,8 @@ class EmbeddingsStub:
         with self._changed:
             self.requests.clear()
             self.delay = 0.0
+            self.miscount = 0
+            self.dimension = None
             self._hold_from = None
             self._changed.notify_all()
 

@@ -76,3 +76,13 @@ def test_formats_by_name() -> None:
         file_format("refs.BIB") == "bibtex" and file_format("x.ris") == "ris" and file_format("x.txt") is None
     )
     assert export([], "ris") == "" and export([], "bibtex") == ""
+
+
+def test_and_inside_one_author_name_does_not_make_two_authors() -> None:
+    """BibTeX splits an author field on the word "and": a name holding it would become two authors."""
+    from bibtexparser.middlewares import SeparateCoAuthors
+
+    citation = _citation(5, authors=["Evil, A and Other, B", "Smith, John AND Co", "Anderson, Band"])
+    parsed = bibtexparser.parse_string(to_bibtex([citation]), append_middleware=[SeparateCoAuthors()])
+    (entry,) = parsed.entries
+    assert entry["author"] == ["Evil, A {and} Other, B", "Smith, John {AND} Co", "Anderson, Band"]

@@ -35,11 +35,11 @@ def test_a_tampered_weights_file_is_refused(tmp_path: Path, monkeypatch: pytest.
     data = bytearray(verified_weights().read_bytes())
     data[-1] ^= 0x01  # one bit of the last weight
     tampered.write_bytes(bytes(data))
-    monkeypatch.setattr(embeddings, "weights_path", lambda: tampered)
+    monkeypatch.setattr(embeddings, "weights_path", lambda cache_dir=None: tampered)
     embedder = MiniLMEmbedder(threads=1, cache_dir=tmp_path / "cache")
     with pytest.raises(EmbeddingError, match="does not match its published sha256") as caught:
         embedder.embed_query("aspirin")
-    assert "requirements-model.txt" in caught.value.user_message
+    assert "litbot model install" in caught.value.user_message
     assert not (tmp_path / "cache").exists()  # nothing was built from it
 
 
@@ -48,7 +48,9 @@ def test_missing_weights_are_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(EmbeddingError) as caught:
         MiniLMEmbedder(threads=1).embed_query("aspirin")
     message = caught.value.user_message
-    assert "weights are not installed" in message and "make install" in message and "\n" not in message
+    assert (
+        "weights are not installed" in message and "`litbot model install`" in message and "\n" not in message
+    )
 
 
 class _Builds:

@@ -50,7 +50,7 @@ def stored_pmids() -> set[str]:
     """The PMIDs of every article in this test's store (LITBOT_CHROMA_PATH), read here, not by another litbot."""
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     store = open_store(settings, settings.embedding_model, create=False)
-    return {str(meta["pmid"]) for _, _, meta in store.iter_chunks()}
+    return {str(meta["pmid"]) for meta in store.iter_article_metadata()}
 
 
 # --- memory stays bounded, whatever one record holds -----------------------------------------------------------

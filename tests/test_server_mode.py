@@ -94,7 +94,7 @@ def test_ingest_and_stats_through_a_chroma_server(
     stats = run_litbot("stats", "--json", env=env)
     assert stats.returncode == 0, stats.stderr
     info = json.loads(stats.stdout)
-    assert info["articles"] == 64 and info["mode"] == "server"
+    assert info["articles"] == 64 and info["store_type"] == "server"
     assert info["store"] == f"http://127.0.0.1:{chroma_server} [litbot]"
 
 

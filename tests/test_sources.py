@@ -223,3 +223,27 @@ def test_memory_stays_flat_as_input_grows(tmp_path: Path) -> None:
     peak_small, peak_large = _peak_memory_reading(small), _peak_memory_reading(large)
     assert peak_large < peak_small * 1.5 + 65_536, (peak_small, peak_large)
     assert peak_large < large.stat().st_size / 2  # reading it whole would take 2-3x its size
+
+
+def test_symlink_loops_walk_each_real_folder_once_and_list_each_file_once(tmp_path: Path) -> None:
+    """Issue 26 (Broken 8): `sub/up -> ..` and `sub/self -> ../sub` made a glob run past 300 s at 800 MB and list
+    one file 41 times. Links are followed (a linked data folder is read), loops end at their first repeat, and a
+    file reached under two names is listed once."""
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.jsonl").write_text("{}")
+    (root / "sub" / "b.jsonl").write_text("{}")
+    (root / "sub" / "up").symlink_to("..")
+    (root / "sub" / "self").symlink_to("../sub")
+    (root / "alias.jsonl").symlink_to("a.jsonl")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "c.jsonl").write_text("{}")
+    (root / "linked").symlink_to(elsewhere)
+    expected = [str(root / "a.jsonl"), str(root / "linked" / "c.jsonl"), str(root / "sub" / "b.jsonl")]
+    assert expand_inputs([str(root)]) == expected
+    assert expand_inputs([str(root / "**" / "*.jsonl")]) == expected
+    assert expand_inputs([str(root / "**")]) == expected
+    assert (
+        expand_inputs([str(root), str(root / "sub" / "self" / "b.jsonl"), str(root / "*.jsonl")]) == expected
+    )

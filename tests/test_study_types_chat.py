@@ -104,7 +104,7 @@ def test_terminal_and_prompt_show_type_and_retraction() -> None:
     typed = Citation(n=1, id="pmid:1", title="A trial", study_types=["rct", "preprint"], retraction=None)
     print_source(console, typed, links=False)
     shown = console.export_text()
-    assert "[2] RETRACTED Oleate study" in shown and "[1] [RCT, preprint] A trial" in shown
+    assert "[2] [RETRACTED] Oleate study." in shown and "[1] [RCT, preprint] A trial." in shown
 
     meta = {"title": "Oleate study", "study_types": "rct", "retraction": "retracted"}
     prompt = format_passages([RetrievedArticle("pmid:993", 1.0, 0.9, meta, ["Oleate rose."])])

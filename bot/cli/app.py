@@ -10,10 +10,12 @@ import typer
 
 from bot.cli.ask import ask_command
 from bot.cli.chat import chat_command
+from bot.cli.check import check_command, repair_command
 from bot.cli.common import APP_SETTINGS, Command, fail
 from bot.cli.discord import discord_command
 from bot.cli.eval import eval_app
 from bot.cli.ingest import FORMATS_HELP, ingest_command, stats_command
+from bot.cli.model import model_app
 from bot.cli.pubmed import watch_app
 from bot.cli.settings import settings_command
 from ingest.errors import ConfigError, LitbotError
@@ -32,18 +34,32 @@ app = typer.Typer(
 
 app.command("ingest", epilog=FORMATS_HELP, cls=Command)(ingest_command)
 app.command("stats", cls=Command)(stats_command)
+app.command("check", cls=Command)(check_command)
+app.command("repair", cls=Command)(repair_command)
 app.command("ask", cls=Command)(ask_command)
 app.command("chat", cls=Command)(chat_command)
 app.add_typer(watch_app, name="watch")
 app.add_typer(eval_app, name="eval")
+app.add_typer(model_app, name="model")
 app.command("discord", cls=Command)(discord_command)
 app.command("settings", cls=Command)(settings_command)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        typer.echo(f"litbot {version('litbot')}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
     debug: bool = typer.Option(
         False, "--debug", help="Log details and show tracebacks of unexpected errors."
+    ),
+    _version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print litbot's version and exit."
     ),
 ) -> None:
     logging.basicConfig(

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail
+from bot.cli.common import ensure_weights_for_store, fail
 from ingest.errors import ConfigError, LitbotError
 from ingest.safe_text import has_surrogates, safe_text
 
@@ -27,7 +27,11 @@ def ask_command(
     ] = None,
     year_to: Annotated[int | None, typer.Option("--year-to", help="Only articles up to this year.")] = None,
     journal: Annotated[
-        str | None, typer.Option("--journal", help="Only journals whose name contains this (any case).")
+        str | None,
+        typer.Option(
+            "--journal",
+            help="Only journals whose name contains this (any case), or abbreviated so: 'N Engl J Med'.",
+        ),
     ] = None,
     types: Annotated[
         str | None,
@@ -99,10 +103,12 @@ def ask_command(
     try:
         from bot.chat import ChatHandler
 
-        handler = ChatHandler.from_settings(load_settings())
+        settings = load_settings()
+        ensure_weights_for_store(settings)
+        handler = ChatHandler.from_settings(settings)
         stream = handler.mode == "llm" and not as_json and cite is None and sys.stdout.isatty()
         answer = handler.new_session().ask(question, filters=filters, k=k, on_token=_echo if stream else None)
-        hint = handler.store_hint() if answer.refused else None
+        hint = (handler.store_hint() or handler.filter_hint(filters)) if answer.refused else None
     except KeyboardInterrupt:
         raise fail("interrupted", 130, as_json=as_json, question=question) from None
     except LitbotError as exc:

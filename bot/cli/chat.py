@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail
+from bot.cli.common import ensure_weights_for_store, fail
 from ingest.errors import LitbotError
 
 
@@ -35,7 +35,7 @@ def chat_command(
         ),
     ] = None,
     k: Annotated[
-        int | None, typer.Option("--k", min=1, help="Sources per answer (default: LITBOT_TOP_K).")
+        int | None, typer.Option("--k", min=1, max=50, help="Sources per answer (default: LITBOT_TOP_K).")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
@@ -55,6 +55,10 @@ def chat_command(
         settings = load_settings()
     except LitbotError as exc:
         raise fail(exc.user_message, 2, as_json=as_json) from None
+    try:
+        ensure_weights_for_store(settings)
+    except LitbotError as exc:
+        raise fail(exc.user_message, as_json=as_json) from None
     conversation = Conversation(settings, k=k)
     try:
         conversation.filters = parse_filter(filter_text or "", Filters())

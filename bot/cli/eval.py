@@ -43,7 +43,7 @@ def retrieval_command(
     The corpus is ingested once into a cached store under the data folder and reused while the corpus file
     and embedding model are unchanged.
     """
-    from bot.cli.common import fail
+    from bot.cli.common import ensure_weights, fail
     from bot.eval.retrieval import evaluate
     from ingest.settings import load_settings
 
@@ -54,6 +54,7 @@ def retrieval_command(
             if not as_json and done % 640 == 0:
                 typer.echo(f"ingesting {name}: {done} articles", err=True)
 
+        ensure_weights(settings)
         report = evaluate(folder, split, settings, limit=limit, progress=progress)
     except LitbotError as exc:
         raise fail(exc.user_message, as_json=as_json) from exc
@@ -101,7 +102,7 @@ def answers_command(
     case is asked in a fresh conversation of the same handler `litbot ask` uses.
     """
     from bot.chat import ChatHandler
-    from bot.cli.common import fail
+    from bot.cli.common import ensure_weights, fail
     from bot.eval.answers import load_cases, run_cases
     from ingest.settings import load_settings
 
@@ -116,6 +117,7 @@ def answers_command(
                 "--mode llm needs an LLM: set OPENAI_API_KEY or OPENAI_BASE_URL", code=2, as_json=as_json
             )
         cases = [case for path in files for case in load_cases(path)][:limit]
+        ensure_weights(settings)
         handler = ChatHandler.from_settings(settings)
 
         def ask(question: str, filters: Filters) -> Answer:

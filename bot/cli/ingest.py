@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import checked_inputs, fail, print_report, run_ingest, say_waiting
+from bot.cli.common import checked_inputs, ensure_weights, fail, print_report, run_ingest, say_waiting
 from ingest.errors import LitbotError
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ def ingest_command(
     show_progress = not as_json and sys.stderr.isatty()
     checked_inputs(specs, settings, as_json)  # a typo fails here, before the store is touched
     try:
+        ensure_weights(settings)  # a missing model is fetched (or its error shown) before anything is read
         with writer_lock(settings, on_wait=say_waiting):
             report = run_ingest(specs, settings, show_progress, as_json)
     except KeyboardInterrupt:
@@ -128,7 +129,7 @@ def ingest_command(
 def stats_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show what the store holds: articles, chunks, embedding model, where it lives."""
+    """Show what the store holds: articles, chunks, embedding model, where it lives, how questions are answered."""
     from ingest.settings import load_settings
     from ingest.store import open_store
 
@@ -140,8 +141,11 @@ def stats_command(
             "chunks": store.count_chunks(),
             "embedding_model": store.embedding_model,
             "store": settings.store_label,
-            "mode": "server" if settings.uses_server else "embedded",
+            "store_type": "server" if settings.uses_server else "embedded",
             "collection": settings.collection,
+            # "mode" means what it means in chat's /stats and in every answer: how questions are answered
+            "mode": "llm" if settings.llm_configured else "extractive",
+            "llm_model": settings.llm_model if settings.llm_configured else "none (extractive answers)",
             **_evidence_counts(store),
         }
     except LitbotError as exc:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import APP_SETTINGS, Command, fail, print_report, say_waiting
+from bot.cli.common import APP_SETTINGS, Command, ensure_weights, fail, plural, print_report, say_waiting
 from ingest.errors import LitbotError
 from ingest.redact import safe_line
 
@@ -66,6 +66,7 @@ def ingest_pubmed(
             if dry_run:
                 _dry_run(client, query, dates, date_type, identifiers, as_json)
                 return
+            ensure_weights(settings)
             fetching = True
             with writer_lock(settings, on_wait=say_waiting):
                 fetcher = PubmedFetcher(
@@ -130,7 +131,7 @@ def _progress(as_json: bool) -> Progress | None:
         return None
 
     def show(name: str, done: int) -> None:
-        typer.echo(f"\r\033[K{name[:60]}: {done} records fetched", nl=False, err=True)
+        typer.echo(f"\r\033[K{name[:60]}: {plural(done, 'record')} fetched", nl=False, err=True)
 
     return show
 
@@ -232,6 +233,7 @@ def watch_run(
 
     settings = load_settings()
     try:
+        ensure_weights(settings)
         with writer_lock(settings, on_wait=say_waiting):
             results = run_watches(settings, build_ingestor(settings), names or None)
     except KeyboardInterrupt:

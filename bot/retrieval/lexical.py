@@ -190,6 +190,7 @@ def _idf(df: int, n: int) -> float:
 
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines of a rebuild
+PROVISIONAL = ""  # the revision of a view made while an ingest runs: never the store's, so never reused
 
 
 class LexicalCache:
@@ -203,6 +204,10 @@ class LexicalCache:
         self._view: LexicalSearch | None = None
         self._lock = threading.Lock()
 
+    def latest(self) -> LexicalSearch | None:
+        """The view the latest :meth:`get` made, if any."""
+        return self._view
+
     def get(self, store: ArticleStore) -> LexicalSearch:
         revision = store.revision()
         view = self._view
@@ -212,6 +217,13 @@ class LexicalCache:
             if self._view is not None and self._view.revision == revision:
                 return self._view
             index = self._open()
+            if store.ingest_running():
+                # An ingest indexes what it writes, every few seconds: catching up here would redo its work
+                # (and commit the shared index) on every question while it runs. Read its latest commit, and
+                # look again at the next question: the view is not kept for this revision.
+                index.reload()
+                self._view = LexicalSearch(index, PROVISIONAL)
+                return self._view
 
             shown = [0.0]
 

@@ -83,8 +83,15 @@ class Retriever:
         self.synthesis_margin = synthesis_margin
 
     def lexical_index(self) -> LexicalSearch:
-        """The index for the store's current revision (built or loaded on first use after a change)."""
-        return self._cache.get(self.store)
+        """The index for the store's current revision (built or loaded on first use after a change). Taken
+        in a turn at the store, always before the cache's own lock: one order for every thread."""
+        with self.store.reading():
+            return self._cache.get(self.store)
+
+    def latest_index(self) -> LexicalSearch:
+        """The index as the latest search saw it (no turn at the store): what an answer reads its articles
+        from after retrieving them."""
+        return self._cache.latest() or self.lexical_index()
 
     def search(
         self,
@@ -97,8 +104,9 @@ class Retriever:
         """The ``k`` best articles for ``query``; [] when nothing passes the relevance floor."""
         if not query.strip() or k < 1:
             return []
-        index = self.lexical_index()
-        evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode)
+        with self.store.reading():  # one turn at a shared store: its reads wait for one write at most
+            index = self.lexical_index()
+            evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode)
         terms = set(tokenize(query))
         results: list[tuple[str, float, float]] = []
         ranked = rank(evidence, mode, self.params)
@@ -125,6 +133,29 @@ class Retriever:
             for aid, score, relevance in results
             if aid in rows
         ]
+
+    def unmatched_filters(self, filters: Filters) -> list[str]:
+        """Why a refusal under ``filters`` is no surprise: a journal or study type that no article in the store
+        has at all, with how many articles name one (the bundled sample: one journal, no study types)."""
+        index = self.lexical_index()
+        total = index.article_count
+        notes = []
+        if filters.journal and not index.select("journal_matches(journal, ?) LIMIT 1", [filters.journal]):
+            named = len(index.select("journal != ''", []))
+            notes.append(
+                f'no article\'s journal is "{filters.journal}" (articles in this store with a journal name: '
+                f"{named:,} of {total:,})"
+            )
+        if filters.types:
+            wanted = " OR ".join([HAS_TYPE] * len(filters.types))
+            if not index.select(f"({wanted}) LIMIT 1", [f"; {code};" for code in filters.types]):
+                typed = len(index.select("ifnull(json_extract(metadata, '$.study_types'), '') != ''", []))
+                notes.append(
+                    f"no article is of type {','.join(filters.types)} (articles in this store with a study type: "
+                    f"{typed:,} of {total:,}; study types come from PubMed's publication types, which the bundled "
+                    "sample lacks)"
+                )
+        return notes
 
     def gather(
         self, query: str, index: LexicalSearch, pool: int, filters: Filters | None, mode: Mode
@@ -259,8 +290,8 @@ def _allowed(index: LexicalSearch, filters: Filters | None) -> Allowed | None:
         clauses.append("year <= ? AND year > 0")
         params.append(filters.year_to)
     if filters.journal:
-        clauses.append("instr(journal, ?) > 0")
-        params.append(filters.journal.strip().lower())
+        clauses.append("journal_matches(journal, ?)")  # part of the name, or its abbreviation
+        params.append(filters.journal)
     for code in filters.types:  # any of the wanted study types ("rct; clinical-trial" in the metadata)
         clauses.append(HAS_TYPE)
         params.append(f"; {code};")

@@ -61,6 +61,13 @@ class Conversation:
         if self.session is not None:
             self.session.reset()
 
+    def filter_hint(self, filters: Filters) -> str | None:
+        """A journal or study type in ``filters`` that no article has (see ChatHandler.filter_hint)."""
+        try:
+            return self.handler.filter_hint(filters) if self.handler is not None else None
+        except LitbotError:
+            return None
+
     def store_hint(self) -> str | None:
         """Why every answer will be the refusal (no store, or an empty one), with what to do; else None."""
         if self.handler is None:

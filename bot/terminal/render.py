@@ -1,8 +1,7 @@
 """How an :class:`~bot.types.Answer` looks in a terminal (rich) and in a pipe (plain text).
 
-Links: in a terminal each source's title is an OSC-8 hyperlink (rich ``[link=...]``), with a short clickable
-``PMID``/``doi`` tag; where hyperlinks may not work (``--no-links``, not a terminal) the full URL is printed
-instead, so a source can always be opened.
+Sources read exactly as `litbot ask` prints them (title, journal, year, the full link); in a terminal the title and
+the link are also OSC-8 hyperlinks (rich ``[link=...]``), which ``--no-links`` turns off.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from bot.render import answer_notes, sources_block
+from bot.render import answer_notes, source_line, sources_block, tag_text
 from bot.terminal.commands import COMMANDS
 from bot.types import Answer, Citation
 from ingest.redact import safe_line
@@ -23,14 +22,6 @@ from ingest.redact import safe_line
 _CITE_RE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 CITE_STYLE = "bold cyan"
 RETRACTED_HINT = "/filter retracted=show answers from them too, marked."
-
-
-def _short_ref(citation: Citation) -> str:
-    if citation.pmid:
-        return f"PMID {citation.pmid}"
-    if citation.doi:
-        return f"doi:{citation.doi}"
-    return "link"
 
 
 def _where(citation: Citation) -> str:
@@ -46,33 +37,29 @@ def answer_text(text: str) -> Text:
 
 
 def print_source(console: Console, citation: Citation, links: bool, passages: bool = False) -> None:
-    """One numbered source: ``[1] Title — Journal, 2019`` with a hanging indent, then its link.
+    """One numbered source in the very words `litbot ask`, piped chat and Discord use (bot.render.source_line):
+    ``[1] [RCT] Title. Journal, 2019. https://pubmed…``, with a hanging indent, styled for the eye.
 
-    With links on, the title and a short PMID/doi tag are OSC-8 hyperlinks. Otherwise the full URL goes on its
-    own line, unwrapped by rich, so terminals that detect URLs can still open it and copying gets it whole.
+    With links on, the title and the URL are OSC-8 hyperlinks too; either way the URL is printed in full.
     """
     url = citation.link
-    body = Text()
-    if citation.retracted:
-        body.append("RETRACTED", style="bold white on red")
-        body.append(" ")
-    kinds = [tag for tag in citation.tags if tag != "RETRACTED"]
-    if kinds:
-        body.append(f"[{' · '.join(kinds)}]", style="magenta")
-        body.append(" ")
-    title = Text(citation.label, style="bold")
-    if links and url:
-        title.stylize(f"link {url}")
-    body.append_text(title)
-    where = _where(citation)
-    if where:
-        body.append(f" — {where}", style="dim")
-    if links and url:
-        body.append("  ")
-        body.append(_short_ref(citation), style=f"underline blue link {url}")
-    console.print(_hanging(Text(f"[{citation.n}]", style=CITE_STYLE), body))
-    if url and not links:
-        console.print(Text(f"    {url}", style="blue"), soft_wrap=True)
+    line = source_line(citation)
+    number = f"[{citation.n}]"
+    body = Text(line[len(number) + 1 :])
+    text = body.plain
+
+    def mark(part: str, style: str) -> None:
+        start = text.find(part) if part else -1
+        if start >= 0:
+            body.stylize(style, start, start + len(part))
+
+    hyperlink = f" link {url}" if links and url else ""
+    mark(tag_text(citation), "bold red" if citation.retracted else "magenta")
+    mark(citation.label, "bold" + hyperlink)
+    mark(_where(citation), "dim")
+    if url:
+        mark(url, "blue" + hyperlink)
+    console.print(_hanging(Text(number, style=CITE_STYLE), body))
     if passages:
         for passage in citation.passages:
             console.print(_hanging(Text("   "), Text(f"“{passage.strip()}”", style="italic")))
@@ -161,7 +148,7 @@ def print_sources(console: Console, answer: Answer, links: bool) -> None:
     if not answer.citations:
         return
     console.print()
-    console.print(Text("Sources", style="bold underline"))
+    console.print(Text("Sources:", style="bold underline"))  # as `litbot ask` heads them
     for citation in answer.citations:
         print_source(console, citation, links)
 

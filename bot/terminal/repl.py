@@ -136,6 +136,8 @@ class TerminalRepl:
             self.console.print(Text(render.RETRACTED_HINT, style="dim"))
         if answer.refused:
             self._show_store_hint()
+            if hint := self.conversation.filter_hint(answer.filters):
+                self.console.print(Text(hint, style="dim"))
 
     def _show_store_hint(self) -> None:
         hint = self.conversation.store_hint()

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from ingest.files import replace_file
 
 
@@ -35,16 +37,41 @@ class Cursor:
 
     @classmethod
     def load(cls, data_dir: Path, key: str) -> Cursor | None:
+        """The saved progress, None when there is none; :class:`DamagedCursor` when the file cannot be used
+        (edited by hand, half-written by an older version): every field is checked, as a wrong type here
+        would break every later run of the same command."""
+        path = cls.path(data_dir, key)
         try:
-            return cls(**json.loads(cls.path(data_dir, key).read_text()))
-        except (OSError, ValueError, TypeError):
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DamagedCursor(path, getattr(exc, "strerror", None) or str(exc)) from None
+        try:
+            cursor = _CURSOR.validate_json(text, strict=True)
+        except ValidationError as error:
+            problem = error.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"]) or "the file"
+            raise DamagedCursor(path, f"{where}: {problem['msg']}") from None
+        if min(cursor.count, cursor.target, cursor.retstart) < 0 or cursor.key != key:
+            raise DamagedCursor(path, "its positions or key do not fit this fetch")
+        return cursor
 
     def save(self, data_dir: Path) -> None:
         write_json_atomic(self.path(data_dir, self.key), asdict(self))
 
     def remove(self, data_dir: Path) -> None:
         self.path(data_dir, self.key).unlink(missing_ok=True)
+
+
+class DamagedCursor(Exception):
+    """A saved progress file that cannot be used: the fetch starts over (what is stored stays stored)."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"the saved progress in {path} is damaged ({problem}); starting this fetch over")
+
+
+_CURSOR = TypeAdapter(Cursor)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

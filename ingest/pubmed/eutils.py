@@ -7,7 +7,8 @@ Every request is a POST with form parameters, so neither the API key nor a long 
 (httpx logs URLs at INFO). NCBI allows 3 requests/s per IP, 10 with an API key: one limiter per base URL is
 shared by every client in the process (CLI, Discord watches), so concurrent users stay under it together.
 429, 5xx, network errors and broken replies (cut off, an HTML page instead of XML) are retried with
-exponential backoff, honouring Retry-After; what still fails becomes one :class:`EutilsError` line.
+exponential backoff, honouring Retry-After; what still fails becomes one :class:`EutilsError` line. A host name
+that does not resolve (offline) is tried twice, not six times, and the error names it.
 
 Replies are untrusted: one is read as a stream and refused past :data:`MAX_REPLY_BYTES` (64 MB; 200 PubMed
 records are a few MB) — at once when its Content-Length says so, else as the bytes arrive — with a
@@ -39,7 +40,8 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from ingest import redact
+from ingest import network, redact
+from ingest.articles import clean_text
 from ingest.errors import LitbotError
 from ingest.files import retry_after
 from ingest.settings import Settings
@@ -153,6 +155,7 @@ class EutilsClient:
     ) -> None:
         self.base_url = settings.eutils_url.rstrip("/") + "/"
         self._origin = _origin(httpx.URL(self.base_url))
+        self._host = httpx.URL(self.base_url).host
         self._key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else ""
         redact.remember_secrets(self._key)  # load_settings does too, but settings may be built directly
         self._common = {"tool": settings.ncbi_tool, "db": "pubmed"}
@@ -202,7 +205,7 @@ class EutilsClient:
             raise EutilsQueryError(f"PubMed refused the search: {error.strip()}")
         return SearchResult(
             count=int(root.findtext("Count") or 0),
-            ids=[i.text or "" for i in root.iterfind("IdList/Id") if i.text],
+            ids=[str(int(i.text)) for i in root.iterfind("IdList/Id") if i.text],
             webenv=root.findtext("WebEnv"),
             query_key=root.findtext("QueryKey"),
             translation=root.findtext("QueryTranslation"),
@@ -226,14 +229,25 @@ class EutilsClient:
     def _request(self, endpoint: str, params: dict[str, str], check: Callable[[bytes], Any]) -> Any:
         data = {**self._common, **params}
         problem = ""
-        malformed = 0
+        malformed = unresolved = 0
         for attempt in range(self.max_retries + 1):
             self.limiter.wait()
             delay = min(self.backoff * 2**attempt, MAX_DELAY)
             try:
                 status, headers, body = self._exchange(endpoint, data)
             except httpx.TransportError as exc:
-                problem = f"network error ({type(exc).__name__})"
+                if network.unresolvable(exc) or isinstance(exc, httpx.ConnectError):
+                    problem = network.describe(exc, self._host)
+                else:
+                    problem = f"network error ({type(exc).__name__})"
+                # A name that did not resolve twice will not on a third try (offline, or a typo in the URL):
+                # say so in a second instead of after half a minute of backoff.
+                unresolved += network.unresolvable(exc)
+                if unresolved > 1:
+                    raise EutilsError(
+                        f"cannot reach NCBI: {problem}",
+                        hint="check the connection (or LITBOT_EUTILS_URL), then rerun the same command",
+                    ) from None
             except _TooSlow:
                 problem = f"network error (no complete reply within {self.deadline:g} s)"
             else:
@@ -252,7 +266,7 @@ class EutilsClient:
                         if malformed > self.malformed_retries:
                             break
             if attempt < self.max_retries:
-                log.warning(
+                (log.info if unresolved else log.warning)(  # the one quiet retry of a failed lookup
                     "NCBI %s: %s; retrying in %.1f s (%d/%d)",
                     endpoint,
                     redact.redact(problem),  # it may quote an echoing page; install() may not have run
@@ -385,6 +399,12 @@ def _check_esearch(body: bytes) -> Any:
         raise _Malformed(f"a broken esearch reply ({exc.msg})") from None
     if root.tag != "eSearchResult":
         raise _Malformed(f"an unexpected esearch reply <{root.tag}>")
+    # A count or an id that is not a whole number would fail later, or be taken for a real one ("-5")
+    for element in [*root.iterfind("Count"), *root.iterfind("IdList/Id")]:
+        text = (element.text or "").strip()
+        if not (text.isdecimal() and len(text) <= 20):
+            shown = clean_text(text)[:40]
+            raise _Malformed(f"an esearch reply whose <{element.tag}> is {shown!r}, not a whole number")
     return root
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ingest.articles import Article, ParseEvent, normalise_doi, normalise_pmid
 from ingest.pipeline import Ingestor, IngestReport, Progress
-from ingest.pubmed.cursor import Cursor, cursor_key
+from ingest.pubmed.cursor import Cursor, DamagedCursor, cursor_key
 from ingest.pubmed.eutils import EutilsClient, EutilsError, EutilsQueryError, HistoryExpired
 from ingest.sources.pubmed_xml import parse_pubmed_xml
 
@@ -97,7 +97,7 @@ class PubmedFetcher:
         """Search with the history server, then efetch the hits (at most ``query.max``) in batches."""
         outcome = self._start(f"pubmed: {query.term}")
         key = cursor_key("query", self.client.base_url, query.term, query.date_params(), query.max)
-        cursor = Cursor.load(self.data_dir, key)
+        cursor = self._load_cursor(key, outcome)
         try:
             if cursor is None:
                 result = self.client.esearch(query.term, dates=query.date_params())
@@ -142,7 +142,7 @@ class PubmedFetcher:
         if not (pmids or dois):
             return self._failed(outcome, EutilsQueryError("no PMID or DOI among the identifiers given"))
         key = cursor_key("ids", self.client.base_url, sorted(pmids), sorted(dois))
-        cursor = Cursor.load(self.data_dir, key)
+        cursor = self._load_cursor(key, outcome)
         try:
             if cursor is None:
                 resolved = self._resolve_dois(dois)
@@ -172,6 +172,13 @@ class PubmedFetcher:
         return self._finish(outcome)
 
     # --- the moving parts ------------------------------------------------------------------------------
+    def _load_cursor(self, key: str, outcome: FetchOutcome) -> Cursor | None:
+        try:
+            return Cursor.load(self.data_dir, key)
+        except DamagedCursor as exc:
+            outcome.warnings.append(str(exc))
+            return None
+
     def _switch_to_ids(self, cursor: Cursor, query: PubmedQuery) -> None:
         """NCBI forgot the WebEnv: re-run the search for its PMIDs and keep only the ones not yet done."""
         result = self.client.esearch(
@@ -191,13 +198,21 @@ class PubmedFetcher:
         pending = [pmid for pmid in cursor.ids or [] if pmid not in done]
         for start in range(0, len(pending), self.batch_size):
             batch = pending[start : start + self.batch_size]
+            received = len(cursor.done)
             found |= self._ingest_batch(self.client.efetch_ids(batch), cursor, outcome)
+            # a PMID NCBI does not have, or whose record is too damaged to say which it is: named, not dropped
+            answered = set(cursor.done[received:])
+            for pmid in batch:
+                if pmid not in answered:
+                    missing = f"PMID {pmid}: not in NCBI's reply (no such record, or unreadable)"
+                    outcome.report.problems.append(missing)
             if persist:
                 cursor.save(self.data_dir)
         return found
 
     def _ingest_batch(self, body: bytes, cursor: Cursor, outcome: FetchOutcome) -> set[str]:
-        """Parse one efetch reply, write it to the store, note its PMIDs; returns the DOIs it held."""
+        """Parse one efetch reply, write it to the store, note its PMIDs; returns the DOIs it held. A record
+        that cannot be read is one skip named by its PMID (or number); the others are stored."""
         events: list[ParseEvent] = list(parse_pubmed_xml(io.BytesIO(body), "efetch"))
         self.ingestor.ingest_events(events, outcome.report)
         dois: set[str] = set()
@@ -209,9 +224,9 @@ class PubmedFetcher:
             else:
                 found = _PMID_LOCATOR.search(event.locator)
                 pmid = found.group(1) if found else None
+            outcome.fetched += 1
             if pmid:
                 cursor.done.append(pmid)
-                outcome.fetched += 1
         if self.progress:
             self.progress(outcome.query, outcome.fetched)
         return dois

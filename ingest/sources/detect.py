@@ -85,7 +85,13 @@ def _refuse_binary(head: bytes, name: str) -> None:
         raise InputError(
             name, "is a ZIP archive (or an Excel/Word file); unzip it or export the sheet as CSV"
         )
-    # A stray NUL in one record is that record's problem (its parser skips it); many are a binary file.
+    # A stray NUL in one record is that record's problem (its parser skips it); many are a binary file —
+    # unless whole lines of text come before the first NUL: a file whose tail turned to NULs (a crashed write)
+    # or a pipe that streams garbage after good records. Those records are read; the rest is skipped by the
+    # parser like any broken record.
+    lines_before_nul = head[: head.rfind(b"\n", 0, max(head.find(b"\0"), 0)) + 1]
+    if lines_before_nul.strip():
+        head = lines_before_nul
     controls = sum(1 for byte in head if byte in _TEXT_CONTROL)
     if controls > max(8, len(head) // 100):
         raise InputError(name, "is a binary file, not text")

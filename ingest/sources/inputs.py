@@ -8,14 +8,13 @@ A file named explicitly is always taken, whatever its name.
 
 from __future__ import annotations
 
-import glob
 import os
-import re
 import stat
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from ingest.articles import InputError
+
+from .walk import GLOB_MAGIC, glob_paths, is_folder, unique_files, walk_folder
 
 STDIN = "-"
 NOT_REGULAR = "is not a regular file (a FIFO, socket or device): skipped, never waited on"
@@ -25,14 +24,14 @@ _EVALUATION_PREFIXES = ("queries", "questions", "qrels")
 _NOT_DATA_SUFFIXES = (".md", ".rst", ".py", ".pyc", ".pyi", ".sh", ".toml", ".cfg", ".ini", ".yaml", ".yml")
 _SKIPPED_DIRS = {"__pycache__", "node_modules", "qrels"}
 _BEIR_CORPUS = ("corpus.jsonl", "corpus.jsonl.gz")
-_GLOB_MAGIC = re.compile(r"[*?[]")
 
 
 def expand_inputs(specs: Sequence[str]) -> list[str]:
     """Files, folders (recursive), globs and ``"-"`` (stdin) -> file paths, each spec's matches sorted.
 
-    Specs keep the order they were given in; a file reached twice is listed once. A spec that matches no
-    data file raises :class:`InputError` naming it, so a typo is not mistaken for an empty corpus.
+    Specs keep the order they were given in; a file reached twice (by two specs, or under two names through a
+    symbolic link) is listed once. A spec that matches no data file raises :class:`InputError` naming it, so a
+    typo is not mistaken for an empty corpus.
     """
     paths: list[str] = []
     for spec in specs:
@@ -40,7 +39,7 @@ def expand_inputs(specs: Sequence[str]) -> list[str]:
         if not found:
             raise InputError(spec, _why_nothing(spec))
         paths += found
-    return list(dict.fromkeys(paths))
+    return list(unique_files(paths))
 
 
 def is_data_file(name: str) -> bool:
@@ -62,28 +61,29 @@ def _expand(spec: str) -> Iterator[str]:
         if not _regular(spec):
             raise InputError(spec, NOT_REGULAR)
         yield spec  # named explicitly: the user meant it, whatever it looks like
-    elif _GLOB_MAGIC.search(spec):
-        for match in sorted(glob.glob(spec, recursive=True)):
-            if os.path.isdir(match):
+    elif GLOB_MAGIC.search(spec):
+        for match in glob_paths(spec):
+            if is_folder(match):
                 yield from _walk(match)
             elif is_data_file(os.path.basename(match)) and _regular(match):
                 yield match
 
 
-def _walk(folder: str) -> Iterator[str]:
-    found: list[str] = []
-    for directory, subdirs, files in os.walk(folder):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".") and d.lower() not in _SKIPPED_DIRS]
-        corpus = [name for name in files if name in _BEIR_CORPUS]
-        if corpus:  # a BEIR folder: its corpus only (queries.jsonl and qrels/ are not articles)
-            subdirs[:] = []
-            files = corpus
-        found += [
-            os.path.join(directory, name)
-            for name in files
-            if is_data_file(name) and _regular(os.path.join(directory, name))
-        ]
-    yield from sorted(found, key=lambda path: Path(path).parts)
+def _walk(folder: str) -> list[str]:
+    return walk_folder(folder, _enter, _choose)
+
+
+def _enter(name: str) -> bool:
+    return not name.startswith(".") and name.lower() not in _SKIPPED_DIRS
+
+
+def _choose(names: list[str]) -> tuple[list[str], bool]:
+    """The data files of a folder, and whether to go deeper; a BEIR folder means its corpus only (its
+    queries.jsonl and qrels/ are not articles)."""
+    corpus = [name for name in names if name in _BEIR_CORPUS]
+    if corpus:
+        return corpus, False
+    return [name for name in names if is_data_file(name)], True
 
 
 def _regular(path: str) -> bool:
@@ -97,6 +97,6 @@ def _regular(path: str) -> bool:
 def _why_nothing(spec: str) -> str:
     if os.path.isdir(spec):
         return "the folder holds no data files"
-    if _GLOB_MAGIC.search(spec):
+    if GLOB_MAGIC.search(spec):
         return "the pattern matches no data files"
     return "no such file or folder"

@@ -19,6 +19,7 @@ from Bio import Medline
 from pydantic import ValidationError
 
 from ingest.articles import Article, ParseEvent, Section, Skipped, clean_text, unusable
+from ingest.identifiers import normalise_pmid
 from ingest.limits import MAX_RECORD_BYTES, size
 from ingest.studytypes import retraction_status
 
@@ -29,6 +30,7 @@ from .streams import TooLongLine
 # republished in, expression of concern in.
 _LINK_TAGS = ("RIN", "ROF", "RRI", "ECI")
 _DOI = re.compile(r"(\S+)\s*\[doi\]", re.IGNORECASE)
+_PMID_LINE = re.compile(r"PMID- ?\S")
 # A structured-abstract label as PubMed writes it inline: upper case, at the start or after a sentence.
 _LABEL = re.compile(r"(?:^|(?<=[.!?)\]]\s))([A-Z][A-Z ,&/-]{2,}[A-Z]):\s")
 
@@ -46,7 +48,7 @@ def parse_medline(stream: Iterable[str], source_name: str) -> Iterator[ParseEven
         if record is None:
             continue
         pmid = clean_text(_text(record, "PMID"))
-        locator = f"PMID {pmid}" if pmid else f"record {number}"
+        locator = f"PMID {normal}" if (normal := normalise_pmid(pmid)) else f"record {number}"
         abstract = clean_text(_text(record, "AB"))
         if not abstract:
             yield Skipped(source_name, locator, "no_abstract", "the record has no abstract (AB)")
@@ -79,18 +81,23 @@ def parse_medline(stream: Iterable[str], source_name: str) -> Iterator[ParseEven
 
 
 def _records(stream: Iterable[str]) -> Iterator[list[str] | int]:
-    """The lines of each record (records end at a blank line), or for one larger than MAX_RECORD_BYTES its
-    size: its lines are dropped as they stream by."""
+    """The lines of each record, or for one larger than MAX_RECORD_BYTES its size: its lines are dropped as they
+    stream by. A record ends at a blank line, or where the next one starts: every record starts with its
+    ``PMID-`` line, and files glued together (or edited) may have no blank line between records."""
     lines: list[str] = []
     held = 0
+    has_pmid = False
     for line in stream:
-        if not line.strip() and not isinstance(line, TooLongLine):
+        blank = not line.strip() and not isinstance(line, TooLongLine)
+        if blank or (has_pmid and _PMID_LINE.match(line)):
             if held > MAX_RECORD_BYTES:
                 yield held
             elif lines:
                 yield lines
-            lines, held = [], 0
-            continue
+            lines, held, has_pmid = [], 0, False
+            if blank:
+                continue
+        has_pmid = has_pmid or bool(_PMID_LINE.match(line))
         held += len(line) if not isinstance(line, TooLongLine) else line.length
         if held <= MAX_RECORD_BYTES:
             lines.append(line)

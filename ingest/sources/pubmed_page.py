@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pydantic import ValidationError
 
 from ingest.articles import Article, ParseEvent, Skipped, clean_text, unusable
+from ingest.identifiers import normalise_pmid
 from ingest.limits import MAX_RECORD_BYTES, size
 
 from ._common import parse_date, unique
@@ -82,7 +83,7 @@ def parse_pubmed_page(stream: Iterable[str], source_name: str) -> Iterator[Parse
 
 
 def _article(paragraphs: list[list[str]], pmid: str | None, doi: str | None, source_name: str) -> ParseEvent:
-    locator = f"PMID {pmid}" if pmid else "page"
+    locator = f"PMID {normal}" if (normal := normalise_pmid(pmid)) else "page"
     published_at = next(
         (i for i, p in enumerate(paragraphs) if len(p) == 1 and _PUBLISHED.match(p[0])),
         None,

@@ -1,115 +1,119 @@
 """PubMed XML (``<PubmedArticleSet>``): efetch replies and the MEDLINE/PubMed baseline files.
 
-``lxml.etree.iterparse`` hands over one ``PubmedArticle`` (or ``PubmedBookArticle``) at a time and each is
-cleared once read, so a 200 MB baseline file parses in flat memory. The parser is locked down: no DTD
-loading, no network, no entity substitution, no huge-tree mode. libxml2 refuses an entity-expansion bomb
-outright; that becomes one ``malformed`` :class:`Skipped` after the records before it. A record larger than
-MAX_XML_RECORD_BYTES stops the file the same way. A file that breaks off (truncated download) keeps every record
-before the break and reports the break once as a ``malformed`` :class:`Skipped` with its line.
+The stream is cut into records first (:mod:`.xml_records`), then each record is parsed strictly on its own, so
+one bad record — a NUL byte, an unescaped ``&``, nesting deeper than libxml2's 256 levels, bytes that are not
+in the declared encoding, a record over MAX_XML_RECORD_BYTES, one cut short — is one ``malformed``
+:class:`Skipped` naming the record (its PMID when it can be read, its number and line) and the records after
+it are read as usual. That holds on every lxml release litbot accepts, as nothing depends on how a parser
+recovers. Memory stays flat: one record at a time.
+
+The parser is locked down: no DTD loading, no network, no entity substitution, no huge-tree mode. Entities
+declared in a DOCTYPE are never expanded, whatever they are: a record that uses one is skipped, and the
+message says which entity and what it is (built from other entities — an XML bomb —, a file or URL, or plain
+text). So a file whose DOCTYPE declares a bomb still yields every record that does not use it: the records
+before the first use and those after. Character references (``&#233;``) and the five XML entities
+(``&amp;`` …) are text, as always. A file that breaks off keeps every record before the break and reports the
+unfinished one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
 from pydantic import ValidationError
 
-from ingest.articles import Article, ParseEvent, Section, Skipped, clean_text, unusable
+from ingest.articles import Article, InputError, ParseEvent, Section, Skipped, clean_text, unusable
+from ingest.identifiers import normalise_pmid
 from ingest.limits import MAX_XML_RECORD_BYTES
 from ingest.limits import size as limit_size
 from ingest.studytypes import retraction_status
 
 from ._common import make_date, parse_date, unique
 from .streams import ByteSource
+from .xml_records import Prolog, RawRecord, XmlRecords
 
-_iterparse: Callable[..., Iterable[tuple[str, Any]]] = etree.iterparse
-_RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle")
+_UNDEFINED_ENTITY = re.compile(r"Entity '([^']{1,100})' not defined")
+_ENTITY_KINDS = {
+    "nested": "an entity the file's DOCTYPE builds out of other entities (an XML bomb)",
+    "external": "an external entity (it would read a file or URL)",
+    "internal": "an entity declared in the file's DOCTYPE",
+}
 
 
 def parse_pubmed_xml(stream: ByteSource, source_name: str) -> Iterator[ParseEvent]:
-    """Yield an Article per record; ``Skipped("no_abstract")`` for records without one.
+    """Yield an Article per record; ``Skipped("no_abstract")`` for records without one, ``Skipped("malformed")``
+    for each record that cannot be read.
 
-    Takes bytes, not text: the XML declaration names the encoding and libxml2 honours it.
+    Takes bytes, not text: the XML declaration names the encoding and every record is read in it.
     """
-    counted = _RecordBytes(stream)
-    records = _iterparse(
-        counted,
-        events=("end",),
-        tag=_RECORD_TAGS,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
+    records = XmlRecords(stream, source_name)
+    prolog = records.prolog
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
     )
-    count = 0
+    declaration = _declaration(prolog, parser, source_name)
+    for raw in records:
+        if raw.problem is not None:
+            yield Skipped(source_name, _locator(raw), "malformed", _unreadable(raw))
+            continue
+        try:
+            element = etree.fromstring(declaration + raw.data, parser)
+        except etree.XMLSyntaxError as error:
+            yield Skipped(source_name, _locator(raw), "malformed", _not_well_formed(raw, error, prolog))
+            continue
+        yield _record(element, source_name, raw.number)
+
+
+def _declaration(prolog: Prolog, parser: etree.XMLParser, source_name: str) -> bytes:
+    """The XML declaration each record is parsed under (none for UTF-8, the default); an encoding libxml2
+    cannot read is refused for the whole file, as every record would fail."""
+    if prolog.encoding.replace("_", "-").upper() in {"UTF-8", "UTF8"}:
+        return b""
+    declaration = f'<?xml version="1.0" encoding="{prolog.encoding}"?>'.encode("ascii", "replace")
     try:
-        for _event, element in records:
-            count += 1
-            counted.record_ended()
-            event = _record(element, source_name, count)
-            _release(element)
-            yield event
-    except _RecordTooLarge as error:
-        yield Skipped(
+        etree.fromstring(declaration + b"<PubmedArticle/>", parser)
+    except etree.XMLSyntaxError:
+        raise InputError(
             source_name,
-            f"record {count + 1}",
-            "malformed",
-            f"{error}; the {count} records before it were read",
+            f"is written in {prolog.encoding}, which the XML parser cannot read; save it as UTF-8",
+        ) from None
+    return declaration
+
+
+def _locator(raw: RawRecord) -> str:
+    return f"PMID {raw.pmid}" if raw.pmid else f"record {raw.number}"
+
+
+def _where(raw: RawRecord) -> str:
+    return f"record {raw.number} (line {raw.line:,})"
+
+
+def _unreadable(raw: RawRecord) -> str:
+    if raw.problem == "too_large":
+        return (
+            f"{_where(raw)} is {limit_size(raw.size)}, over the {limit_size(MAX_XML_RECORD_BYTES)} a PubMed XML "
+            "record may take; skipped unread"
         )
-    except etree.XMLSyntaxError as error:
-        message = str(error.msg)
-        if "amplification" in message or "entity reference loop" in message.lower():
-            yield Skipped(
-                source_name,
-                f"line {error.lineno or 0}",
-                "malformed",
-                f"refused: the XML declares self-expanding entities (an XML bomb); the {count} records before "
-                "it were read",
-            )
-            return
-        line = error.lineno or 0
-        yield Skipped(
-            source_name,
-            f"line {line}",
-            "malformed",
-            f"the XML breaks off at line {line} ({message}); the {count} records before it were read",
+    if raw.problem == "unterminated":
+        return f"{_where(raw)} has no end tag (the next record starts inside it); skipped"
+    return f"the XML breaks off inside {_where(raw)}, before its end tag; the records before it were read"
+
+
+def _not_well_formed(raw: RawRecord, error: etree.XMLSyntaxError, prolog: Prolog) -> str:
+    message = clean_text(str(error.msg or error))[:200]
+    line = raw.line + max((error.lineno or 1) - 1, 0)
+    entity = _UNDEFINED_ENTITY.search(message)
+    if entity:
+        name = entity.group(1)
+        kind = _ENTITY_KINDS.get(prolog.entities.get(name, ""), "an entity that is declared nowhere")
+        return (
+            f"{_where(raw)} uses &{clean_text(name)[:40]}; at line {line:,}, {kind}: litbot expands no entity, so "
+            "the record was skipped"
         )
-
-
-class _RecordTooLarge(Exception):
-    pass
-
-
-class _RecordBytes:
-    """The byte stream, refusing to feed the parser more than MAX_XML_RECORD_BYTES for one record."""
-
-    def __init__(self, stream: ByteSource) -> None:
-        self._stream = stream
-        self._since_record = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._stream.read(size)
-        self._since_record += len(data)
-        if self._since_record > MAX_XML_RECORD_BYTES:
-            raise _RecordTooLarge(
-                f"a record larger than {limit_size(MAX_XML_RECORD_BYTES)}: the rest of the file was not read"
-            )
-        return data
-
-    def record_ended(self) -> None:
-        self._since_record = 0
-
-
-def _release(element: Any) -> None:
-    """Free the record and its already-read siblings so the tree never grows."""
-    element.clear(keep_tail=True)
-    parent = element.getparent()
-    if parent is not None:
-        while element.getprevious() is not None:
-            del parent[0]
+    return f"{_where(raw)} is not well-formed XML at line {line:,} ({message}); skipped"
 
 
 def _record(element: Any, source_name: str, number: int) -> ParseEvent:
@@ -130,7 +134,7 @@ def _record(element: Any, source_name: str, number: int) -> ParseEvent:
     if citation is None or article is None:
         return Skipped(source_name, f"record {number}", "malformed", "a record without its citation")
     pmid = clean_text(citation.findtext("PMID"))
-    locator = f"PMID {pmid}" if pmid else f"record {number}"
+    locator = f"PMID {normal}" if (normal := normalise_pmid(pmid)) else f"record {number}"
     sections = [
         Section(label=clean_text(part.get("Label")), text=_text(part))
         for part in article.iterfind("Abstract/AbstractText")

@@ -63,7 +63,8 @@ def read_input(
     Any format, gzipped or not. Every Article's ``source`` names the file and record ("pubmed.xml:PMID 1").
     Whole-input problems (missing file, a folder, unknown format, HTML page, broken gzip) raise
     :class:`InputError` when iteration starts; problems with single records come out as :class:`Skipped`.
-    A gzip stream that breaks off mid-way ends with one ``malformed`` Skipped after the records before it.
+    A gzip stream that breaks off mid-way, or is followed by bytes that are not gzip, ends with one
+    ``malformed`` Skipped after the records before it.
     """
     name = STDIN_NAME if spec == STDIN else printable(Path(spec).name)
     with ExitStack() as stack:
@@ -81,6 +82,9 @@ def read_input(
         fmt = detect_format(head, name)
         try:
             yield from _parse(fmt, content, name)
+            if content.trailing_garbage:
+                message = "the gzip data is followed by bytes that are not gzip: those were ignored"
+                yield Skipped(name, "end of file", "malformed", message)
         except _GZIP_ERRORS as error:
             message = f"the gzip stream breaks off ({error}); the records before the break were read"
             yield Skipped(name, "end of file", "malformed", message)

@@ -7,9 +7,9 @@ on stdin too (which cannot seek back after the format was sniffed).
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import logging
+import zlib
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -75,8 +75,13 @@ class PeekableReader:
     read1 = read
 
     def seek(self, offset: int, whence: int = 0, /) -> int:
-        """Streams (stdin, a gzip inside a gzip) cannot go back; GzipFile only needs seek to rewind."""
+        """Streams (stdin, a gzip inside a gzip) cannot go back."""
         raise io.UnsupportedOperation("this input can only be read forwards")
+
+    @property
+    def trailing_garbage(self) -> bool:
+        """Whether the input was gzip followed by bytes that are not (see :class:`Gunzip`)."""
+        return bool(getattr(self._raw, "trailing_garbage", False))
 
 
 def open_content(raw: ByteSource) -> PeekableReader:
@@ -85,8 +90,54 @@ def open_content(raw: ByteSource) -> PeekableReader:
     reader = PeekableReader(raw)
     if reader.head(2) == GZIP_MAGIC:
         counted = _Counted(reader)
-        return PeekableReader(_ExpansionGuard(gzip.GzipFile(fileobj=counted, mode="rb"), counted))
+        return PeekableReader(_ExpansionGuard(Gunzip(counted), counted))
     return reader
+
+
+class Gunzip:
+    """A gzip stream, member after member, decompressed as read (at most ``size`` bytes out per call).
+
+    Unlike :class:`gzip.GzipFile`, bytes after the last member that are not gzip (an error page appended to a
+    download, say) do not cost the data before them: the stream ends there and :attr:`trailing_garbage` says
+    so. NUL padding after a member is ignored, as gzip does.
+    """
+
+    def __init__(self, raw: ByteSource) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj(31)
+        self._carry = b""  # compressed bytes read past a member's end: the next member's start
+        self._done = False
+        self.trailing_garbage = False
+
+    def read(self, size: int = -1, /) -> bytes:
+        size = size if size > 0 else CHUNK_SIZE
+        while not (self._inflate.eof and not self._next_member()):
+            data = self._inflate.unconsumed_tail or self._carry or self._raw.read(CHUNK_SIZE)
+            self._carry = b""
+            if not data:
+                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+            out = self._inflate.decompress(data, size)
+            if out:
+                return out
+        return b""
+
+    read1 = read
+
+    def _next_member(self) -> bool:
+        """Start the member after the one that ended; False at the end of the data (garbage noted)."""
+        if self._done:
+            return False
+        rest = self._inflate.unused_data
+        while not (rest := rest.lstrip(b"\0")) or len(rest) < len(GZIP_MAGIC):
+            more = self._raw.read(CHUNK_SIZE)
+            if not more:
+                break
+            rest += more
+        if not rest.startswith(GZIP_MAGIC):
+            self._done, self.trailing_garbage = True, bool(rest)
+            return False
+        self._inflate, self._carry = zlib.decompressobj(31), rest
+        return True
 
 
 class ExpansionRefused(Exception):
@@ -114,13 +165,13 @@ class _Counted:
 class _ExpansionGuard:
     """Decompressed bytes, refused once they exceed GZIP_MAX_RATIO times the compressed bytes read."""
 
-    def __init__(self, unzipped: gzip.GzipFile, compressed: _Counted) -> None:
+    def __init__(self, unzipped: Gunzip, compressed: _Counted) -> None:
         self._unzipped = unzipped
         self._compressed = compressed
         self._out = 0
 
     def read(self, size: int = -1, /) -> bytes:
-        data = self._unzipped.read1(size if size >= 0 else CHUNK_SIZE)
+        data = self._unzipped.read(size if size >= 0 else CHUNK_SIZE)
         self._out += len(data)
         if self._out > GZIP_CHECK_AFTER and self._out > GZIP_MAX_RATIO * max(self._compressed.count, 1):
             raise ExpansionRefused(
@@ -131,6 +182,10 @@ class _ExpansionGuard:
         return data
 
     read1 = read
+
+    @property
+    def trailing_garbage(self) -> bool:
+        return self._unzipped.trailing_garbage
 
 
 class Utf8OrCp1252Decoder:

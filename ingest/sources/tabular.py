@@ -43,7 +43,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -90,7 +89,9 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "retracted": ("retracted", "is_retracted", "retraction"),
     "id": ("id", "_id"),
 }
-CSV_FIELD_SIZE_LIMIT = 16 * 1024 * 1024  # the csv default (128 KiB) is too small for full-text "body" cells
+# A cell may be a whole line (the csv default, 128 KiB, is too small for full-text "body" cells); a quoted cell
+# spanning lines may not grow past that either (see parse_csv).
+CSV_FIELD_SIZE_LIMIT = MAX_RECORD_BYTES + 2
 _PUBMED_LINK = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")
 
 
@@ -144,7 +145,7 @@ def build_article(fields: Mapping[str, Any], source_name: str, locator: str) -> 
             date=date or (str(year) if year else None),
             authors=split_list(fields.get("authors")),
             affiliations=split_list(fields.get("affiliations")),
-            doi=normalise_doi(_scalar(fields.get("doi"))) or normalise_doi(url),
+            doi=_given_doi(_scalar(fields.get("doi")), url),
             pmid=_scalar(fields.get("pmid")) or (link_pmid.group(1) if link_pmid else None),
             mesh=split_list(fields.get("mesh")),
             keywords=split_list(fields.get("keywords")),
@@ -185,17 +186,24 @@ def parse_jsonl(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]
 
 
 def parse_csv(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]:
-    """A header row, then one record per row; the delimiter (comma, tab, semicolon) is read off the header."""
-    csv.field_size_limit(max(csv.field_size_limit(), min(CSV_FIELD_SIZE_LIMIT, sys.maxsize)))
-    lines = iter(stream)
-    header_line, consumed = None, 0
-    for line in lines:
-        consumed += 1
-        if line.strip():
-            header_line = line
-            break
+    """A header row, then one record per row; the delimiter (comma, tab, semicolon) is read off the header.
+
+    A quoted cell may span lines, as in any CSV, up to MAX_RECORD_BYTES: one that is still open past that is a
+    quote left unclosed. By CSV's rules everything up to the next closing quote is inside it, so the file is
+    read on from there (found by a streaming scan, never held), and the whole span is one skipped record
+    naming the line where the quote opens — not thousands of bogus rows read from the middle of a cell.
+    """
+    csv.field_size_limit(CSV_FIELD_SIZE_LIMIT)
+    lines = _CountedLines(stream)
+    header_line = next((line for line in lines if isinstance(line, TooLongLine) or line.strip()), None)
     if header_line is None:
         return
+    if isinstance(header_line, TooLongLine):
+        raise InputError(
+            source_name,
+            f"has a header row of {size(header_line.length)}, over the {size(MAX_RECORD_BYTES)} a line may "
+            f"take (line {lines.number}): not a CSV litbot can read",
+        )
     delimiter = max(",\t;", key=header_line.count)  # no delimiter at all: a one-column file
     try:
         header = [normalise_key(cell) for cell in next(csv.reader([header_line], delimiter=delimiter))]
@@ -203,33 +211,83 @@ def parse_csv(stream: Iterable[str], source_name: str) -> Iterator[ParseEvent]:
         raise InputError(source_name, f"has an unreadable CSV header row ({error})") from error
     _require_abstract_column(header, source_name)
     oversized: list[tuple[int, TooLongLine]] = []
-    reader = csv.reader(
-        _blank_oversized(lines, oversized), delimiter=delimiter, strict=True
-    )  # strict: a broken quote is one bad row
+    reader = csv.reader(_blank_oversized(lines, oversized), delimiter=delimiter, strict=True)
     while True:
-        locator = f"line {consumed + reader.line_num + 1}"  # reader.line_num: lines read so far
+        start = lines.number + 1  # the line the next record starts on
+        locator = f"line {start}"
         try:
             row = next(reader)
         except StopIteration:
-            yield from (too_long(source_name, f"line {consumed + n}", line) for n, line in oversized)
+            yield from (too_long(source_name, f"line {n}", line) for n, line in oversized)
             return
         except csv.Error as error:
-            yield Skipped(source_name, locator, "malformed", f"unreadable CSV row: {error}")
+            if "field limit" in str(error):
+                yield _unclosed_quote(lines, source_name, start)
+            else:
+                yield Skipped(source_name, locator, "malformed", f"unreadable CSV row: {error}")
             continue
         while oversized:
             number, line = oversized.pop(0)
-            yield too_long(source_name, f"line {consumed + number}", line)
+            yield too_long(source_name, f"line {number}", line)
         if not any(cell.strip() for cell in row):
             continue
         record = {key: cell for key, cell in zip(header, row, strict=False) if key}
         yield build_article(map_fields(record), source_name, locator)
 
 
-def _blank_oversized(lines: Iterable[str], oversized: list[tuple[int, TooLongLine]]) -> Iterator[str]:
+class _CountedLines:
+    """The lines, counting them (the csv reader and the quote scan both read from here)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.number = 0
+
+    def __iter__(self) -> _CountedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        return line
+
+
+def _unclosed_quote(lines: _CountedLines, source_name: str, start: int) -> Skipped:
+    """Skip to the end of a quoted cell that outgrew MAX_RECORD_BYTES: the line holding its closing quote."""
+    locator = f"line {start}"
+    for line in lines:
+        if not isinstance(line, TooLongLine) and _closing_quote(line):
+            return Skipped(
+                source_name,
+                locator,
+                "malformed",
+                f"a quoted cell runs on for more than {size(MAX_RECORD_BYTES)}, to line {lines.number} "
+                "(a quote left unclosed?): skipped as one record",
+            )
+    return Skipped(
+        source_name,
+        locator,
+        "malformed",
+        f"a quoted cell opens here and never closes: the {lines.number - start:,} lines after it are inside it "
+        "and were not read as rows (close the quote and ingest again)",
+    )
+
+
+def _closing_quote(line: str) -> bool:
+    """Whether a line inside a quoted cell holds its closing quote (a lone ``"``; ``""`` is a quote in it)."""
+    position = 0
+    while (found := line.find('"', position)) != -1:
+        if line.startswith('""', found):
+            position = found + 2
+            continue
+        return True
+    return False
+
+
+def _blank_oversized(lines: _CountedLines, oversized: list[tuple[int, TooLongLine]]) -> Iterator[str]:
     """The lines, a too-long one replaced by a blank line (csv skips it) and noted with its number."""
-    for number, line in enumerate(lines, start=1):
+    for line in lines:
         if isinstance(line, TooLongLine):
-            oversized.append((number, line))
+            oversized.append((lines.number, line))
             yield "\n"
         else:
             yield line
@@ -247,7 +305,11 @@ def too_long(source_name: str, locator: str, line: TooLongLine) -> Skipped:
 def _require_abstract_column(header: list[str], source_name: str) -> None:
     if set(header) & set(FIELD_ALIASES["abstract"]):
         return
-    found = ", ".join(cell for cell in header if cell) or "none"
+    cells = [cell for cell in header if cell]
+    found = ", ".join(cell[:40] for cell in cells[:20]) + (
+        f" … ({len(cells):,} in all)" if len(cells) > 20 else ""
+    )
+    found = found or "none"
     hint = ""
     if set(header) & set(FIELD_ALIASES["pmid"]):
         hint = " (PubMed's own CSV export has no abstracts: save the search in PubMed format instead)"
@@ -274,6 +336,13 @@ def _scalar(value: Any) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
+
+
+def _given_doi(cell: str | None, url: str | None) -> str | None:
+    """The DOI as given (Article normalises it): the doi cell, else a doi.org link in the url cell."""
+    if normalise_doi(cell) is None and normalise_doi(url) is not None:
+        return url
+    return cell
 
 
 def _joined(value: Any) -> str:

@@ -50,7 +50,7 @@ def summary(report: IngestReport, filename: str) -> str:
     head = (
         f"✅ Ingested **{plain(filename)}**: read {report.read} — {report.new} new, "
         f"{report.updated} updated, {report.unchanged} unchanged, {report.skipped} skipped; "
-        f"{report.chunks} chunks in {report.seconds:.1f} s."
+        f"{report.chunks} chunk{'' if report.chunks == 1 else 's'} in {report.seconds:.1f} s."
     )
     if report.failed_inputs and not report.read:
         head = f"⚠️ Nothing was ingested from **{plain(filename)}**."
