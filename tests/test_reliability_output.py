@@ -154,9 +154,16 @@ def test_an_ingest_status_shows_a_records_pmid_as_text(mini_settings: Settings, 
         await invoke(world.ingest_cog.ingest, world.ingest_cog, manager, FakeAttachment(data))
         await world.ingest_cog.wait_idle()
         final = manager.edits[-1]
-        assert "log in again here" in final and not live_links(final), final
+        assert "evil.xml" in final and "1 skipped" in final and not live_links(final), final
 
     run_with_bot(mini_settings, scenario)
+    # whatever a skipped record's line quotes of it (an id, a column name), the status shows it as text
+    from bot.discord.cogs.ingest import summary
+    from ingest.pipeline import IngestReport
+
+    report = IngestReport(read=1, skipped=1, problems=[f"evil.xml: PMID {LINK_TRAPS}{ESCAPES}: no abstract"])
+    status = summary(report, "evil [x](https://evil.example/f).xml")
+    assert "log in again here" in status and not live_links(status) and inert(status), status
 
 
 # --- input lines and arguments ---------------------------------------------------------------------------------
