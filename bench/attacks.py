@@ -1,5 +1,7 @@
 """Issue 12's attacks on the `litbot` command, measured: exit status, peak RSS, lines of output, seconds, and
 whether the good record beside the bad one was stored. Prints a Markdown table (RELIABILITY.md › Hardening).
+Issue 26's attacks on what litbot shows and on its LLM path follow in a table of their own (``--only output``
+runs just those; see "Output and LLM attacks" below).
 
     .venv/bin/python bench/attacks.py                                   # this checkout
     git worktree add /tmp/before <commit>                               # an older litbot, side by side:
@@ -69,16 +71,17 @@ class Litbot:
 
     def run(
         self,
-        *args: str,
+        *args: str | bytes,
         env: dict[str, str] | None = None,
         stdin: str | None = None,
         stdin_file: Path | None = None,
+        cwd: Path | None = None,
     ) -> Run:
         with open(stdin_file or os.devnull, "rb") as handle:
             done = subprocess.run(
                 [sys.executable, "-c", _RUNNER, str(self.timeout), *self.command, *args],
                 capture_output=True,
-                cwd=self.cwd,
+                cwd=cwd or self.cwd,
                 env={**self.env, **(env or {})},
                 input=stdin.encode() if stdin else None,
                 stdin=handle if stdin_file else None,
@@ -588,6 +591,223 @@ def _mount(*args: str) -> bool:
     return subprocess.run(["mount", *args], capture_output=True).returncode == 0
 
 
+# --- Output and LLM attacks (issue 26) ----------------------------------------------------------------------
+# Each row: exit status, peak RSS, lines of output, seconds, and what held — the control or invisible
+# characters that reached the output, the masked links Discord would show live, a secret shown, requests made.
+
+ROOT = Path(__file__).resolve().parents[1]
+ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\ \x9b2J\x9d0;t\x07"
+C1_AND_INVISIBLE = "\x9b2J\x9d8;;https://evil.example/\x9c\u202e\u200b\u2066"  # what XML may carry
+LINKS = (
+    "Headgear works [1]. See [2](https://evil.example/a), [log in again here](https://evil.example/b), "
+    "[a [nested] one](https://evil.example/c) and [zero]\u200b(https://evil.example/d)."
+)
+CANARY_KEY = "sk-proj-canary-7f3a9b2c1d"
+
+
+def shown_controls(text: str) -> int:
+    """Control and invisible format characters in ``text`` (newlines and tabs aside): what a terminal obeys."""
+    import unicodedata
+
+    return sum(1 for c in text if c not in "\n\t" and unicodedata.category(c) in ("Cc", "Cf"))
+
+
+def _live_links(text: str) -> int:
+    import re
+
+    unescaped = re.sub(r"\\.", "_", re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text))
+    return len(re.findall(r"\[[^\]]*\]\(\s*<?\s*https?://", unescaped))
+
+
+@contextmanager
+def _openai_host(**stub_options: object) -> Iterator[str]:
+    """The loopback OpenAI-protocol stand-in of the tests (tests/openai_stub.py), its URL yielded."""
+    sys.path.insert(0, str(ROOT))
+    from tests.openai_stub import OpenAIStub, Reply
+
+    reply = stub_options.pop("reply", None)
+    with OpenAIStub(default=reply if isinstance(reply, Reply) else None, **stub_options) as stub:  # type: ignore[arg-type]
+        yield stub.url
+
+
+def _reply(**options: object) -> object:
+    sys.path.insert(0, str(ROOT))
+    from tests.openai_stub import Reply
+
+    return Reply(**options)  # type: ignore[arg-type]
+
+
+def _ingested(litbot: Litbot, folder: Path) -> dict[str, str]:
+    """A store holding the good record (and a few more), for attacks that ask questions."""
+    env = _store_env(folder / "data")
+    corpus = ROOT / "tests" / "fixtures" / "corpus-mini"
+    litbot.run("ingest", str(corpus), env=env)
+    return env
+
+
+def _discord_probe(litbot: Litbot, code: str) -> Run:
+    """Run ``code`` (which prints one number) with the checkout's bot.discord.render, in a process of its own."""
+    probe = [
+        sys.executable,
+        "-c",
+        _RUNNER,
+        str(litbot.timeout),
+        sys.executable,
+        "-c",
+        "from bot.discord.render import answer_messages, passages_embed, sources_embed\n"
+        "from bot.types import Answer, Citation\n" + code,
+    ]
+    done = subprocess.run(probe, capture_output=True, cwd=litbot.cwd or ROOT, env=litbot.env, timeout=300)
+    head, _, rest = done.stdout.partition(b"\n")
+    exit_code, rss, seconds = head.decode().split()
+    return Run(exit_code, int(rss), float(seconds), rest.decode("utf-8", "replace"))
+
+
+OUTPUT_ATTACKS = (
+    "chat-150mb-line", "ask-year-overflow", "ask-not-utf8", "settings-output", "eutils-escapes",
+    "discord-links", "llm-60mb-reply", "llm-context-overflow",
+)  # fmt: skip
+
+
+def output_attacks(litbot: Litbot, row: Callable[..., None], only: set[str] | None) -> None:
+    def wanted(name: str) -> bool:
+        return not only or "output" in only or name in only
+
+    with tempfile.TemporaryDirectory(prefix="litbot-attack-") as tmp:
+        folder = Path(tmp)
+        stored: dict[str, str] = {}
+
+        def store() -> dict[str, str]:  # built once, for the rows whose fault shows only with articles
+            if not stored:
+                stored.update(_ingested(litbot, folder))
+            return stored
+
+        if wanted("chat-150mb-line"):
+            questions = folder / "questions.txt"
+            with questions.open("wb") as out:
+                out.write(b"x" * (150 * 2**20) + b"\n" + b"caf\xe9?\n" + QUESTION.encode() + b"\n")
+            run = litbot.run("chat", "--json", env=_store_env(folder / "empty"), stdin_file=questions)
+            answered = run.output.count('"answer"')
+            row("chat: a 150 MB line, a line not UTF-8, a question", run, f"questions answered: {answered}")
+        if wanted("ask-year-overflow"):
+            run = litbot.run("ask", QUESTION, "--year-from", "99999999999999999999", env=store())
+            row("ask --year-from 99999999999999999999", run, f"OverflowError: {'Overflow' in run.output}")
+        if wanted("ask-not-utf8"):
+            run = litbot.run("ask", b"Does rugby headgear prevent concussion \xe9?", env=store())
+            row("ask with a question that is not UTF-8", run, f"TypeError: {'TypeError' in run.output}")
+        if wanted("settings-output"):
+            with _openai_host(reply=_reply(text="Headgear did not prevent concussion [1].")) as url:
+                extra = {"LITBOT_LLM_TIMEOUT": "inf", "OPENAI_BASE_URL": url, "LITBOT_LLM_MAX_RETRIES": "1"}
+                run = litbot.run("ask", QUESTION, env={**store(), **extra})
+            row("LITBOT_LLM_TIMEOUT=inf, then ask", run, f"OverflowError: {'Overflow' in run.output}")
+        settings_rows = {
+            "OPENAI_BASE_URL=<the API key>": {"OPENAI_API_KEY": CANARY_KEY, "OPENAI_BASE_URL": CANARY_KEY},
+            "LITBOT_DISCORD_GUILD_ID=<the bot token>": {
+                "LITBOT_DISCORD_TOKEN": CANARY_KEY,
+                "LITBOT_DISCORD_GUILD_ID": CANARY_KEY,
+            },
+        }
+        for name, extra in settings_rows.items():
+            if wanted("settings-output"):
+                run = litbot.run("stats", env={**_store_env(folder / "e"), **extra})
+                row(name, run, f"secret shown: {'yes' if CANARY_KEY in run.output else 'no'}")
+        if wanted("settings-output"):
+            dotenv = folder / "dotenv"
+            dotenv.mkdir()
+            (dotenv / ".env").write_bytes(b"LITBOT_TOP_K=5\nLITBOT_COLLECTION=caf\xe9\n")
+            run = litbot.run("stats", env=_store_env(folder / "e"), cwd=dotenv)
+            row(".env that is not UTF-8", run, f"file named: {'.env' in run.output}")
+        if wanted("eutils-escapes"):
+            translation = f"<QueryTranslation>rugby{C1_AND_INVISIBLE}[All Fields]</QueryTranslation>"
+            with _eutils_scripted(translation=translation) as url:
+                env = {**_store_env(folder / "e"), "LITBOT_EUTILS_URL": url}
+                run = litbot.run("ingest", "--pubmed", "rugby", "--dry-run", env=env)
+            row(
+                "E-utilities: C1 CSI/OSC in QueryTranslation, --dry-run",
+                run,
+                f"controls shown: {shown_controls(run.output)}",
+            )
+            with _eutils_scripted(
+                error=f"Search failed{ESCAPES} [log in again here](https://evil.example/)"
+            ) as url:
+                env = {**_store_env(folder / "e"), "LITBOT_EUTILS_URL": url}
+                run = litbot.run("ingest", "--pubmed", "rugby", env=env)
+            row(
+                "E-utilities: ESC[2J, OSC 0, OSC 8 in an error body",
+                run,
+                f"controls shown: {shown_controls(run.output)}",
+            )
+        if wanted("discord-links"):
+            code = (
+                f"links = {LINKS!r}\n"
+                "c = Citation(n=1, id='pmid:1', pmid='1', title='T [x](https://evil.example/t)', passages=[links])\n"
+                "a = Answer(question='q', mode='llm', text=links, citations=[c])\n"
+                "texts = answer_messages(a) + [f.value for f in passages_embed(a).fields]\n"
+                "print('\\n'.join(texts))\n"
+            )
+            run = _discord_probe(litbot, code)
+            row(
+                "Discord: 4 masked links (nested, zero-width) in an answer and in /sources",
+                run,
+                f"live links: {_live_links(run.output)}",
+            )
+            code = "a = Answer(question='q', mode='llm', text='Headgear helps players [1]. ' * 40000)\nprint(len(answer_messages(a)))\n"
+            run = _discord_probe(litbot, code)
+            row("Discord: a 1 MB LLM answer", run, f"messages: {run.output.strip()}")
+        if wanted("llm-60mb-reply") or wanted("llm-context-overflow"):
+            env = store()
+            llm = {"LITBOT_LLM_MODEL": "gemma3", "LITBOT_LLM_MAX_RETRIES": "2", "LITBOT_LLM_TIMEOUT": "10"}
+            if wanted("llm-60mb-reply"):
+                answer = "Headgear did not prevent concussion [1]. " + " " * 200
+                with _openai_host(reply=_reply(text=answer, endless=True)) as url:
+                    run = litbot.run("ask", QUESTION, env={**env, **llm, "OPENAI_BASE_URL": url})
+                row(
+                    "LLM: a reply streamed without end (cut at 100 MB), no max_tokens obeyed",
+                    run,
+                    f"answer chars: {len(run.output):,}",
+                )
+            if wanted("llm-context-overflow"):
+                with _openai_host(llama_cpp=400) as url:
+                    run = litbot.run("ask", QUESTION, env={**env, **llm, "OPENAI_BASE_URL": url})
+                row(
+                    "LLM: llama-cpp-python with a 400-token context, litbot told nothing",
+                    run,
+                    f"said: {run.output.strip().splitlines()[-1][:60] if run.output.strip() else ''}",
+                )
+
+
+@contextmanager
+def _eutils_scripted(translation: str = "", error: str = "") -> Iterator[str]:
+    """An E-utilities host whose esearch reply carries ``translation`` (XML) or fails with ``error`` (HTTP 400)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if error:
+                status, body = 400, json.dumps({"error": error}).encode()
+            else:
+                status = 200
+                body = (
+                    "<eSearchResult><Count>3</Count><RetMax>0</RetMax><RetStart>0</RetStart><IdList/>"
+                    f"{translation}</eSearchResult>"
+                ).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -678,6 +898,10 @@ def main() -> None:
                 subprocess.run(["umount", str(full)], check=False)
             else:
                 print("| full disk | (needs root to mount) | | | | |")
+    if not only or only & {"output", *OUTPUT_ATTACKS}:
+        print("\n| output or LLM attack | exit | peak RSS MB | lines of output | s | what held |")
+        print("|---|---|---|---|---|---|")
+        output_attacks(litbot, row, only)
     limited = resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"\n{stamp}, load {os.getloadavg()[0]:.1f}; {'memory limited' if limited else 'no memory limit'}")

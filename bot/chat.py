@@ -28,6 +28,7 @@ from bot.answer.gate import Verdict
 from bot.errors import Cancelled
 from bot.types import REFUSAL, Answer, Citation, Filters, Usage
 from ingest.errors import CollectionMissing, LitbotError
+from ingest.safe_text import has_surrogates, safe_text
 from ingest.settings import Settings
 from ingest.studytypes import RETRACTED
 
@@ -255,7 +256,11 @@ class ChatSession:
         cancel: threading.Event | None = None,
     ) -> Answer:
         """Answer ``question`` in the context of this conversation (see the module docstring for errors)."""
-        question = " ".join(question.split())
+        if has_surrogates(question):  # bytes that were not UTF-8 (argv, a pipe): no model can read them
+            raise LitbotError(
+                "the question is not valid UTF-8 text", "type it again, or save the file as UTF-8"
+            )
+        question = " ".join(safe_text(question).split())
         if not question:
             raise LitbotError("the question is empty", 'ask something, e.g. `litbot ask "Does X reduce Y?"`')
         if len(question) > MAX_QUESTION_CHARS:
@@ -322,21 +327,31 @@ class ChatSession:
     def _standalone(self, question: str, cancel: threading.Event | None) -> tuple[str, Usage | None]:
         """The question made standalone: the condense prompt in LLM mode, a topic merge otherwise."""
         handler = self.handler
+        merged = self._topic.standalone(question)  # also keeps the topic current for a fallback
         if handler.llm is None or not self.history:
-            standalone = self._topic.standalone(question)
-            return standalone, None
-        from bot.answer.llm import cost_usd
+            return merged, None
+        from bot.answer.followups import keeps_the_conversation
+        from bot.answer.llm import CONDENSE_MAX_TOKENS, cost_usd, is_refusal
         from bot.answer.prompting import format_history
 
         turns = [(q, a.text) for q, a in self.history[-3:]]
         prompt = handler.prompts.condense_message(format_history(turns), question)
-        result = handler.llm.generate(None, prompt, cancel=cancel)
+        # Streamed, though no one watches it: the timeout is per read, and a slow local model writing a token a
+        # second would otherwise trip it before its first byte (a whole unstreamed reply comes at once).
+        result = handler.llm.generate(
+            None, prompt, on_text=lambda _: None, cancel=cancel, max_tokens=CONDENSE_MAX_TOKENS
+        )
         line = next((ln for ln in result.text.strip().splitlines() if ln.strip()), "")
         line = line.removeprefix("Standalone question:").strip().strip("\"'“”").strip()
-        standalone = line if 0 < len(line) <= MAX_QUESTION_CHARS else self._topic.standalone(question)
+        asked = [q for q, _ in self.history[-3:]] + [question]
+        usable = 0 < len(line) <= MAX_QUESTION_CHARS and not is_refusal(line)
+        standalone = line if usable and keeps_the_conversation(line, asked) else merged
         cost = cost_usd(handler.llm.model_name, result.prompt_tokens, result.completion_tokens)
         return standalone, Usage(
-            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, cost_usd=cost
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost_usd=cost,
+            estimated=result.estimated,
         )
 
 
@@ -367,6 +382,7 @@ def _add(a: Usage | None, b: Usage | None) -> Usage | None:
         prompt_tokens=a.prompt_tokens + b.prompt_tokens,
         completion_tokens=a.completion_tokens + b.completion_tokens,
         cost_usd=cost,
+        estimated=a.estimated or b.estimated,
     )
 
 

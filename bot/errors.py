@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from ingest.errors import ConfigError, LitbotError
 
-__all__ = ["Cancelled", "ConfigError", "LLMError", "LLMRateLimited", "LLMRejected", "LLMUnavailable"]
+__all__ = [
+    "Cancelled",
+    "ConfigError",
+    "LLMContextOverflow",
+    "LLMError",
+    "LLMRateLimited",
+    "LLMRejected",
+    "LLMUnavailable",
+]
 
 
 class LLMError(LitbotError):
@@ -27,6 +35,10 @@ class LLMRateLimited(LLMUnavailable):
 
 class LLMRejected(LLMError):
     """The LLM server refused the request for a reason retrying cannot fix (bad key, unknown model, 4xx)."""
+
+
+class LLMContextOverflow(LLMRejected):
+    """The prompt does not fit in the model's context window; the same request would fail again."""
 
 
 class Cancelled(LitbotError):

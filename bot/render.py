@@ -80,8 +80,10 @@ def footer(answer: Answer) -> str:
     if total is not None:
         bits.append(f"{total:.1f} s")
     if answer.usage is not None:
+        about = "~" if answer.usage.estimated else ""  # counted by litbot: the server did not say
         bits.append(
-            f"{answer.usage.prompt_tokens} prompt + {answer.usage.completion_tokens} completion tokens"
+            f"{about}{answer.usage.prompt_tokens} prompt + {about}{answer.usage.completion_tokens} "
+            "completion tokens"
         )
         if answer.usage.cost_usd is not None:
             bits.append(f"${answer.usage.cost_usd:.5f}")

@@ -122,6 +122,7 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None  # known OpenAI models only
+    estimated: bool = False  # counted by litbot: the server reported no usage (e.g. a stream without it)
 
 
 class Answer(BaseModel):

@@ -30,6 +30,7 @@ from ingest.limits import (
     MAX_NAME_CHARS,
     MAX_TITLE_CHARS,
 )
+from ingest.safe_text import safe_text
 from ingest.studytypes import study_kinds
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
@@ -40,9 +41,9 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def untrusted(text: str) -> str:
-    """Text from an abstract, a record or a model, made safe to show: control characters removed (an escape
-    sequence could clear a terminal or plant a hyperlink), everything else kept as written."""
-    return CONTROL.sub("", text)
+    """Text from an abstract, a record or a model, made safe to show (:func:`ingest.safe_text.safe_text`:
+    control and invisible format characters removed, everything else kept as written)."""
+    return safe_text(text)
 
 
 #: A DOI as registered: "10.", a registrant code, "/", a suffix without spaces, quotes or angle brackets.

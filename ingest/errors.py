@@ -6,6 +6,10 @@ again later may succeed (a server that is down, a rate limit), as opposed to a p
 
 from __future__ import annotations
 
+import re
+
+from ingest.safe_text import UNSAFE
+
 
 class LitbotError(Exception):
     """Base of every error litbot expects and explains."""
@@ -19,10 +23,11 @@ class LitbotError(Exception):
 
     @property
     def user_message(self) -> str:
-        """The message and hint in one line, any configured secret or URL password masked."""
-        from ingest.redact import redact
+        """The message and hint in one line, any configured secret or URL password masked, and nothing in it
+        that a terminal would obey (a message may quote a server's reply or a record)."""
+        from ingest.redact import safe_line
 
-        return redact(f"{self.message} — {self.hint}" if self.hint else self.message)
+        return safe_line(f"{self.message} — {self.hint}" if self.hint else self.message)
 
 
 class ConfigError(LitbotError):
@@ -49,9 +54,15 @@ class EmbeddingError(LitbotError):
 
 def printable(name: str) -> str:
     """A file name safe to print and to store: bytes that are not UTF-8 as ``\\xff``, control characters
-    (newline, ESC) as ``\\x1b`` escapes, so a name can neither break a line nor drive a terminal."""
+    (newline, ESC) as ``\\x1b`` and invisible ones (a right-to-left override) as ``\\u202e`` escapes, so a
+    name can neither break a line, drive a terminal nor show itself reordered."""
     text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(f"\\x{ord(ch):02x}" if ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 else ch for ch in text)
+    return UNSAFE.sub(_escaped, text.replace("\t", "\\x09").replace("\n", "\\x0a"))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class InputError(LitbotError):

@@ -13,6 +13,8 @@ import logging
 import re
 import threading
 
+from ingest.safe_text import safe_text
+
 MASK = "***"
 # user:password@ (or token@) in a URL: the credentials part is masked, the host kept.
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@:]+(?::[^/\s@]*)?@")
@@ -45,6 +47,12 @@ def redact(text: str) -> str:
     return _KEY_PARAM.sub(lambda m: f"{m.group(1)}={MASK}", text)
 
 
+def safe_line(text: str) -> str:
+    """One line fit to show anyone: secrets masked, and nothing in it a terminal would obey or that could
+    start a line of its own (:func:`ingest.safe_text.safe_text`). Every error line litbot prints is one."""
+    return safe_text(redact(text), one_line=True)
+
+
 def install() -> None:
     """Make every log record redacted as it is created (any logger, any handler, including libraries')."""
     global _installed
@@ -60,7 +68,7 @@ def install() -> None:
             message = record.getMessage()
         except Exception:  # a malformed log call: leave it to logging's own error report
             return record
-        clean = redact(message)
+        clean = safe_text(redact(message))  # a log line may quote a server's reply or a record
         if clean != message or record.args:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:

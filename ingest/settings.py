@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest import redact
@@ -65,8 +73,13 @@ def _in(group: str) -> dict[str, Any]:
 class Settings(BaseSettings):
     """All of litbot's settings; ``.env.example`` has one commented line on each."""
 
+    # No setting is infinite or NaN: "inf" seconds would pass every check and then overflow in the socket layer.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        allow_inf_nan=False,
     )
 
     # --- store -------------------------------------------------------------------------------------------
@@ -254,7 +267,27 @@ class Settings(BaseSettings):
         60.0,
         validation_alias=_env("LLM_TIMEOUT"),
         gt=0.0,
+        le=3600.0,
         description="Seconds an LLM request may take before it is retried.",
+        json_schema_extra=_in("llm"),
+    )
+    llm_max_tokens: int = Field(
+        1024,
+        validation_alias=_env("LLM_MAX_TOKENS"),
+        ge=16,
+        le=131072,
+        description="Most tokens the model may write per answer (sent as max_tokens; raise it for reasoning "
+        "models, whose hidden reasoning counts too). A reply that runs past 16 characters per token is cut "
+        "off there, whatever the server does.",
+        json_schema_extra=_in("llm"),
+    )
+    llm_context: int = Field(
+        8192,
+        validation_alias=_env("LLM_CONTEXT"),
+        ge=512,
+        le=10_000_000,
+        description="The model's context window in tokens (llama.cpp --ctx-size, Ollama num_ctx): the prompt "
+        "is fitted to it with room for the answer, dropping the weakest passages first.",
         json_schema_extra=_in("llm"),
     )
     llm_max_retries: int = Field(
@@ -449,16 +482,44 @@ def load_settings(**overrides: object) -> Settings:
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
+        # A secret pasted into the wrong variable is still a secret: mask every configured one first.
+        redact.remember_secrets(*_secrets_alone(overrides))
         raise ConfigError(redact.redact(describe_invalid(exc))) from None
+    except UnicodeDecodeError as exc:
+        env_file = Path(str(overrides.get("_env_file") or Settings.model_config.get("env_file"))).absolute()
+        raise ConfigError(
+            f"{env_file} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            "save it as UTF-8",
+        ) from None
     redact.remember_secrets(*settings.secrets())
     redact.install()
     return settings
+
+
+_SECRET_FIELDS = ("openai_api_key", "chroma_token", "discord_token", "ncbi_api_key")
+
+
+def _secrets_alone(overrides: dict[str, object]) -> list[str]:
+    """The secret settings' values as configured (environment, .env, overrides), read on their own — whatever
+    else is invalid — so that an error quoting another setting can mask them."""
+
+    class SecretsOnly(BaseSettings):
+        model_config = Settings.model_config
+
+    fields = {name: (SecretStr | None, Settings.model_fields[name]) for name in _SECRET_FIELDS}
+    try:
+        model = create_model("SecretsOnly", __base__=SecretsOnly, **fields)  # type: ignore[call-overload]
+        found = model(**{k: v for k, v in overrides.items() if k in _SECRET_FIELDS})
+    except (ValidationError, UnicodeDecodeError):
+        return []
+    return [value.get_secret_value() for name in _SECRET_FIELDS if (value := getattr(found, name))]
 
 
 _PROBLEMS = {
     "int_parsing": "is not a whole number",
     "int_from_float": "is not a whole number",
     "float_parsing": "is not a number",
+    "finite_number": "is not a finite number",
     "bool_parsing": "is not true or false (true/false, yes/no, on/off, 1/0)",
     "greater_than_equal": "must be at least {ge}",
     "greater_than": "must be more than {gt}",

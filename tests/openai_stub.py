@@ -3,6 +3,13 @@
 It answers plain JSON or server-sent events (``stream: true``, with a final usage chunk when
 ``stream_options.include_usage`` is set), and can be told to be slow, rate-limit (429) or fail (5xx). Tests
 point ``OPENAI_BASE_URL`` at :attr:`OpenAIStub.url` and drive the real openai client and LangChain through it.
+
+``OpenAIStub(llama_cpp=2048)`` behaves as llama-cpp-python's server with a 2,048-token context does (seen on
+2026-12-04 with llama-cpp-python 0.3.36 serving Gemma 3 270M): no usage in a stream, whatever
+``stream_options`` says; ``max_tokens`` obeyed (finish_reason "length") and cut to what the context leaves; a
+prompt of ``context`` tokens or more refused — a 400 ``context_length_exceeded`` when not streamed, a 200 whose
+event stream ends before its first event when streamed. Its tokens are :func:`tokens`'s, rougher than a
+model's. ``Reply.repeat`` and ``Reply.endless`` make a reply that ignores ``max_tokens``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     usage: tuple[int, int] = (120, 30)  # prompt, completion tokens
     cut: bool = False  # stream only: close the connection after the text, without finish_reason or [DONE]
+    repeat: int = 1  # the text this many times over (a server ignoring max_tokens)
+    endless: bool = False  # stream only: the text again and again until the client hangs up (or 100 MB)
 
 
 @dataclass
@@ -49,6 +58,12 @@ def tokens(text: str) -> list[str]:
     return re.findall(r"\s*[^\s\[\]]+|\s*[\[\]]|\s+", text)
 
 
+def prompt_tokens(body: dict[str, Any]) -> int:
+    """The stub's count of a request's prompt: its messages' tokens, plus 4 per message for the template."""
+    messages = body.get("messages", [])
+    return sum(len(tokens(str(m.get("content", "")))) + 4 for m in messages)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -65,10 +80,13 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if reply.delay and stub.stopping.wait(reply.delay):
                 return
+            context = stub.llama_cpp
             if not self.path.endswith("/chat/completions"):
                 self._json(
                     404, {"error": {"message": f"unknown path {self.path}", "type": "invalid_request"}}
                 )
+            elif context and prompt_tokens(body) >= context:
+                self._context_exceeded(body, context)
             elif reply.status != 200:
                 error = {"message": f"scripted HTTP {reply.status}", "type": "server_error", "code": None}
                 self._json(reply.status, {"error": error}, reply.headers)
@@ -89,13 +107,42 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _context_exceeded(self, body: dict[str, Any], context: int) -> None:
+        """llama-cpp-python's refusal of a prompt that fills the context (its own words and status)."""
+        if body.get("stream"):  # the event stream has started (200) when the model refuses: it just ends
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            return
+        asked = prompt_tokens(body)
+        message = (
+            f"This model's maximum context length is {context} tokens. However, you requested "
+            f"{asked + int(body.get('max_tokens') or 0)} tokens ({asked} in the messages, "
+            f"{body.get('max_tokens')} in the completion). Please reduce the length of the messages or completion."
+        )
+        error = {"message": message, "type": "invalid_request_error", "param": "messages",
+                 "code": "context_length_exceeded"}  # fmt: skip
+        self._json(400, {"error": error})
+
+    def _text(self, body: dict[str, Any], reply: Reply) -> tuple[list[str], str]:
+        """The reply's tokens and finish reason, as a server obeying max_tokens (llama_cpp) would send them."""
+        pieces = tokens(reply.text) * reply.repeat
+        context = self.server.stub.llama_cpp
+        if not context:
+            return pieces, "stop"
+        limit = min(int(body.get("max_tokens") or context), context - prompt_tokens(body))
+        return (pieces[:limit], "length") if len(pieces) > limit else (pieces, "stop")
+
     def _completion(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         prompt, completion = reply.usage
+        pieces, reason = self._text(body, reply)
         return {
             "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "stub"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
-                         "finish_reason": "stop", "logprobs": None}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(pieces)},
+                         "finish_reason": reason, "logprobs": None}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                       "total_tokens": prompt + completion},
         }  # fmt: skip
@@ -109,15 +156,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
                 "model": body.get("model", "stub")}  # fmt: skip
-        deltas = [{"role": "assistant", "content": ""}] + [{"content": t} for t in tokens(reply.text)]
+        pieces, reason = self._text(body, reply)
+        deltas = [{"role": "assistant", "content": ""}] + [{"content": t} for t in pieces]
         for i, delta in enumerate(deltas):
             if i and reply.chunk_delay and self.server.stub.stopping.wait(reply.chunk_delay):
                 return
             self._event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        sent = 0
+        while reply.endless and sent < 100 * 2**20:  # until the client hangs up (BrokenPipeError)
+            event = {
+                **base,
+                "choices": [{"index": 0, "delta": {"content": reply.text}, "finish_reason": None}],
+            }
+            sent += self._event(event)
         if reply.cut:
             return
-        self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        if body.get("stream_options", {}).get("include_usage"):
+        self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
+        if body.get("stream_options", {}).get("include_usage") and not self.server.stub.llama_cpp:
             prompt, completion = reply.usage
             usage = {
                 "prompt_tokens": prompt,
@@ -128,9 +183,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
 
-    def _event(self, payload: dict[str, Any]) -> None:
-        self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+    def _event(self, payload: dict[str, Any]) -> int:
+        data = b"data: " + json.dumps(payload).encode() + b"\n\n"
+        self.wfile.write(data)
         self.wfile.flush()
+        return len(data)
 
 
 class _Server(ThreadingHTTPServer):
@@ -142,8 +199,9 @@ class OpenAIStub:
     """Start with ``with OpenAIStub() as stub:``; script replies with :meth:`script` (a queue, then
     :attr:`default` for every later request); inspect :attr:`requests` afterwards."""
 
-    def __init__(self, default: Reply | None = None) -> None:
+    def __init__(self, default: Reply | None = None, llama_cpp: int | None = None) -> None:
         self.default = default or Reply("No scripted reply.")
+        self.llama_cpp = llama_cpp  # context tokens: behave as llama-cpp-python's server (module docstring)
         self.replies: deque[Reply] = deque()
         self.requests: list[Request] = []
         self.stopping = threading.Event()

@@ -112,7 +112,7 @@ def test_due_watches_are_announced_in_the_channel(mini_settings: Settings) -> No
             assert watches is not None
             results = await watches.run_once(world.channel)  # type: ignore[attr-defined]
             assert [(r.name, r.new) for r in results] == [("regen", 2)]
-            assert world.recorder.texts("send") == ["📚 2 new abstracts on fin regeneration @everyone"]
+            assert world.recorder.texts("send") == ["📚 2 new abstracts on fin regeneration @\u200beveryone"]
             assert await watches.run_once(world.channel) == []  # type: ignore[attr-defined]  # not due again
             assert len(world.recorder.of("send")) == 1
             assert_no_pings(world.recorder)

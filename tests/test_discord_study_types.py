@@ -61,7 +61,7 @@ def test_type_option_labels_retraction_rule_and_export(mini_settings: Settings) 
         await world.ask(RETRACTED_QUESTION, include_retracted=True)
         sent = world.recorder.of("followup")
         assert "⚠️ **RETRACTED** [The stimulation by synaptic transmitters" in sources_text(sent)
-        assert "**⚠️ Source [1] is RETRACTED" in " ".join(world.recorder.texts("followup"))
+        assert "**⚠️ Source \\[1\\] is RETRACTED" in " ".join(world.recorder.texts("followup"))
 
         world.recorder.sent.clear()
         await world.ask(ASTHMA, study_type="anecdote")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -35,10 +36,10 @@ _RSS = (
 )
 
 
-def measured(*args: str) -> tuple[int, int, str, str]:
+def measured(*args: str, stdin: IO[bytes] | None = None) -> tuple[int, int, str, str]:
     """(exit status, peak RSS in MB, stdout, stderr) of `litbot ARGS` in a process of its own."""
     done = subprocess.run(
-        [sys.executable, "-c", _RSS, LITBOT, *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", _RSS, LITBOT, *args], capture_output=True, text=True, timeout=600, stdin=stdin
     )
     code, rss = (int(x) for x in done.stdout.split())
     out, _, err = done.stderr.partition("\n@@\n")

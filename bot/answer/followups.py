@@ -3,12 +3,14 @@
 Without a language model, "and in mice?" or "what about children?" cannot be rewritten, but it can be
 combined with the last question that stood on its own ("How does the gut microbiota contribute to drug
 resistance in liver cancer?" + "in mice") — which is what retrieval needs. A full new question stands alone
-and becomes the new topic. (LLM mode uses prompts/condense.md instead.)
+and becomes the new topic. (LLM mode uses prompts/condense.md instead, and falls back to this merge when the
+model's rewrite keeps none of the conversation's concepts: :func:`keeps_the_conversation`.)
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 #: Openings that mark a follow-up; removed before merging ("and in mice?" -> "in mice").
 _LEADS = re.compile(
@@ -65,6 +67,17 @@ def merge(topic: str, follow_up: str) -> str:
         return base + "?"
     joiner = " " if _PREPOSITION.match(addition) else " — "
     return f"{base}{joiner}{addition}?"
+
+
+def keeps_the_conversation(rewrite: str, conversation: Sequence[str]) -> bool:
+    """Whether a model's standalone rewrite of a follow-up shares at least one concept (a content word, by
+    stem) with the conversation: its earlier questions and the follow-up itself. A small model may answer the
+    rewrite request instead of doing it ("I'm not sure about this."); searching that would answer nothing
+    the user asked."""
+    from ingest.terms import tokenize
+
+    said = {term for text in conversation for term in tokenize(text)}
+    return bool(said & set(tokenize(rewrite)))
 
 
 class TopicTracker:

@@ -13,20 +13,30 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
 
+from bot.answer.budget import PER_MESSAGE, ContextTooSmall, TokenCounter, answer_room, fit_passages
 from bot.answer.citations import CitationRewriter, Composed, citations_for
 from bot.answer.evidence import finding_of
 from bot.answer.gate import Verdict
 from bot.answer.prompting import Prompts, format_passages
-from bot.errors import Cancelled, LLMError, LLMRateLimited, LLMRejected, LLMUnavailable
+from bot.answer.reply_cap import capped_client, too_large_in
+from bot.errors import (
+    Cancelled,
+    LLMContextOverflow,
+    LLMError,
+    LLMRateLimited,
+    LLMRejected,
+    LLMUnavailable,
+)
 from bot.types import REFUSAL, Usage
 from ingest.articles import untrusted
 from ingest.files import retry_after
+from ingest.safe_text import safe_text
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +49,21 @@ PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
     "gpt-5": (1.25, 10.00), "gpt-5-mini": (0.25, 2.00), "gpt-5-nano": (0.05, 0.40),
 }  # fmt: skip
 _WS = re.compile(r"\s+")
+#: A reply is read up to this many characters per max_tokens, then cut off: no tokenizer's tokens are that long
+#: on average, so only a server that ignores max_tokens (or repeats itself without end) ever reaches it.
+REPLY_CHARS_PER_TOKEN = 16
+#: Bytes of one HTTP reply, at most (bot.answer.reply_cap): streamed events carry ~250 bytes of JSON per token.
+REPLY_BYTES_PER_TOKEN = 1024
+REPLY_BYTES_FLOOR = 256 * 1024
+#: What servers say when the prompt does not fit (llama.cpp, llama-cpp-python, OpenAI, vLLM).
+_CONTEXT_FULL = re.compile(
+    r"context (?:length|window|size)|exceeds? (?:the )?(?:available )?context|maximum context|n_ctx"
+    r"|prompt is too long|too many tokens",
+    re.IGNORECASE,
+)
+#: Tokens the follow-up rewrite may take: one question on one line.
+CONDENSE_MAX_TOKENS = 120
+CUT_OFF_NOTE = " … (cut off: the answer reached its length limit)"
 
 
 def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
@@ -56,6 +81,8 @@ class LLMResult:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = False  # the server reported no usage: counted here (bot.answer.budget)
+    cut_off: bool = False  # the reply reached max_tokens or the reply cap; ``text`` is what came before
 
 
 class ChatLLM:
@@ -69,15 +96,34 @@ class ChatLLM:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.server = settings.openai_base_url or "the OpenAI API"
+        self.max_tokens = settings.llm_max_tokens
+        self.context = settings.llm_context
+        self.max_reply_chars = REPLY_CHARS_PER_TOKEN * self.max_tokens
+        self.max_reply_bytes = REPLY_BYTES_FLOOR + REPLY_BYTES_PER_TOKEN * self.max_tokens
+        self.tokens = TokenCounter()
+        # OpenAI takes max_completion_tokens (LangChain sends max_tokens as that); llama.cpp, Ollama, vLLM and
+        # LM Studio all read max_tokens, and some ignore the other name: each gets its own.
+        base = settings.openai_base_url
+        self._openai = base is None or "api.openai.com" in base
         self._chat = ChatOpenAI(
             model=settings.llm_model,
             api_key=settings.openai_api_key or SecretStr("not-needed"),  # Ollama, vLLM... want none
-            base_url=settings.openai_base_url,
+            base_url=base,
             timeout=settings.llm_timeout,
             max_retries=0,
             temperature=settings.llm_temperature,
             stream_usage=True,
+            http_client=capped_client(self.max_reply_bytes),
         )
+
+    def count_prompt(self, system: str | None, user: str) -> int:
+        """Estimated prompt tokens of one request (chat-template markers included)."""
+        messages = [m for m in (system, user) if m]
+        return sum(self.tokens.count(m) for m in messages) + PER_MESSAGE * len(messages)
+
+    def count_prompt_part(self, user: str) -> int:
+        """Estimated tokens of a user message, its template markers included."""
+        return self.tokens.count(user) + PER_MESSAGE
 
     def generate(
         self,
@@ -85,9 +131,12 @@ class ChatLLM:
         user: str,
         on_text: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
+        max_tokens: int | None = None,
     ) -> LLMResult:
-        """Send one request (streamed when ``on_text`` is given), retrying what is worth retrying."""
+        """Send one request (streamed when ``on_text`` is given), retrying what is worth retrying; the model
+        may write ``max_tokens`` (default: the setting). Usage the server does not report is counted here."""
         emitted = [False]
+        limit = max(1, min(max_tokens or self.max_tokens, self.max_tokens))
 
         def forward(piece: str) -> None:
             emitted[0] = True
@@ -100,7 +149,19 @@ class ChatLLM:
         for attempt in range(self.max_retries + 1):
             _check(cancel)
             try:
-                return self._once(system, user, forward if on_text else None, cancel)
+                try:
+                    result = self._once(system, user, forward if on_text else None, cancel, limit)
+                except _Silent:
+                    # A stream that ended before its first event: llama.cpp's servers do that when the prompt
+                    # does not fit. The same request unstreamed says why (a 400, not retried) or answers.
+                    result = self._once(system, user, None, cancel, limit)
+                    if on_text is not None and result.text:
+                        forward(result.text)
+                if not (result.prompt_tokens or result.completion_tokens):  # e.g. stream_options ignored
+                    result.prompt_tokens = self.count_prompt(system, user)
+                    result.completion_tokens = self.tokens.count(result.text)
+                    result.estimated = True
+                return result
             except (Cancelled, LLMError):
                 raise
             except _CallerError as wrapped:
@@ -126,34 +187,60 @@ class ChatLLM:
         user: str,
         on_text: Callable[[str], None] | None,
         cancel: threading.Event | None,
+        max_tokens: int,
     ) -> LLMResult:
         from langchain_core.messages import HumanMessage, SystemMessage
 
         messages = ([SystemMessage(system)] if system else []) + [HumanMessage(user)]
+        model = self._chat.bind(
+            **({"max_tokens": max_tokens} if self._openai else {"extra_body": {"max_tokens": max_tokens}})
+        )
         if on_text is None:
-            reply = self._chat.invoke(messages)
+            reply = model.invoke(messages)
             usage: dict[str, Any] = dict(reply.usage_metadata or {})
+            text = untrusted(_text(reply.content))
+            cut_off = reply.response_metadata.get("finish_reason") == "length"
+            if len(text) > self.max_reply_chars:
+                text, cut_off = text[: self.max_reply_chars], True
             return LLMResult(
-                untrusted(_text(reply.content)), usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+                text, usage.get("input_tokens", 0), usage.get("output_tokens", 0), cut_off=cut_off
             )
         result = LLMResult("")
         parts: list[str] = []
-        finished = False
-        stream = self._chat.stream(messages)
+        size = 0
+        finished = silent = False
+        stream = model.stream(messages)
         try:
+            silent = True
             for chunk in stream:
+                silent = False
                 _check(cancel)
                 piece = untrusted(_text(chunk.content))  # a model may echo escape codes from its input
+                if size + len(piece) > self.max_reply_chars:  # a server ignoring max_tokens: read no further
+                    piece, result.cut_off = piece[: self.max_reply_chars - size], True
                 if piece:
                     parts.append(piece)
+                    size += len(piece)
                     on_text(piece)
-                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
+                if result.cut_off:
+                    break
+                reason = chunk.response_metadata.get("finish_reason")
+                finished = finished or bool(reason)
+                result.cut_off = result.cut_off or reason == "length"
                 if chunk.usage_metadata:
                     result.prompt_tokens = chunk.usage_metadata.get("input_tokens", 0)
                     result.completion_tokens = chunk.usage_metadata.get("output_tokens", 0)
+        except Exception as exc:
+            if silent and isinstance(exc, ValueError):  # LangChain's "No generation chunks were returned"
+                raise _Silent() from exc
+            if too_large_in(exc) is None or not parts:
+                raise
+            result.cut_off = True  # past the byte cap mid-answer: keep what came, as for max_tokens
         finally:
             getattr(stream, "close", lambda: None)()  # closes the HTTP response when cancelled mid-stream
-        if not finished:  # the connection closed mid-answer: half an answer must not pass for a whole one
+        if silent:
+            raise _Silent()
+        if not (finished or result.cut_off):  # the connection closed mid-answer: not a whole answer
             raise _CutOff()
         result.text = "".join(parts)
         return result
@@ -164,6 +251,18 @@ class ChatLLM:
         import openai
 
         where = f"the LLM server ({self.server}, model {self.model_name!r})"
+        said = _server_message(exc)
+        if _CONTEXT_FULL.search(said):  # the same prompt would fail again: no retry
+            return LLMContextOverflow(
+                f"the prompt is longer than {where} can take ({said})",
+                f"set LITBOT_LLM_CONTEXT to the server's context size (now {self.context}); litbot then "
+                "fits the passages to it",
+            ), None
+        if (too_large := too_large_in(exc)) is not None:
+            return LLMRejected(
+                f"{where} sent a reply larger than {too_large.cap:,} bytes; not read further",
+                "check the server: it seems to ignore max_tokens",
+            ), None
         if isinstance(exc, _CutOff):
             return LLMUnavailable(f"the reply from {where} was cut off before it finished", "try again"), None
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
@@ -189,8 +288,33 @@ class ChatLLM:
                 ), None
             if status == 404:
                 return LLMRejected(f"{where} does not know the model (404)", "check LITBOT_LLM_MODEL"), None
-            return LLMRejected(f"{where} refused the request (HTTP {status})"), None
-        return LLMUnavailable(f"{where} failed: {type(exc).__name__}"), None
+            return LLMRejected(f"{where} refused the request (HTTP {status}: {said})"), None
+        return LLMUnavailable(f"{where} failed: {type(exc).__name__}" + (f": {said}" if said else "")), None
+
+
+def _server_message(exc: Exception) -> str:
+    """What the server said about a failure, in one short, inert line ("" when it said nothing): an error
+    body's message (HTTP 4xx/5xx, an error event mid-stream, or a 200 reply holding an error object, which
+    LangChain raises as a ValueError)."""
+    import openai
+
+    if isinstance(exc, openai.APIError):
+        said: object = exc.message
+        body = exc.body
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            said = body["message"]
+    elif isinstance(exc, ValueError) and exc.args:
+        said = exc.args[0]
+        if isinstance(said, dict):
+            said = said.get("message") or said
+    else:
+        return ""
+    text = safe_text(str(said), one_line=True).strip()
+    return text[:200] + ("…" if len(text) > 200 else "")
+
+
+class _Silent(Exception):
+    """The stream ended before its first event (the server refused the request after its 200)."""
 
 
 class _CutOff(Exception):
@@ -244,8 +368,18 @@ class LLMAnswerer:
         what none of them covers); text is held back until it cites a passage, so a refusal or an uncited
         answer never reaches ``on_token`` as anything but the refusal sentence."""
         evidence = [c.evidence for c in verdict.coverage]
-        articles = [e.article for e in evidence]
         missing = verdict.missing_text if verdict.outcome == "partial" else []
+        system = self.prompts.system_message()
+        passages = self._fit(
+            question,
+            system,
+            [Passage(e.article.metadata, [" ".join(s.text for s in e.sentences)]) for e in evidence],
+            missing,
+        )
+        evidence = evidence[: len(passages)]
+        articles = [e.article for e in evidence]
+        user = self.prompts.answer_message(question, format_passages(passages), len(passages), missing)
+        room = self.llm.context - self.llm.count_prompt(system, user)
         rewriter = CitationRewriter(len(articles))
         held: list[str] = []
         sent: list[str] = []
@@ -266,14 +400,13 @@ class LLMAnswerer:
                 if on_token is not None:
                     on_token(out)
 
-        passages = [Passage(e.article.metadata, [" ".join(s.text for s in e.sentences)]) for e in evidence]
-        user = self.prompts.answer_message(question, format_passages(passages), len(articles), missing)
-        result = self.llm.generate(self.prompts.system_message(), user, on_text, cancel)
-        tail = rewriter.finish()
+        result = self.llm.generate(system, user, on_text, cancel, max_tokens=room)
+        tail = rewriter.finish() + (CUT_OFF_NOTE if result.cut_off else "")
         usage = Usage(
             prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens,
             cost_usd=cost_usd(self.llm.model_name, result.prompt_tokens, result.completion_tokens),
+            estimated=result.estimated,
         )
         text = ("".join(sent) + "".join(held) + tail).strip()
         if not rewriter.has_citations or is_refusal(text):
@@ -287,6 +420,37 @@ class LLMAnswerer:
         citations = citations_for(rewriter.order, articles, used, findings)
         return Composed(text, citations, usage=usage, missing=missing)
 
+    def _fit(
+        self, question: str, system: str, passages: list[Passage], missing: Sequence[str]
+    ) -> list[Passage]:
+        """The passages (best first) that fit in the model's context with the instructions, the question and
+        room for the answer: the weakest dropped first, the best one shortened if it alone is too long."""
+        llm = self.llm
+        room = answer_room(llm.max_tokens, llm.context)
+        budget = llm.context - room - llm.count_prompt(system, "")
+
+        def render(chosen: Sequence[Passage]) -> str:
+            return self.prompts.answer_message(question, format_passages(chosen), len(chosen), missing)
+
+        try:
+            fitted = fit_passages(passages, render, Passage.shortened, llm.count_prompt_part, budget)
+        except ContextTooSmall as exc:
+            raise LLMContextOverflow(
+                f"the instructions, the question and one passage need about {exc.needed} tokens more than the "
+                f"system message; LITBOT_LLM_CONTEXT={llm.context} leaves {max(exc.window, 0)} for them after "
+                f"the system message and {room} tokens kept for the answer",
+                "raise the server's context size and LITBOT_LLM_CONTEXT, or lower LITBOT_LLM_MAX_TOKENS",
+            ) from None
+        if len(fitted) < len(passages) or fitted[:1] != passages[:1]:
+            log.info(
+                "prompt fitted to a %d-token context: %d of %d passages%s",
+                llm.context,
+                len(fitted),
+                len(passages),
+                " (the best one shortened)" if fitted[:1] != passages[:1] else "",
+            )
+        return fitted
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -294,3 +458,8 @@ class Passage:
 
     metadata: Mapping[str, Any]
     passages: list[str]
+
+    def shortened(self, words: int) -> Passage:
+        """The same passage with only its first ``words`` words of text."""
+        text = " ".join(self.passages).split()
+        return self if len(text) <= words else Passage(self.metadata, [" ".join(text[:words]) + " …"])

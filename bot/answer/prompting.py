@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bot.types import REFUSAL
 from ingest.errors import ConfigError
+from ingest.safe_text import safe_text
 from ingest.settings import Settings
 from ingest.studytypes import LABELS, RETRACTED, label_of
 
@@ -110,8 +111,10 @@ def gaps_note(missing: Sequence[str]) -> str:
 
 
 def quote(text: str) -> str:
-    """Neutralise anything in article text that could close or open a passage tag."""
-    return _TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), text)
+    """Neutralise anything in article text that could close or open a passage tag — after the one sanitiser,
+    so that no invisible character hides a tag from the pattern (``<\u200b/passage>`` reads as
+    ``</passage>`` to a model) and no control character reaches the prompt."""
+    return _TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), safe_text(text))
 
 
 def format_passages(articles: Sequence[PassageSource]) -> str:

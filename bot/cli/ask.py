@@ -14,6 +14,7 @@ import typer
 
 from bot.cli.common import ensure_weights_for_store, fail
 from ingest.errors import ConfigError, LitbotError
+from ingest.safe_text import has_surrogates, safe_text
 
 
 def ask_command(
@@ -67,6 +68,13 @@ def ask_command(
     from bot.types import Filters
     from ingest.settings import load_settings
 
+    if problem := not_utf8(question):
+        raise fail(f"the question {problem}", 2, as_json=as_json, question=safe_text(question))
+    for flag, year in (("--year-from", year_from), ("--year-to", year_to)):
+        if year is not None and not YEARS[0] <= year <= YEARS[1]:
+            raise fail(
+                f"{flag} {year} is not a year ({YEARS[0]}–{YEARS[1]})", 2, as_json=as_json, question=question
+            )
     if year_from is not None and year_to is not None and year_from > year_to:
         raise fail(
             f"--year-from {year_from} is after --year-to {year_to}", 2, as_json=as_json, question=question
@@ -137,6 +145,24 @@ def ask_command(
         if not exported:
             typer.secho(f"note: the answer cites no sources: the {fmt} output is empty", err=True)
         sys.stdout.write(exported)
+
+
+#: Years --year-from/--year-to accept (as /filter does); anything else is a typo, and too large for the store.
+YEARS = (1000, 2999)
+
+
+def not_utf8(text: str) -> str | None:
+    """What is wrong with ``text`` when it came from bytes that are not UTF-8 (Python decodes argv with
+    ``surrogateescape``: each bad byte becomes a lone surrogate no model or tokenizer accepts), else None."""
+    if not has_surrogates(text):
+        return None
+    raw = text.encode("utf-8", "surrogateescape")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = safe_text(raw[: exc.start].decode("utf-8", "replace"))[-30:]
+        return f"is not valid UTF-8 text (byte 0x{raw[exc.start]:02x} after {before!r})"
+    return "is not valid UTF-8 text"
 
 
 def _echo(text: str) -> None:

@@ -68,7 +68,7 @@ def chat_command(
         try:
             from bot.terminal.piped import run_piped
 
-            code = run_piped(conversation, sys.stdin, as_json, debug)
+            code = run_piped(conversation, sys.stdin.buffer, as_json, debug)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         except BrokenPipeError:  # the reader left (`litbot chat < questions | head`): not an error

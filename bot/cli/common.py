@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from ingest.errors import printable
-from ingest.redact import redact
+from ingest.redact import safe_line
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
@@ -27,7 +27,7 @@ def plural(count: int, noun: str) -> str:
 def fail(message: str, code: int = 1, *, as_json: bool = False, **fields: object) -> typer.Exit:
     """Print one clear line to stderr (and with ``--json`` the same as ``{"error": ...}`` on stdout, so a
     script reading stdout always gets JSON); the caller raises the returned Exit."""
-    message = redact(message)
+    message = safe_line(message)
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     if as_json:
         typer.echo(json.dumps({**fields, "error": message, "exit_status": code}, ensure_ascii=False))
@@ -249,9 +249,9 @@ def print_report(report: IngestReport) -> None:
     if len(report.updated_articles) > len(shown):
         typer.echo(f"  ... and {len(report.updated_articles) - len(shown)} more updated (see --json)")
     for error in report.input_errors:
-        typer.echo(f"  failed: {error}", err=True)
-    for problem in report.problems[:20]:
-        typer.echo(f"  skipped: {problem}", err=True)
+        typer.echo(f"  failed: {safe_line(error)}", err=True)
+    for problem in report.problems[:20]:  # they quote records: ids, titles
+        typer.echo(f"  skipped: {safe_line(problem)}", err=True)
     if len(report.problems) > 20:
         typer.echo(f"  ... and {len(report.problems) - 20} more skipped (see --json)", err=True)
 

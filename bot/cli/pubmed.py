@@ -14,6 +14,7 @@ import typer
 
 from bot.cli.common import APP_SETTINGS, Command, ensure_weights, fail, plural, print_report, say_waiting
 from ingest.errors import LitbotError
+from ingest.redact import safe_line
 
 if TYPE_CHECKING:
     from ingest.pipeline import Progress
@@ -110,8 +111,8 @@ def _dry_run(
         summary.update(query=query, count=result.count, translation=result.translation)
         if not as_json:
             typer.echo(f"{result.count} PubMed records match {query!r} (dry run: nothing fetched)")
-            if result.translation:
-                typer.echo(f"  searched as: {result.translation}")
+            if result.translation:  # NCBI's text: shown inert, whatever the server put in it
+                typer.echo(f"  searched as: {safe_line(result.translation)}")
     if identifiers:
         summary["identifiers"] = len(identifiers)
     if as_json:
@@ -140,15 +141,15 @@ def _print_outcome(outcome: FetchOutcome, as_json: bool) -> None:
         typer.echo(json.dumps(outcome.as_dict()))
         return
     if outcome.error and not outcome.fetched:  # nothing happened: the reason is all there is to say
-        typer.secho(f"error: {outcome.error}", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: {safe_line(outcome.error)}", fg=typer.colors.RED, err=True)
         return
     resumed = " (resumed)" if outcome.resumed else ""
-    typer.echo(f"{outcome.query}: {outcome.count} matching, {outcome.fetched} fetched{resumed}")
+    typer.echo(f"{safe_line(outcome.query)}: {outcome.count} matching, {outcome.fetched} fetched{resumed}")
     for warning in outcome.warnings:
-        typer.secho(f"note: {warning}", fg=typer.colors.YELLOW, err=True)
+        typer.secho(f"note: {safe_line(warning)}", fg=typer.colors.YELLOW, err=True)
     print_report(outcome.report)
     if outcome.error:
-        typer.secho(f"error: {outcome.error}", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: {safe_line(outcome.error)}", fg=typer.colors.RED, err=True)
 
 
 # --- litbot watch ---------------------------------------------------------------------------------------
@@ -204,7 +205,7 @@ def watch_list(as_json: Annotated[bool, typer.Option("--json", help="Print a JSO
     for w in watches:
         since = f" (since {w.since})" if w.since else ""
         last = f"last run {w.last_run}, {w.last_new} new" if w.last_run else "never run"
-        typer.echo(f"{w.name}: {w.query}{since} — {last}; {w.total_new} new in all")
+        typer.echo(safe_line(f"{w.name}: {w.query}{since} — {last}; {w.total_new} new in all"))
 
 
 @watch_app.command("remove", cls=Command)
@@ -250,6 +251,6 @@ def watch_run(
             f"{r.name}: {r.new} new abstracts ({r.count} matching, {r.fetched} not yet stored fetched)"
         )
         if r.error:
-            typer.secho(f"  error: {r.error}", fg=typer.colors.RED, err=True)
+            typer.secho(f"  error: {safe_line(r.error)}", fg=typer.colors.RED, err=True)
     if any(r.error for r in results):
         raise typer.Exit(1)

@@ -15,6 +15,7 @@ import discord
 
 from bot.render import answer_notes, footer
 from bot.types import Answer, Citation
+from ingest.safe_text import safe_text
 
 MESSAGE_LIMIT = 2000
 EMBED_TITLE = 256
@@ -25,12 +26,17 @@ EMBED_FIELD_VALUE = 1024
 EMBED_FOOTER = 2048
 EMBED_TOTAL = 6000
 THREAD_NAME = 100
+#: An answer is cut at this many characters (three messages); litbot's own answers are a few hundred.
+ANSWER_CHARS = 3 * MESSAGE_LIMIT - 200
+ANSWER_CUT = "The answer was cut here: it is longer than an answer posted in Discord may be."
 EMBED_COLOUR = discord.Colour.blurple()
 
-# Spans that must stay whole: markdown links, bare URLs and citations like [3], [3, 4] or [3-5].
-_ATOMIC = re.compile(r"\[[^\]\n]{0,300}\]\(<?https?://[^)\s]+>?\)|<?https?://\S+|\[\d+(?:\s*[,–-]\s*\d+)*\]")
+# Spans that must stay whole: markdown links, bare URLs and citations like [3], [3, 4] or [3-5] (escaped as
+# \[3\] in text litbot did not write).
+_CITE = r"\\?\[\d+(?:\s*[,–-]\s*\d+)*\\?\]"
+_ATOMIC = re.compile(rf"\[[^\]\n]{{0,300}}\]\(<?https?://[^)\s]+>?\)|<?https?://\S+|{_CITE}")
 # A sentence ends at . ! or ?, possibly followed by quotes/brackets and citations that belong to it.
-_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d+(?:\s*[,–-]\s*\d+)*\])*(?=\s)")
+_SENTENCE_END = re.compile(rf"[.!?][\"')\]]*(?:\s*{_CITE})*(?=\s)")
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -43,7 +49,12 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     rest = text.strip()
     while len(rest) > limit:
         cut = _best_cut(rest, limit)
-        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        head, tail = rest[:cut].rstrip(), rest[cut:].lstrip()
+        # cut mid-line: a "# x" or "> x" that now starts a message of its own would read as Markdown
+        mid_line = "\n" not in rest[len(head) : len(rest) - len(tail)]
+        if mid_line and (starts := _LINE_START.match(tail)):
+            tail = tail[: starts.start(2)] + "\\" + tail[starts.start(2) :]
+        rest = tail
         if head:
             chunks.append(head)
     if rest:
@@ -67,9 +78,13 @@ def _best_cut(text: str, limit: int) -> int:
         best = max((p for p in positions if p >= lowest and allowed(p)), default=0)
         if best:
             return best
-    # One unbreakable run longer than the limit: cut before a link or citation rather than through it.
+    # One unbreakable run longer than the limit: cut before a link or citation rather than through it, and
+    # never between a backslash and the character it escapes (the next message would start unescaped).
     starts = [start for start, end in protected if 0 < start < limit < end]
-    return starts[0] if starts else limit
+    cut = starts[0] if starts else limit
+    while cut > 1 and (len(text[:cut]) - len(text[:cut].rstrip("\\"))) % 2:
+        cut -= 1
+    return cut
 
 
 def clip(text: str, limit: int) -> str:
@@ -154,20 +169,38 @@ def passages_embed(answer: Answer) -> discord.Embed:
 
 def answer_messages(answer: Answer) -> list[str]:
     """The answer text, then its notes (what was not found, active filters) as small print, as message
-    chunks (the sources go in the embed on the last chunk)."""
+    chunks (the sources go in the embed on the last chunk). An answer longer than :data:`ANSWER_CHARS` is
+    cut there and says so: a channel is not the place for pages of text, and its notes must still follow."""
     lines = [f"**⚠️ {plain(n)}**" if "RETRACTED" in n else f"-# {plain(n)}" for n in answer_notes(answer)]
     if answer.withheld:
         lines.append("-# The include_retracted option of /ask answers from them too, marked.")
     notes = "\n".join(lines)
     text = plain(answer.text)
+    if len(text) > ANSWER_CHARS:
+        text = clip(text, ANSWER_CHARS) + f"\n-# {ANSWER_CUT}"
     text = f"{text}\n\n{notes}" if notes else text
     return split_message(text) or ["(empty answer)"]
 
 
 def plain(text: str) -> str:
-    """Text litbot did not write (a model's answer, an abstract's sentence, a title) as Discord shows it
-    literally: Markdown escaped (no masked links, headings or spoilers) and mentions defused."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    """Text litbot did not write (a model's answer, an abstract's sentence, a title, a server's error) as
+    Discord shows it literally: first the one sanitiser every front end uses (no control or invisible
+    characters, so nothing hides between ``]`` and ``(``), then every Markdown character escaped — each
+    bracket, not only the first (discord.py's ``escape_markdown`` escapes one ``[`` per text and leaves a
+    backslash alone, so ``\\[x](url)`` or a second ``[2](url)`` stays a live masked link) — and mentions
+    defused. Bare URLs are kept as they are, so they still work and show where they lead."""
+    text = _MARKDOWN.sub(_escape, safe_text(text))
+    return discord.utils.escape_mentions(_LINE_START.sub(r"\1\\\2", text))
+
+
+# A bare link (kept whole: escaping inside it would change where it leads), else one Markdown character.
+_MARKDOWN = re.compile(r"(?P<url>https?://[^\s<>\[\]()\\`|*]+)|[\\*_~`|\[\]<>]")
+# What Markdown reads only at the start of a line: headings, -# small print, quotes, list items.
+_LINE_START = re.compile(r"^(\s*(?:\d+(?=\.))?)([#+>.-])", re.MULTILINE)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group("url") or "\\" + match.group()
 
 
 def stats_embed(stats: Mapping[str, object]) -> discord.Embed:
@@ -178,4 +211,4 @@ def stats_embed(stats: Mapping[str, object]) -> discord.Embed:
 
 
 def thread_name(question: str) -> str:
-    return clip(question.replace("\n", " "), THREAD_NAME) or "litbot"
+    return clip(safe_text(question, one_line=True), THREAD_NAME) or "litbot"

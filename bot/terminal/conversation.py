@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bot.terminal.commands import Command, CommandError, parse_filter
 from bot.types import Answer, Citation, Filters
 from ingest.errors import LitbotError
-from ingest.redact import redact
+from ingest.redact import redact, safe_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -85,8 +85,8 @@ def describe_error(exc: BaseException, debug: bool) -> str:
     if isinstance(exc, LitbotError):
         return exc.user_message
     if debug:
-        return redact(f"unexpected {type(exc).__name__}: {exc}")
-    return redact(f"unexpected {type(exc).__name__}: {exc} — run `litbot --debug chat` to see the details")
+        return safe_line(f"unexpected {type(exc).__name__}: {exc}")
+    return safe_line(f"unexpected {type(exc).__name__}: {exc} — run `litbot --debug chat` to see the details")
 
 
 def run_command(

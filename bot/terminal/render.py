@@ -17,6 +17,7 @@ from rich.text import Text
 from bot.render import answer_notes, source_line, sources_block, tag_text
 from bot.terminal.commands import COMMANDS
 from bot.types import Answer, Citation
+from ingest.redact import safe_line
 
 _CITE_RE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 CITE_STYLE = "bold cyan"
@@ -197,7 +198,7 @@ def print_help(console: Console) -> None:
 
 
 def print_error(console: Console, message: str) -> None:
-    console.print(Text(f"error: {message}", style="bold red"))
+    console.print(Text(f"error: {safe_line(message)}", style="bold red"))
 
 
 def plain_answer(answer: Answer) -> str:

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.answering import GENERIC_ERROR, NO_MENTIONS, Services
-from bot.discord.render import stats_embed
+from bot.discord.render import plain, stats_embed
 from ingest.errors import LitbotError
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,9 @@ class AdminCog(commands.Cog):
             stats = await asyncio.to_thread(self.services.handler.stats)  # reads the store: off the loop
         except LitbotError as exc:
             log.warning("/stats failed: %s", exc.user_message)
-            await interaction.followup.send(exc.user_message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.followup.send(
+                plain(exc.user_message), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
             return
         except Exception:
             log.exception("unexpected error in /stats")

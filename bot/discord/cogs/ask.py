@@ -24,7 +24,7 @@ from bot.discord.answering import (
     make_filters,
     strip_mention,
 )
-from bot.discord.render import passages_embed, thread_name
+from bot.discord.render import passages_embed, plain, thread_name
 from bot.types import Answer, Filters
 from ingest.errors import LitbotError
 
@@ -95,7 +95,9 @@ class AskCog(commands.Cog):
         try:
             filters = make_filters(year_from, year_to, journal, study_type, bool(include_retracted))
         except ValueError as exc:  # an unknown study type: say which ones there are, only to the asker
-            await interaction.response.send_message(str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(
+                plain(str(exc)), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
             return
         refusal = self.services.admit(interaction.user.id)
         if refusal:
@@ -123,7 +125,7 @@ class AskCog(commands.Cog):
         """Replace the public "thinking…" with a short ephemeral error; the details go to the log."""
         if isinstance(exc, LitbotError):
             log.warning("question failed: %s", exc.user_message)
-            text = exc.user_message
+            text = plain(exc.user_message)
         else:
             log.exception("unexpected error while answering", exc_info=exc)
             text = GENERIC_ERROR
@@ -177,7 +179,7 @@ class AskCog(commands.Cog):
                 answer, session = await self._answer(key, question, None)
         except LitbotError as exc:
             log.warning("question failed: %s", exc.user_message)
-            await message.reply(exc.user_message, allowed_mentions=NO_MENTIONS)
+            await message.reply(plain(exc.user_message), allowed_mentions=NO_MENTIONS)
             return
         except Exception:
             log.exception("unexpected error while answering a message")

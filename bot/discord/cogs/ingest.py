@@ -21,7 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.answering import GENERIC_ERROR, NO_MENTIONS
-from bot.discord.render import MESSAGE_LIMIT, clip
+from bot.discord.render import MESSAGE_LIMIT, clip, plain
 from ingest.errors import LitbotError
 from ingest.settings import Settings
 
@@ -48,15 +48,15 @@ def may_ingest(user: Any, settings: Settings) -> bool:
 def summary(report: IngestReport, filename: str) -> str:
     """The final status: counts, then the skipped records by name (capped to fit one message)."""
     head = (
-        f"✅ Ingested **{discord.utils.escape_markdown(filename)}**: read {report.read} — {report.new} new, "
+        f"✅ Ingested **{plain(filename)}**: read {report.read} — {report.new} new, "
         f"{report.updated} updated, {report.unchanged} unchanged, {report.skipped} skipped; "
         f"{report.chunks} chunk{'' if report.chunks == 1 else 's'} in {report.seconds:.1f} s."
     )
     if report.failed_inputs and not report.read:
-        head = f"⚠️ Nothing was ingested from **{discord.utils.escape_markdown(filename)}**."
+        head = f"⚠️ Nothing was ingested from **{plain(filename)}**."
     if not report.problems:
         return head
-    lines = [f"• {clip(problem, 300)}" for problem in report.problems[:LISTED_PROBLEMS]]
+    lines = [f"• {plain(clip(problem, 300))}" for problem in report.problems[:LISTED_PROBLEMS]]
     more = len(report.problems) - LISTED_PROBLEMS
     if more > 0:
         lines.append(f"… and {more} more (see the bot's log)")
@@ -112,7 +112,7 @@ class IngestCog(commands.Cog):
         name = file.filename
         waiting = " (waiting for the ingest in progress to finish)" if self.writer.lock.locked() else ""
         await interaction.response.send_message(
-            f"📥 Ingesting **{discord.utils.escape_markdown(name)}**{waiting}…", allowed_mentions=NO_MENTIONS
+            f"📥 Ingesting **{plain(name)}**{waiting}…", allowed_mentions=NO_MENTIONS
         )
         task = asyncio.create_task(self._run(interaction, file))
         self._tasks.add(task)  # keep a reference: a bare task may be garbage-collected mid-run
@@ -129,13 +129,13 @@ class IngestCog(commands.Cog):
             try:
                 with tempfile.TemporaryDirectory(prefix="litbot-discord-") as folder:
                     path = Path(folder) / (Path(file.filename).name or "upload")
-                    await status.set(f"📥 Downloading **{discord.utils.escape_markdown(file.filename)}**…")
+                    await status.set(f"📥 Downloading **{plain(file.filename)}**…")
                     await file.save(path)
                     report = await self._ingest_with_progress(path, file.filename, status)
                 await status.set(summary(report, file.filename), force=True)
             except LitbotError as exc:
                 log.warning("ingest from Discord failed: %s", exc.user_message)
-                await status.set(f"⚠️ Ingest failed: {exc.user_message}", force=True)
+                await status.set(f"⚠️ Ingest failed: {plain(exc.user_message)}", force=True)
             except Exception:
                 log.exception("unexpected error during an ingest from Discord")
                 await status.set(f"⚠️ Ingest failed. {GENERIC_ERROR}", force=True)
@@ -150,9 +150,7 @@ class IngestCog(commands.Cog):
         while not work.done():
             await asyncio.wait({work}, timeout=EDIT_INTERVAL)
             if not work.done() and done[0]:
-                await status.set(
-                    f"⏳ Ingesting **{discord.utils.escape_markdown(filename)}**: {done[0]} articles so far…"
-                )
+                await status.set(f"⏳ Ingesting **{plain(filename)}**: {done[0]} articles so far…")
         return work.result()
 
     def _ingest_blocking(self, path: Path, progress: Any) -> IngestReport:

@@ -13,12 +13,11 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-import discord
 from discord.ext import commands
 
 from bot.discord.answering import NO_MENTIONS
 from bot.discord.cogs.ingest import StoreWriter
-from bot.discord.render import MESSAGE_LIMIT, clip
+from bot.discord.render import MESSAGE_LIMIT, clip, plain
 from ingest.errors import LitbotError
 from ingest.settings import Settings
 
@@ -32,9 +31,11 @@ MAX_CHECK_SECONDS = 3600.0
 
 def announcement(result: WatchResult) -> str | None:
     """The channel's line for one watch run; None when there is nothing worth a message."""
-    query = discord.utils.escape_markdown(result.query)
+    query = plain(result.query)  # a server's reply may hold a masked link or escape codes: shown inert
     if result.error:
-        return clip(f"⚠️ Watch **{result.name}** ({query}) failed: {result.error}", MESSAGE_LIMIT)
+        return clip(
+            f"⚠️ Watch **{plain(result.name)}** ({query}) failed: {plain(result.error)}", MESSAGE_LIMIT
+        )
     if result.new <= 0:
         return None
     noun = "abstract" if result.new == 1 else "abstracts"
