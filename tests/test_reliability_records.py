@@ -457,3 +457,40 @@ def test_good_jsonl_then_endless_nuls_on_stdin_is_written(hashed_embeddings: Emb
     _, err = process.communicate(timeout=60)
     assert found == {"1", "2", "3"}, err.decode()
     assert process.returncode == 130 and b"interrupted" in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_stdin_stays_open_exits_130_not_sigabrt(hashed_embeddings: EmbeddingsStub) -> None:
+    """The input thread is blocked reading a pipe nobody closes when Ctrl-C ends the run: Python used to abort
+    at exit ('could not acquire lock for <_io.BufferedReader name='<stdin>'>', SIGABRT) instead of 130."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import default_sigint
+
+    litbot = Path(sys.executable).with_name("litbot")
+    process = subprocess.Popen(
+        [str(litbot), "ingest", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stderr is not None
+    record = json.dumps({"pmid": 1, "title": "H", "abstract": "Headgear study."}).encode() + b"\n"
+    process.stdin.write(record + b"\0" * 100_000)  # enough for the format to be told, then nothing more
+    process.stdin.flush()
+    deadline = time.monotonic() + 120  # a bound on waiting, not a speed target
+    while time.monotonic() < deadline and not stored_pmids_or_none():
+        time.sleep(0.2)  # the record is written once the input is idle: the thread now waits in a read
+    process.send_signal(signal.SIGINT)
+    returncode = process.wait(timeout=60)  # stdin is still open
+    err = process.stderr.read()
+    process.stdin.close()
+    assert returncode == 130 and b"interrupted" in err and b"Fatal Python error" not in err, err.decode()
+
+
+def stored_pmids_or_none() -> set[str]:
+    try:
+        return stored_pmids()
+    except Exception:  # the store is not there yet
+        return set()

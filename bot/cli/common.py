@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -108,6 +109,13 @@ def checked_inputs(specs: list[str], settings: Settings, as_json: bool) -> tuple
     return paths, checked
 
 
+def _private_stdin() -> BinaryIO:
+    try:
+        return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
+    except (OSError, ValueError, AttributeError):  # not a file descriptor (an in-memory stream)
+        return sys.stdin.buffer
+
+
 def run_ingest(
     specs: list[str], settings: Settings, show_progress: bool, as_json: bool = False
 ) -> IngestReport:
@@ -116,7 +124,10 @@ def run_ingest(
     from ingest.pipeline import build_ingestor, ingest_inputs
 
     paths, checked = checked_inputs(specs, settings, as_json)
-    stdin = sys.stdin.buffer if "-" in paths else None
+    # stdin is read on a thread of its own (ingest.pipeline._live) that may still be blocked in a read when an
+    # interrupted run exits: it reads a private reader of its own, for at exit Python aborts (SIGABRT) when it
+    # finds sys.stdin's lock held by a daemon thread.
+    stdin = _private_stdin() if "-" in paths else None
     display = IngestDisplay(tty=show_progress, quiet=as_json)
     with display:
         display.status("loading the embedding model and opening the store…")
