@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
+from bot.answer.bridging import DEFAULT_BRIDGES, search_terms
 from bot.answer.citations import Composed, make_citation
 from bot.answer.extractive import ExtractiveAnswerer
 from bot.answer.followups import TopicTracker
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from bot.answer.citations import RetrievedLike
+    from bot.answer.concepts import Concept
     from bot.answer.llm import ChatLLM, LLMAnswerer
     from bot.answer.prompting import Prompts
     from bot.retrieval.retriever import Retriever
@@ -75,6 +77,7 @@ class ChatHandler:
 
             self.llm_answerer = LLMAnswerer(llm, prompts)
         self.mode: Literal["llm", "extractive"] = "llm" if llm is not None else "extractive"
+        self.bridges = DEFAULT_BRIDGES  # which sources bridge everyday and technical words
 
     @classmethod
     def from_settings(cls, settings: Settings, llm_backoff: float = 1.0) -> ChatHandler:
@@ -135,27 +138,44 @@ class ChatHandler:
             "llm_model": self.settings.llm_model if self.mode == "llm" else "none (extractive answers)",
         }
 
-    def judge(self, question: str, articles: Sequence[RetrievedLike], follow_up: str = "") -> Verdict:
-        """The answerability gate's verdict on ``articles`` (retrieved for ``question``). For a follow-up,
-        ``follow_up`` is what the user just typed: the concepts it adds must be in the articles' own words
-        (a follow-up asks about exactly that, so similarity is not enough)."""
+    def concepts(self, question: str, follow_up: str = "") -> list[Concept]:
+        """The question's concepts, each with the other names abstracts may use for it (bot.answer.bridging).
+        For a follow-up, ``follow_up`` is what the user just typed: the concepts it adds must be in the
+        articles' own words (a follow-up asks about exactly that, so similarity is not enough)."""
+        from bot.answer.bridging import bridge
         from bot.answer.concepts import key_concepts, runs
-        from bot.answer.evidence import read_articles
-        from bot.answer.gate import GateParams, judge
 
         retriever = self.retriever()
-        if retriever is None or not articles:
-            return Verdict("refuse", [], [])
+        if retriever is None:
+            return []
         index = retriever.lexical_index()
         focus = {word for run in runs(follow_up) for word in run} if follow_up else set()
         concepts = [replace(c, strict=True) if c.text in focus else c for c in key_concepts(question, index)]
+        return bridge(concepts, index, self.bridges)
+
+    def judge(
+        self,
+        question: str,
+        articles: Sequence[RetrievedLike],
+        follow_up: str = "",
+        concepts: Sequence[Concept] | None = None,
+    ) -> Verdict:
+        """The answerability gate's verdict on ``articles`` (retrieved for ``question``, whose ``concepts``
+        are :meth:`concepts` unless given)."""
+        from bot.answer.evidence import read_articles
+        from bot.answer.gate import GateParams, judge, nothing_found
+
+        if concepts is None:
+            concepts = self.concepts(question, follow_up)
+        if not articles:
+            return nothing_found(concepts)
         vector = self.embedder.embed_query(question)
         evidence = read_articles(articles, vector, self._article_texts, self.embedder.embed_documents)
         params = GateParams(
             known_relevance=self.settings.threshold("answer_relevance"),
             unknown_relevance=self.settings.threshold("lay_word_relevance"),
         )
-        return judge(question, concepts, evidence, self.embedder.embed_documents, params)
+        return judge(question, list(concepts), evidence, self.embedder.embed_documents, params)
 
     def _article_texts(self, article: RetrievedLike) -> list[str]:
         """An article's chunks in reading order, without the title prefix (for extractive answers)."""
@@ -280,14 +300,17 @@ class ChatSession:
         timings["condense"] = round(time.perf_counter() - start, 4)
         retriever = handler.retriever()
         mark = time.perf_counter()
+        follow_up = question if standalone != question else ""
+        concepts = handler.concepts(standalone, follow_up)
         # retracted articles are left out unless asked for: search deeper so they do not cost a source
         depth = k if filters.include_retracted else 2 * k
-        found = retriever.search(standalone, k=depth, filters=filters) if retriever else []
+        expansion = search_terms(concepts)
+        found = retriever.search(standalone, k=depth, filters=filters, expansion=expansion) if retriever else []
         articles, withheld = _withhold_retracted(found, k, filters.include_retracted)
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         _check(cancel)
         mark = time.perf_counter()
-        verdict = handler.judge(standalone, articles, follow_up=question if standalone != question else "")
+        verdict = handler.judge(standalone, articles, follow_up=follow_up, concepts=concepts)
         timings["judge"] = round(time.perf_counter() - mark, 4)
         _check(cancel)
         mark = time.perf_counter()

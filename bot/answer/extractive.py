@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from bot.answer.abstracts import Role
 from bot.answer.citations import Composed, citations_for
-from bot.answer.concepts import groups, missing_names, name
+from bot.answer.concepts import Concept, groups, name, phrase_name
 from bot.answer.evidence import ArticleEvidence
 from bot.answer.gate import Verdict
 from bot.retrieval.terms import tokenize
@@ -152,28 +152,67 @@ class ExtractiveAnswerer:
         return out
 
 
+#: A missing concept is said to be absent from the quoted abstracts only when none of them comes this close to
+#: it (the gate's z-score of its nearest sentence): closer, a sentence may state it in other words.
+ABSENT_BELOW_Z = 0.5
+
+
 def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> str:
-    """ "The indexed abstracts discuss A [1], but none of them in connection with B." — what a partial answer
-    lacks, worded by how sure the gate is: a concept some stored article holds but none of these ("in
-    connection with"), a technical term no stored article holds ("mentions"), an everyday word no stored
-    article uses, which may be a lay name for something they do cover ("uses the words")."""
-    phrases = sorted(groups(verdict.covered), key=lambda g: -max(c.weight for c in g))[:MAX_NAMED]
-    covered = _and([name(g) for g in sorted(phrases, key=lambda g: (g[0].run, g[0].position))])
-    covered = covered or "related topics"
-    cites = "".join(f"[{n}]" for n in numbers)
+    """ "The indexed abstracts discuss A [1], but none of them mentions B." — what a partial answer lacks,
+    said only as surely as the evidence allows. "None of them mentions B" is said of a technical term no
+    stored article holds; "none of them in connection with B" of a population, a lettered name ("vitamin D")
+    or a technical term the quoted abstracts neither use, nor name otherwise, nor come close to. Anything else —
+    above all an everyday word ("bile sac", "tablets"), which an abstract may well say differently — is not
+    declared absent: "I could not match “bile sac” to a term in these abstracts"."""
     every = verdict.concepts
-    known = missing_names([c for c in verdict.missing if c.known], every)
-    technical = missing_names([c for c in verdict.missing if not c.known and c.domain], every)
-    everyday = missing_names([c for c in verdict.missing if not c.known and not c.domain], every)
+    covered_runs = [
+        [c for c in every if c.run == run]
+        for run in dict.fromkeys(c.run for c in verdict.covered)
+        if all(c in verdict.covered for c in every if c.run == run and not c.soft)
+    ]
+    named = [r for r in covered_runs if not all(c.soft for c in r)] or covered_runs
+    # who the question is about is named last: what they have or get is the subject
+    named = sorted(named, key=lambda r: (all(c.population for c in r), -max(c.weight for c in r)))[:MAX_NAMED]
+    covered = _and([name(r) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
+    cites = "".join(f"[{n}]" for n in numbers)
+    absent, unmatched, unknown = [], [], []
+    for group in groups(verdict.missing):
+        phrase = phrase_name(group[0], every)
+        if phrase in absent + unmatched + unknown:
+            continue
+        if all(c.domain and not c.known for c in group):
+            unknown.append(phrase)
+        elif _surely_absent(group, verdict):
+            absent.append(phrase)
+        else:
+            unmatched.append(phrase)
     clauses = []
-    if known:
-        clauses.append(f"in connection with {_and(known)}")
-    if technical:
-        clauses.append(f"mentions {_and(technical)}")
-    if everyday:
-        clauses.append("uses the words " + _and([f"“{w}”" for w in everyday]))
+    if unknown:
+        clauses.append(f"mentions {_and(unknown)}")
+    if absent:
+        clauses.append(f"in connection with {_and(absent)}")
     where = f"indexed abstracts ({scope})" if scope else "indexed abstracts"
-    return f"The {where} discuss {covered} {cites}, but none of them {', and none '.join(clauses)}."
+    text = f"The {where} discuss {covered} {cites}"
+    text += f", but none of them {', and none '.join(clauses)}." if clauses else "."
+    if unmatched:
+        text += f" I could not match {_or([f'“{w}”' for w in unmatched])} to a term in these abstracts."
+    return text
+
+
+def _surely_absent(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether the quoted abstracts can be said to lack ``group``: words-only concepts (a population, a
+    lettered name, what a follow-up adds), or technical terms none of them comes close to."""
+    if any(c.population or c.pattern or c.strict for c in group):
+        return True
+    if not all(c.domain for c in group):
+        return False
+    return all(cover.closeness.get(c.text, 0.0) < ABSENT_BELOW_Z for cover in verdict.coverage for c in group)
+
+
+def _or(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _and(items: Sequence[str]) -> str:

@@ -66,6 +66,9 @@ class Coverage:
     how: dict[str, str] = field(default_factory=dict)  # concept text -> "lexical" | "semantic"
     missing: list[Concept] = field(default_factory=list)  # hard concepts it does not cover
     share: float = 0.0  # weight share of the hard concepts it covers
+    #: for each missing concept, how far it stands out in the article's sentences (the gap's z-score): a
+    #: concept the article may well state in other words must not be said to be absent from it
+    closeness: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,6 +102,27 @@ def lexically_held(concept: Concept, words: Words) -> bool:
     return any(
         term in terms or any(same_stem(term, t) for t in terms if t[:3] == term[:3])
         for term in _spellings(concept)
+    ) or synonym_held(concept, words)
+
+
+def synonym_held(concept: Concept, words: Words) -> bool:
+    """Whether ``words`` hold one of the concept's other names (:mod:`bot.answer.bridging`): "uterus" for
+    "womb", "diuretic" for "water pills", "CXR" for "chest X-ray"."""
+    return any(_name_held(name, words) for name in concept.synonyms)
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_pattern(name: str) -> re.Pattern[str]:
+    words = re.findall(r"[0-9a-z]+", american(name.lower()))
+    return re.compile(r"(?<![\w-])" + r"[\s-]?".join(map(re.escape, words)) + r"(?:e?s)?(?![\w-])")
+
+
+def _name_held(name: str, words: Words) -> bool:
+    if " " in name or "-" in name or not name.isalpha():
+        return _name_pattern(name).search(words.text) is not None
+    term = tokenize(american(name.lower()))
+    return bool(term) and (
+        term[0] in words.terms or any(same_stem(term[0], t) for t in words.terms if t[:3] == term[0][:3])
     )
 
 
@@ -181,15 +205,21 @@ def assess(
         # saying "social support and media coverage"
         for phrase in phrases + compounds:
             if not phrase_held(phrase, item.words):
-                held = [c for c in held if c not in phrase]
+                held = [c for c in held if c not in phrase or synonym_held(c, item.words)]
+        # nor "continuous glucose monitors" by one whose words never meet in a sentence
+        apart = [c for p in every if p not in phrases and _apart(p, held, item) for c in p]
+        held = [c for c in held if c not in apart]
         gaps = []
         for group in groups([c for c in hard if c not in held]):
-            blocked = any((c.domain and not c.known) or c.population or c.strict or c.pattern for c in group)
+            blocked = any(
+                (c.domain and not c.known) or c.population or c.strict or c.pattern or c.literature or c in apart
+                for c in group
+            )
             # a phrase another retrieved abstract holds word for word is the evidence's own name for it: an
             # abstract without it is not about it, however close ("irritable bowel syndrome" in coeliac disease)
-            blocked = blocked or not len(item.cosines) or any(c in p for p in phrases for c in group)
+            blocked = blocked or any(c in p for p in phrases for c in group)
             z = 0.0
-            if not blocked:
+            if len(item.cosines) and not any(c.domain and not c.known for c in group):
                 key = name(group)
                 if key not in named:
                     named[key] = embed([key])[0]
@@ -197,16 +227,29 @@ def assess(
                 z = (float((item.vectors @ named[key]).max()) - float(spread.mean())) / (
                     float(spread.std()) + 1e-6
                 )
-            gaps.append(Gap(tuple(group), all(c.known for c in group), blocked, z))
+            gaps.append(Gap(tuple(group), all(c.known for c in group), blocked or not len(item.cosines), z))
         passing = [c for c in held if not lexically_held(c, item.focus)]
         assessments.append(Assessment(item, held, gaps, passing))
     return hard, assessments
 
 
+def _apart(phrase: Sequence[Concept], held: Sequence[Concept], item: ArticleEvidence) -> bool:
+    """Whether the article holds every word of the question's phrase, but never as the phrase, nor by another
+    name, nor all in one sentence (or its title): the words are there, the thing they name together is not."""
+    if not all(c in held for c in phrase) or phrase_held(phrase, item.words):
+        return False
+    if any(synonym_held(c, item.words) for c in phrase):
+        return False
+    texts = [str(item.article.metadata.get("title") or ""), *(s.text for s in item.sentences)]
+    return not any(all(lexically_held(c, Words.of(text)) for c in phrase) for text in texts)
+
+
 def semantically_held(gap: Gap, relevance: float, params: GateParams) -> bool:
     """Whether an article holds a concept in other words ("windpipe" for "trachea"): it is close to the
     question overall (relevance), and one of its sentences is closer to the concept than the retrieved
-    sentences usually are (the gap's z-score). A technical term no article holds is never held this way."""
+    sentences usually are (the gap's z-score). A technical term no article holds is never held this way, nor
+    a word the literature itself uses (``Concept.literature``: "fractures" is not covered by an osteochondritis
+    study that never says fracture, however close)."""
     if gap.blocked:
         return False
     if relevance < (params.known_relevance if gap.known else params.unknown_relevance):
@@ -238,6 +281,7 @@ def decide(
                 cover.how.update(dict.fromkeys((c.text for c in gap.concepts), "semantic"))
             else:
                 cover.missing.extend(gap.concepts)
+                cover.closeness.update(dict.fromkeys((c.text for c in gap.concepts), gap.z))
         cover.missing.sort(key=lambda c: (c.run, c.position))
         cover.share = sum(c.weight for c in hard if c.text in cover.how) / total
         coverage.append(cover)
@@ -250,7 +294,15 @@ def decide(
         covered = [c for c in hard if c not in best.missing]
         return Verdict("partial", concepts, alike, missing=best.missing, covered=covered)
     nowhere = [c for c in hard if not any(c.text in v.how for v in coverage)]
-    return Verdict("refuse", concepts, [], missing=nowhere)
+    # a refusal always names what was not found: when each concept is somewhere but never together, what the
+    # best article lacks
+    return Verdict("refuse", concepts, [], missing=nowhere or best.missing or list(hard))
+
+
+def nothing_found(concepts: Sequence[Concept]) -> Verdict:
+    """The refusal when retrieval found nothing: every concept that narrows the question is missing."""
+    hard = [c for c in concepts if not c.soft] or list(concepts)
+    return Verdict("refuse", list(concepts), [], missing=hard)
 
 
 def judge(
