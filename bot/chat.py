@@ -304,7 +304,7 @@ class ChatSession:
         concepts = handler.concepts(standalone, follow_up)
         # retracted articles are left out unless asked for: search deeper so they do not cost a source
         depth = k if filters.include_retracted else 2 * k
-        expansion = search_terms(concepts)
+        expansion = search_terms(concepts) if handler.bridges.search else ""
         found = retriever.search(standalone, k=depth, filters=filters, expansion=expansion) if retriever else []
         articles, withheld = _withhold_retracted(found, k, filters.include_retracted)
         timings["retrieve"] = round(time.perf_counter() - mark, 4)

@@ -35,6 +35,7 @@ class Bridges:
 
     wordnet: bool = True
     abbreviations: bool = True
+    search: bool = True  # the lexical search looks for the other names too (else only the gate uses them)
 
 
 DEFAULT_BRIDGES = Bridges()

@@ -136,6 +136,7 @@ class Concept:
     #: the literature's own word for the thing: enough stored articles use it (LITERATURE_ARTICLES, or
     #: LITERATURE_SHARE of them) that an article about it would too, in this or another name
     literature: bool = False
+    phrase: str = ""  # the whole noun phrase it stands in, as the question writes it ("irregular heartbeats")
     modifier: bool = False  # an everyday adjective ("irregular heartbeats"): named with its phrase, not required
     #: other names of the concept's phrase, or of the word alone, that abstracts use ("womb": uterus, uterine)
     synonyms: tuple[str, ...] = ()
@@ -190,7 +191,12 @@ def runs(question: str) -> list[list[str]]:
     words = [m.group(0) for m in _WORD.finditer(normalise(question))]
     for i, word in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else ""
-        if _content_term(word) is None or (current and _verb_here(current[-1], word, following)):
+        before = words[i - 1] if i else ""
+        if (
+            _content_term(word) is None
+            or (current and _verb_here(current[-1], word, following))
+            or _verb_by_neighbours(before, word, following)
+        ):
             if current:
                 out.append(current)
             current = []
@@ -206,6 +212,25 @@ def runs(question: str) -> list[list[str]]:
 
 #: Nouns English also uses mostly as verbs that often end a compound ("health care", "blood test").
 COMPOUND_HEADS = frozenset("care test check use spread".split())
+
+
+#: Particles that make a phrasal verb of the word before them ("rule out", "go away", "cut down").
+PARTICLES = frozenset("out away off down up".split())
+
+
+def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
+    """A verb told by its neighbours: before a particle ("rule out"), or inflected after a relative pronoun
+    ("a stomach that empties slowly")."""
+    if not word.isalpha() or word in PEOPLE_AND_BODY:
+        return False
+    from lemminflect import getAllLemmas
+
+    verb = getAllLemmas(word).get("VERB")
+    if not verb:
+        return False
+    if following in PARTICLES:
+        return True
+    return before in ("that", "which", "who") and verb[0] != word
 
 
 def _verb_here(previous: str, word: str, following: str) -> bool:
@@ -235,6 +260,7 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
     n = max(stats.article_count, 1)
     concepts: dict[str, Concept] = {}
     for number, run in enumerate(runs(question)):
+        written = _as_written(question, run)
         for position, word in enumerate(run):
             term = _content_term(word)
             if term is None or term in concepts:
@@ -260,9 +286,17 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 domain=is_domain_term(text),
                 population=_population(text),
                 literature=df >= max(LITERATURE_ARTICLES, LITERATURE_SHARE * n),
+                phrase=written,
                 modifier=modifier,
             )
     return _compounds(list(concepts.values()))
+
+
+def _as_written(question: str, run: Sequence[str]) -> str:
+    """The run's words as the question writes them (its capitals, hyphens and apostrophes)."""
+    words = [re.escape(w.split("'")[0]).replace("\\-", "[-\\s]?") for w in run]
+    found = re.search(r"(?<![\w-])" + r"(?:'s?)?\W+".join(words) + r"(?![\w-])", question, re.IGNORECASE)
+    return found.group(0) if found else " ".join(w.split("'")[0] for w in run)
 
 
 def _everyday_adjective(word: str) -> bool:
@@ -381,4 +415,4 @@ def missing_names(missing: Sequence[Concept], every: Sequence[Concept]) -> list[
 
 def phrase_name(concept: Concept, every: Sequence[Concept]) -> str:
     """The whole phrase ``concept`` stands in, as the question writes it."""
-    return name([c for c in every if c.run == concept.run])
+    return concept.phrase or name([c for c in every if c.run == concept.run])

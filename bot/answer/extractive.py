@@ -173,7 +173,7 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
     named = [r for r in covered_runs if not all(c.soft for c in r)] or covered_runs
     # who the question is about is named last: what they have or get is the subject
     named = sorted(named, key=lambda r: (all(c.population for c in r), -max(c.weight for c in r)))[:MAX_NAMED]
-    covered = _and([name(r) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
+    covered = _and([phrase_name(r[0], every) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
     cites = "".join(f"[{n}]" for n in numbers)
     absent, unmatched, unknown = [], [], []
     for group in groups(verdict.missing):

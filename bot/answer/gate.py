@@ -49,6 +49,10 @@ class GateParams:
     known_z: float = 0.5
     unknown_relevance: float = 0.55
     unknown_z: float = -math.inf  # for a word no article uses, the article's closeness alone decides
+    # A word the literature itself uses (Concept.literature) is covered by similarity only when it stands out
+    # this far in the article: "radiation" in a radiotherapy abstract (z 1.9), not "fractures" in an
+    # osteochondritis one (0.8)
+    literature_z: float = 1.5
     partial_share: float = 0.15  # weight share of the concepts the best article must cover for a partial
     # Below this retrieval relevance an article holds a concept in words only where it says what it is about
     # (title, MeSH, findings); elsewhere in its abstract the word may be in passing.
@@ -212,7 +216,7 @@ def assess(
         gaps = []
         for group in groups([c for c in hard if c not in held]):
             blocked = any(
-                (c.domain and not c.known) or c.population or c.strict or c.pattern or c.literature or c in apart
+                (c.domain and not c.known) or c.population or c.strict or c.pattern or c in apart
                 for c in group
             )
             # a phrase another retrieved abstract holds word for word is the evidence's own name for it: an
@@ -247,13 +251,15 @@ def _apart(phrase: Sequence[Concept], held: Sequence[Concept], item: ArticleEvid
 def semantically_held(gap: Gap, relevance: float, params: GateParams) -> bool:
     """Whether an article holds a concept in other words ("windpipe" for "trachea"): it is close to the
     question overall (relevance), and one of its sentences is closer to the concept than the retrieved
-    sentences usually are (the gap's z-score). A technical term no article holds is never held this way, nor
-    a word the literature itself uses (``Concept.literature``: "fractures" is not covered by an osteochondritis
-    study that never says fracture, however close)."""
+    sentences usually are (the gap's z-score). A technical term no article holds is never held this way; a
+    word the literature itself uses (``Concept.literature``) needs a sentence that stands far out: "fractures"
+    is not covered by an osteochondritis study that never says fracture."""
     if gap.blocked:
         return False
     if relevance < (params.known_relevance if gap.known else params.unknown_relevance):
         return False
+    if any(c.literature for c in gap.concepts):
+        return gap.z >= params.literature_z
     return gap.z >= (params.known_z if gap.known else params.unknown_z)
 
 
