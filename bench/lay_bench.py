@@ -47,7 +47,9 @@ VARIANTS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sets", nargs="+", default=["lay-tune", "technical", "lay-not-in-store"])
     parser.add_argument("--variants", nargs="+", default=["all"])
     parser.add_argument("--notes", type=Path, help="write the partial answers here, for reading")

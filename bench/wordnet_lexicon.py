@@ -91,7 +91,7 @@ def main(folder: Path) -> None:
         return {name.lower() for o in seen for name in nouns[o][1]}
 
     pertaining: dict[str, list[str]] = defaultdict(list)  # noun offset -> adjectives pertaining to it
-    for lex, names, pointers, _ in adjectives.values():
+    for _, names, pointers, _ in adjectives.values():
         for symbol, target, pos in pointers:
             if symbol == "\\" and pos == "n":
                 pertaining[target].extend(readable(n) for n in names)
@@ -148,7 +148,9 @@ def main(folder: Path) -> None:
         encoding="utf-8",
     )
     (OUT / "wordnet-LICENSE").write_text((folder / "LICENSE").read_text(encoding="latin-1"), encoding="utf-8")
-    print(f"{len(kept)} synonym sets, {len(verbs)} verb-mostly, {len(adjectives_)} adjective-mostly words -> {OUT}")
+    print(
+        f"{len(kept)} synonym sets, {len(verbs)} verb-mostly, {len(adjectives_)} adjective-mostly words -> {OUT}"
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from bot.answer.citations import Composed, make_citation
 from bot.answer.extractive import ExtractiveAnswerer
 from bot.answer.followups import TopicTracker
 from bot.answer.gate import Verdict
+from bot.answer.lay_llm import covering_words, technical_terms, wants_terms
 from bot.errors import Cancelled
 from bot.types import REFUSAL, Answer, Citation, Filters, Usage
 from ingest.chunking import without_title
@@ -302,15 +303,30 @@ class ChatSession:
         mark = time.perf_counter()
         follow_up = question if standalone != question else ""
         concepts = handler.concepts(standalone, follow_up)
+        if handler.llm is not None and wants_terms(
+            concepts
+        ):  # everyday names: ask the model for technical ones
+            concepts, extra = technical_terms(handler.llm, handler.prompts, standalone, concepts)
+            usage = _add(usage, extra)
+            _check(cancel)
         # retracted articles are left out unless asked for: search deeper so they do not cost a source
         depth = k if filters.include_retracted else 2 * k
         expansion = search_terms(concepts) if handler.bridges.search else ""
-        found = retriever.search(standalone, k=depth, filters=filters, expansion=expansion) if retriever else []
+        found = (
+            retriever.search(standalone, k=depth, filters=filters, expansion=expansion) if retriever else []
+        )
         articles, withheld = _withhold_retracted(found, k, filters.include_retracted)
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         _check(cancel)
         mark = time.perf_counter()
         verdict = handler.judge(standalone, articles, follow_up=follow_up, concepts=concepts)
+        if verdict.outcome == "partial" and handler.llm is not None:
+            # the model may see what the gate could not match: words of a quoted sentence that name it
+            named, extra = covering_words(handler.llm, handler.prompts, verdict)
+            usage = _add(usage, extra)
+            if named != verdict.concepts:
+                verdict = handler.judge(standalone, articles, follow_up=follow_up, concepts=named)
+            _check(cancel)
         timings["judge"] = round(time.perf_counter() - mark, 4)
         _check(cancel)
         mark = time.perf_counter()

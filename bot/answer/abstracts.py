@@ -122,6 +122,16 @@ _RESULT = re.compile(
 )
 
 
+def reads_as_method(text: str) -> bool:
+    """Whether a sentence says what was done rather than found ("A total of 120 patients were enrolled")."""
+    return _METHODS.match(text) is not None or _AIM.match(text) is not None
+
+
+def reads_as_finding(text: str) -> bool:
+    """Whether a sentence states a result or a conclusion by its wording (for sentences no label places)."""
+    return _CONCLUSION.match(text) is not None or _RESULT.search(text) is not None
+
+
 @dataclass(frozen=True)
 class AbstractSentence:
     """One sentence of an abstract: its place in reading order, its text and the role of its part."""

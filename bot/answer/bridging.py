@@ -74,7 +74,9 @@ def bridge(
                 found[concept.text] += extra
         for concept in words:
             own = {normal(concept.text), normal(phrase)}
-            synonyms = tuple(dict.fromkeys(n for n in found[concept.text] if normal(n) not in own))[:MAX_NAMES]
+            synonyms = tuple(dict.fromkeys(n for n in found[concept.text] if normal(n) not in own))[
+                :MAX_NAMES
+            ]
             if synonyms:
                 out[out.index(concept)] = replace(concept, synonyms=synonyms)
     return out

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.answer.lexicon import known as lexicon_known
-from bot.answer.lexicon import mostly_adjective, mostly_verb
+from bot.answer.lexicon import mostly_adjective, mostly_verb, singular
 from bot.retrieval.terms import STOPWORDS, normalise, stem_word
 
 #: Stems of words that frame a question rather than name its subject.
@@ -137,7 +137,9 @@ class Concept:
     #: LITERATURE_SHARE of them) that an article about it would too, in this or another name
     literature: bool = False
     phrase: str = ""  # the whole noun phrase it stands in, as the question writes it ("irregular heartbeats")
-    modifier: bool = False  # an everyday adjective ("irregular heartbeats"): named with its phrase, not required
+    modifier: bool = (
+        False  # an everyday adjective ("irregular heartbeats"): named with its phrase, not required
+    )
     #: other names of the concept's phrase, or of the word alone, that abstracts use ("womb": uterus, uterine)
     synonyms: tuple[str, ...] = ()
 
@@ -281,8 +283,7 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 position=position,
                 weight=idf(df, n),
                 known=df > 0,
-                soft=modifier
-                or (not _population(text) and (df > SOFT_SHARE * n or _too_common(text))),
+                soft=modifier or (not _population(text) and (df > SOFT_SHARE * n or _too_common(text))),
                 domain=is_domain_term(text),
                 population=_population(text),
                 literature=df >= max(LITERATURE_ARTICLES, LITERATURE_SHARE * n),
@@ -321,9 +322,15 @@ def _compounds(concepts: list[Concept]) -> list[Concept]:
         neighbours = [c.position for c in words] == list(
             range(words[0].position, words[0].position + len(words))
         )
-        if len(words) > 1 and neighbours and all(c.soft and c.text.isalpha() and not c.modifier for c in words):
+        # an everyday adjective counts as one of the words: "social media", "bright light"
+        if (
+            len(words) > 1
+            and neighbours
+            and all(c.soft and c.text.isalpha() for c in words)
+            and not all(c.modifier for c in words)
+        ):
             for c in words:
-                out[out.index(c)] = replace(c, soft=False, compound=True)
+                out[out.index(c)] = replace(c, soft=False, compound=True, modifier=False)
     return out
 
 
@@ -345,8 +352,11 @@ def idf(df: int, n: int) -> float:
 
 
 def is_domain_term(word: str) -> bool:
-    """A technical term: rare in everyday English, or an identifier with digits ("covid-19", "il-6")."""
-    return any(ch.isdigit() for ch in word) or zipf(word) < EVERYDAY_ZIPF
+    """A technical term: rare in everyday English (in the form asked or its singular: "heartbeats" is as
+    everyday as "heartbeat"), or an identifier with digits ("covid-19", "il-6")."""
+    if any(ch.isdigit() for ch in word):
+        return True
+    return max(zipf(word), zipf(singular(word))) < EVERYDAY_ZIPF
 
 
 @functools.lru_cache(maxsize=1)

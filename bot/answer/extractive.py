@@ -17,9 +17,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answer.abstracts import Role
+from bot.answer.abstracts import AbstractSentence, Role, reads_as_finding, reads_as_method
 from bot.answer.citations import Composed, citations_for
-from bot.answer.concepts import Concept, groups, name, phrase_name
+from bot.answer.concepts import Concept, groups, phrase_name
 from bot.answer.evidence import ArticleEvidence
 from bot.answer.gate import Verdict
 from bot.retrieval.terms import tokenize
@@ -42,6 +42,29 @@ _NULL_RESULT = re.compile(
     r"no\s+(?:significant\s+)?(?:difference|association|effect|benefit|evidence|improvement|change))\b",
     re.IGNORECASE,
 )
+
+
+#: Wording that interprets a finding rather than states it: quoted after the finding it interprets.
+_INTERPRETIVE = re.compile(
+    r"\b(?:may|might|could|suggests?|possibly|probably|potentially|perhaps|warrants?|further\s+(?:studies|"
+    r"research|trials)|should|recommend\w*|we\s+believe|appears?\s+to|seems?\s+to|implications?)\b",
+    re.IGNORECASE,
+)
+
+
+def interpretive(text: str) -> bool:
+    """Whether a sentence interprets (hedges, recommends) rather than reports what was found."""
+    return _INTERPRETIVE.search(text) is not None
+
+
+def quotable(sentence: AbstractSentence) -> bool:
+    """A finding: a results or conclusion sentence that does not describe methods, or an unlabelled one whose
+    wording reports a result. Aims, background and methods are never quoted, whatever their label."""
+    if sentence.role not in ROLE_BONUS or reads_as_method(sentence.text):
+        return False
+    return (
+        sentence.role != "statement" or reads_as_finding(sentence.text) or _NULL_RESULT.search(sentence.text)
+    )
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,10 @@ class _Scored:
     @property
     def text(self) -> str:
         return self.evidence.sentences[self.index].text
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"[0-9a-z]+", text.lower()))
 
 
 def _cited(text: str, n: int) -> str:
@@ -119,17 +146,25 @@ class ExtractiveAnswerer:
         strong = [s for value, s in ranked if value >= best - self.params.article_margin]
         limit = PARTIAL_SENTENCES if partial else MAX_SENTENCES
         picked: list[_Scored] = []
+        seen: set[str] = set()
         words = 0
         for sentences in strong[: 1 if partial else MAX_ARTICLES]:
+            # the same sentence is never quoted twice (two records of one abstract, a repeated sentence)
+            sentences = [s for s in sentences if _normal(s.text) not in seen]
+            if not sentences:
+                continue
             finding = sentences[0]
             group = [finding] + [
                 s for s in sentences[1:2] if s.relevance >= finding.relevance - self.params.second_margin
             ]
+            # what was found, then what the authors make of it
+            group.sort(key=lambda s: interpretive(s.text))
             for sentence in group:
                 length = len(sentence.text.split())
                 if len(picked) >= limit or (picked and words + length > MAX_WORDS):
                     break
                 picked.append(sentence)
+                seen.add(_normal(sentence.text))
                 words += length
         return picked
 
@@ -138,7 +173,7 @@ class ExtractiveAnswerer:
         out: list[_Scored] = []
         for i, sentence in enumerate(evidence.sentences):
             bonus = ROLE_BONUS.get(sentence.role)
-            if bonus is None:
+            if bonus is None or not quotable(sentence):
                 continue
             terms = set(tokenize(sentence.text))
             overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
@@ -173,7 +208,9 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
     named = [r for r in covered_runs if not all(c.soft for c in r)] or covered_runs
     # who the question is about is named last: what they have or get is the subject
     named = sorted(named, key=lambda r: (all(c.population for c in r), -max(c.weight for c in r)))[:MAX_NAMED]
-    covered = _and([phrase_name(r[0], every) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
+    covered = (
+        _and([phrase_name(r[0], every) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
+    )
     cites = "".join(f"[{n}]" for n in numbers)
     absent, unmatched, unknown = [], [], []
     for group in groups(verdict.missing):

@@ -51,8 +51,13 @@ class GateParams:
     unknown_z: float = -math.inf  # for a word no article uses, the article's closeness alone decides
     # A word the literature itself uses (Concept.literature) is covered by similarity only when it stands out
     # this far in the article: "radiation" in a radiotherapy abstract (z 1.9), not "fractures" in an
-    # osteochondritis one (0.8)
-    literature_z: float = 1.5
+    # osteochondritis one (0.82)
+    literature_z: float = 1.0
+    # Or, for an everyday word some stored article uses: the article is at least this close and the concept stands out
+    # this far in it ("tablets" in a trial of oral agents added to insulin, z 2.7 at relevance 0.59). Never for
+    # a word no stored article uses ("smartwatch" stands out at z 3.0 in an echocardiography abstract)
+    strong_relevance: float = 0.5
+    strong_z: float = 2.0
     partial_share: float = 0.15  # weight share of the concepts the best article must cover for a partial
     # Below this retrieval relevance an article holds a concept in words only where it says what it is about
     # (title, MeSH, findings); elsewhere in its abstract the word may be in passing.
@@ -208,8 +213,8 @@ def assess(
         # "irritable bowel syndrome" is not held by an abstract saying "bowel", nor "social media" by one
         # saying "social support and media coverage"
         for phrase in phrases + compounds:
-            if not phrase_held(phrase, item.words):
-                held = [c for c in held if c not in phrase or synonym_held(c, item.words)]
+            if not phrase_held(phrase, item.words) and not any(synonym_held(c, item.words) for c in phrase):
+                held = [c for c in held if c not in phrase]
         # nor "continuous glucose monitors" by one whose words never meet in a sentence
         apart = [c for p in every if p not in phrases and _apart(p, held, item) for c in p]
         held = [c for c in held if c not in apart]
@@ -256,6 +261,13 @@ def semantically_held(gap: Gap, relevance: float, params: GateParams) -> bool:
     is not covered by an osteochondritis study that never says fracture."""
     if gap.blocked:
         return False
+    if any("-" in c.text and not c.known for c in gap.concepts):
+        # a hyphenated name no stored article uses may be a thing of its own ("time-restricted eating") or a
+        # description ("cholesterol-lowering pills"): only a close article that plainly is about it covers it
+        return relevance >= params.known_relevance and gap.z >= params.strong_z
+    everyday = not any(c.domain for c in gap.concepts)
+    if gap.known and everyday and relevance >= params.strong_relevance and gap.z >= params.strong_z:
+        return True
     if relevance < (params.known_relevance if gap.known else params.unknown_relevance):
         return False
     if any(c.literature for c in gap.concepts):

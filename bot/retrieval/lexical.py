@@ -176,7 +176,9 @@ class LexicalSearch:
         hits = self.search(query, limit)
         rows = self.articles(slots=list(hits))
         return [
-            " ".join([str(row.metadata.get("title") or ""), *row.texts]) for slot in hits if (row := rows.get(slot))
+            " ".join([str(row.metadata.get("title") or ""), *row.texts])
+            for slot in hits
+            if (row := rows.get(slot))
         ]
 
     # --- articles --------------------------------------------------------------------------------------------
