@@ -263,6 +263,8 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
     concepts: dict[str, Concept] = {}
     for number, run in enumerate(runs(question)):
         written = _as_written(question, run)
+        # an adjective is part of a name WordNet knows whole ("irritable bowel syndrome"): no mere modifier
+        named = lexicon_known(" ".join(w.split("'")[0] for w in run))
         for position, word in enumerate(run):
             term = _content_term(word)
             if term is None or term in concepts:
@@ -273,7 +275,7 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
             pattern = rf"\b{re.escape(text)}[\s-]?{re.escape(suffix)}\b" if suffix else ""
             looked_for = pattern or rf"(?<![\w-]){re.escape(text)}(?![\w-])"
             found = re.search(looked_for, question, re.IGNORECASE)
-            modifier = _everyday_adjective(text)
+            modifier = not named and _everyday_adjective(text)
             concepts[term] = Concept(
                 text=f"{text} {suffix}" if suffix else text,
                 term=term,

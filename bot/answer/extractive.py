@@ -17,11 +17,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answer.abstracts import AbstractSentence, Role, reads_as_finding, reads_as_method
+from bot.answer.abstracts import AbstractSentence, Role, reads_as_method
 from bot.answer.citations import Composed, citations_for
 from bot.answer.concepts import Concept, groups, phrase_name
 from bot.answer.evidence import ArticleEvidence
 from bot.answer.gate import Verdict
+from bot.answer.lexicon import known as lexicon_known
 from bot.retrieval.terms import tokenize
 from bot.types import REFUSAL
 
@@ -58,13 +59,10 @@ def interpretive(text: str) -> bool:
 
 
 def quotable(sentence: AbstractSentence) -> bool:
-    """A finding: a results or conclusion sentence that does not describe methods, or an unlabelled one whose
-    wording reports a result. Aims, background and methods are never quoted, whatever their label."""
-    if sentence.role not in ROLE_BONUS or reads_as_method(sentence.text):
-        return False
-    return (
-        sentence.role != "statement" or reads_as_finding(sentence.text) or _NULL_RESULT.search(sentence.text)
-    )
+    """A finding: a results, conclusion or plain sentence that does not describe what was done. Aims,
+    background and methods are never quoted, whatever their label says (a results section's "Ninety
+    patients were enrolled" is method)."""
+    return sentence.role in ROLE_BONUS and not reads_as_method(sentence.text)
 
 
 @dataclass(frozen=True)
@@ -196,7 +194,8 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
     """ "The indexed abstracts discuss A [1], but none of them mentions B." — what a partial answer lacks,
     said only as surely as the evidence allows. "None of them mentions B" is said of a technical term no
     stored article holds; "none of them in connection with B" of a population, a lettered name ("vitamin D")
-    or a technical term the quoted abstracts neither use, nor name otherwise, nor come close to. Anything else —
+    or a technical term the quoted abstracts neither use, nor name otherwise, nor come close to. A term
+    WordNet knows ("fibroids") has other names, which an abstract may use ("myomas"): never declared absent. Anything else —
     above all an everyday word ("bile sac", "tablets"), which an abstract may well say differently — is not
     declared absent: "I could not match “bile sac” to a term in these abstracts"."""
     every = verdict.concepts
@@ -217,7 +216,7 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
         phrase = phrase_name(group[0], every)
         if phrase in absent + unmatched + unknown:
             continue
-        if all(c.domain and not c.known for c in group):
+        if all(c.domain and not c.known and not lexicon_known(c.text) for c in group):
             unknown.append(phrase)
         elif _surely_absent(group, verdict):
             absent.append(phrase)
@@ -241,8 +240,11 @@ def _surely_absent(group: Sequence[Concept], verdict: Verdict) -> bool:
     lettered name, what a follow-up adds), or technical terms none of them comes close to."""
     if any(c.population or c.pattern or c.strict for c in group):
         return True
-    if not all(c.domain for c in group):
-        return False
+    return all(c.domain and not lexicon_known(c.text) for c in group) and _far(group, verdict)
+
+
+def _far(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether no quoted abstract comes close to ``group`` (a sentence there may name it otherwise)."""
     return all(cover.closeness.get(c.text, 0.0) < ABSENT_BELOW_Z for cover in verdict.coverage for c in group)
 
 

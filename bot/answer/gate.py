@@ -228,7 +228,7 @@ def assess(
             # abstract without it is not about it, however close ("irritable bowel syndrome" in coeliac disease)
             blocked = blocked or any(c in p for p in phrases for c in group)
             z = 0.0
-            if len(item.cosines) and not any(c.domain and not c.known for c in group):
+            if len(item.cosines):  # also where it cannot cover: a note must not deny what stands out
                 key = name(group)
                 if key not in named:
                     named[key] = embed([key])[0]
