@@ -104,10 +104,11 @@ def parse_lines(text: str) -> list[tuple[str, list[str]]]:
 
 
 def wants_terms(concepts: Sequence[Concept]) -> bool:
-    """Whether the question names something in everyday words the literature rarely uses ("bile sac",
-    "water pills"): a question in the field's own words needs no rewrite, and costs no request."""
+    """Whether the question names something in words the literature rarely uses ("bile sac", "water pills")
+    or not at all ("fibroids" in a store that says myomas): a question in the field's own words (technical
+    terms the store holds: "CRP", "appendicitis") needs no rewrite, and costs no request."""
     return any(
-        not c.soft and not c.domain and not c.population and not c.literature and not c.synonyms
+        not c.soft and not c.population and not c.pattern and not c.literature and not (c.domain and c.known)
         for c in concepts
     )
 
