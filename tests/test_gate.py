@@ -224,6 +224,7 @@ def test_british_and_american_spellings_are_one_word() -> None:
     assert american("randomised immunisation analysed centre fibres") == (
         "randomized immunization analyzed center fibers"
     )
+    assert american("cervical disc disease, herniated discs") == "cervical disk disease, herniated disks"
     # words that only look British stay as they are
     assert (
         american("hour four your analysis are more precisely") == "hour four your analysis are more precisely"

@@ -190,7 +190,7 @@ def runs(question: str) -> list[list[str]]:
     pressure trigger a rupture")."""
     out: list[list[str]] = []
     current: list[str] = []
-    words = [m.group(0) for m in _WORD.finditer(normalise(question))]
+    words = [_head_of(m.group(0)) for m in _WORD.finditer(normalise(question))]
     for i, word in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else ""
         before = words[i - 1] if i else ""
@@ -218,6 +218,13 @@ COMPOUND_HEADS = frozenset("care test check use spread".split())
 
 #: Particles that make a phrasal verb of the word before them ("rule out", "go away", "cut down").
 PARTICLES = frozenset("out away off down up".split())
+
+
+def _head_of(word: str) -> str:
+    """A hyphenated word whose last part only relates it ("withdrawal-related", "drug-induced"): its head
+    ("withdrawal", "drug"), which is what an abstract names, in any of its wordings."""
+    head, _, last = word.rpartition("-")
+    return head if head and last.isalpha() and stem_word(last) in FRAMING_STEMS else word
 
 
 def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
