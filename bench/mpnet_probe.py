@@ -163,7 +163,7 @@ def main() -> None:
         DATA / "pubmedqa_paraphrases.jsonl"
     )
     texts: dict[str, str] = {}
-    vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # article id -> (MiniLM, mpnet)
+    cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # article id -> (MiniLM, mpnet)
     ranks: dict[str, list[int | None]] = {"hybrid (shipped)": [], "MiniLM cosine": [], "mpnet cosine": []}
     seconds = {"MiniLM": 0.0, "mpnet": 0.0}
     count = 0
@@ -175,7 +175,7 @@ def main() -> None:
                 article.article_id,
                 f"{article.metadata.get('title', '')}\n\n" + " ".join(handler._article_texts(article)),
             )
-        todo = [i for i in ids if i not in vectors]
+        todo = [i for i in ids if i not in cache]
         started = time.perf_counter()
         mini = minilm.embed_documents([case.question, *(texts[i] for i in todo)])
         seconds["MiniLM"] += time.perf_counter() - started
@@ -183,9 +183,9 @@ def main() -> None:
         big = mpnet.embed([case.question, *(texts[i] for i in todo)])
         seconds["mpnet"] += time.perf_counter() - started
         count += len(todo) + 1
-        vectors.update((i, (mini[n + 1], big[n + 1])) for n, i in enumerate(todo))
-        mini = np.stack([mini[0], *(vectors[i][0] for i in ids)])
-        big = np.stack([big[0], *(vectors[i][1] for i in ids)])
+        cache.update((i, (mini[n + 1], big[n + 1])) for n, i in enumerate(todo))
+        mini = np.stack([mini[0], *(cache[i][0] for i in ids)])
+        big = np.stack([big[0], *(cache[i][1] for i in ids)])
         gold = [n for n, i in enumerate(ids, 1) if i in case.gold]
         ranks["hybrid (shipped)"].append(gold[0] if gold else None)
         for name, vectors in (("MiniLM cosine", mini), ("mpnet cosine", big)):

@@ -211,7 +211,9 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
         _and([phrase_name(r[0], every) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
     )
     cites = "".join(f"[{n}]" for n in numbers)
-    absent, unmatched, unknown = [], [], []
+    absent: list[str] = []
+    unmatched: list[str] = []
+    unknown: list[str] = []
     for group in groups(verdict.missing):
         phrase = phrase_name(group[0], every)
         if phrase in absent + unmatched + unknown:
