@@ -9,8 +9,10 @@ variant, each variant over every set before the next. Variants switch the bridge
 :mod:`bot.answer.bridging` and the MeSH headings the gate reads (``bot.answer.evidence.INDEXING``):
 
 * ``none``: no other names; the question's own words only (the concepts are still noun phrases)
-* ``wordnet``, ``abbreviations``: one source; ``shipped``: both, used by retrieval and the gate
-* ``gate-only``: both, used by the gate but not by retrieval
+* ``wordnet``, ``abbreviations``: one source; ``wordnet+abbreviations``: both
+* ``shipped``: what litbot uses (WordNet, by retrieval and the gate)
+* ``gate-only``: WordNet, used by the gate but not by retrieval
+* ``dense-too``: shipped, and the dense search embeds the question with the other names
 * ``no-mesh``: shipped, without the MeSH headings in the gate's words
 
 Sets are files of ``bench/data/answers/lay/`` (see its README: ``lay-heldout`` is never tuned on). ``--notes``
@@ -39,9 +41,11 @@ SETS = Path(__file__).parent / "data" / "answers" / "lay"
 VARIANTS = {
     "none": (replace(DEFAULT_BRIDGES, wordnet=False, abbreviations=False), True),
     "wordnet": (replace(DEFAULT_BRIDGES, abbreviations=False), True),
-    "abbreviations": (replace(DEFAULT_BRIDGES, wordnet=False), True),
-    "gate-only": (replace(DEFAULT_BRIDGES, search=False), True),
+    "abbreviations": (replace(DEFAULT_BRIDGES, wordnet=False, abbreviations=True), True),
+    "wordnet+abbreviations": (replace(DEFAULT_BRIDGES, abbreviations=True), True),
+    "gate-only": (replace(DEFAULT_BRIDGES, search=False), True),  # WordNet, in the gate only
     "shipped": (DEFAULT_BRIDGES, True),
+    "dense-too": (replace(DEFAULT_BRIDGES, dense=True), True),
     "no-mesh": (DEFAULT_BRIDGES, False),
 }
 

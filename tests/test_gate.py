@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from bot.answer.abbreviations import definitions
-from bot.answer.bridging import bridge
+from bot.answer.bridging import Bridges, bridge
 from bot.answer.concepts import key_concepts, missing_names, runs
 from bot.answer.evidence import ArticleEvidence, Words, read_articles
 from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
@@ -418,7 +418,7 @@ def test_the_abstracts_own_abbreviations_are_other_names(index: LexicalSearch) -
         ("TXA", "tranexamic acid"),
     ]
     # the mini corpus defines "vertical lines in distal esophageal mucosa (VLEM)"
-    concept = bridge(key_concepts("What are VLEM in children?", index), index)[0]
+    concept = bridge(key_concepts("What are VLEM in children?", index), index, Bridges(abbreviations=True))[0]
     assert "vertical lines in distal esophageal mucosa" in concept.synonyms
 
 

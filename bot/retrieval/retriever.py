@@ -94,6 +94,7 @@ class Retriever:
         mode: Mode = "hybrid",
         apply_floor: bool = True,
         expansion: str = "",
+        dense_expansion: bool = False,
     ) -> list[RetrievedArticle]:
         """The ``k`` best articles for ``query``; [] when nothing passes the relevance floor. ``expansion``
         holds other names of the question's concepts (bot.answer.bridging): the lexical side looks for them
@@ -101,7 +102,7 @@ class Retriever:
         if not query.strip() or k < 1:
             return []
         index = self.lexical_index()
-        evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode, expansion)
+        evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode, expansion, dense_expansion)
         terms = set(tokenize(query))
         results: list[tuple[str, float, float]] = []
         ranked = rank(evidence, mode, self.params)
@@ -137,6 +138,7 @@ class Retriever:
         filters: Filters | None,
         mode: Mode,
         expansion: str = "",
+        dense_expansion: bool = False,
     ) -> Evidence:
         """Candidates within ``filters``: the ``pool`` best articles of each side, each with both scores.
 
@@ -152,7 +154,9 @@ class Retriever:
         chosen: dict[str, None] = dict.fromkeys(hit.article_id for hit in lexical.values())
         scores = {hit.article_id: hit for hit in lexical.values()}
         if mode != "lexical":
-            vector = self.embedder.embed_query(query)
+            vector = self.embedder.embed_query(
+                f"{query} ({expansion})" if dense_expansion and expansion else query
+            )
             n = min(int(pool * DENSE_CHUNKS_PER_ARTICLE), index.chunk_count)
             found = nearest_chunks(self.store, vector, n, _dense_where(filters, allowed))
             evidence.dense_missing = min((s for _, s in found), default=0.0) if len(found) == n else 0.0
