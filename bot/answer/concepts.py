@@ -47,7 +47,7 @@ FRAMING_STEMS = frozenset(
 EXTRA_STOPWORDS = frozenset(
     """
     us among amongst whichever whatever whoever whomever rather sooner anyway etc ie eg yes okay ok
-    please thanks someone anyone everyone everybody somebody anybody something anything everything
+    please thanks someone anyone everyone everybody somebody anybody something anything everything one ones
     """.split()
 )
 #: Adjectives that name who or what stage a question is about: never framing, however common.
@@ -196,7 +196,7 @@ def runs(question: str) -> list[list[str]]:
         before = words[i - 1] if i else ""
         if (
             _content_term(word) is None
-            or (current and _verb_here(current[-1], word, following))
+            or (current and _verb_here(current[-1], word, following) and not _named(current[-1], word))
             or _verb_by_neighbours(before, word, following)
         ):
             if current:
@@ -218,6 +218,12 @@ COMPOUND_HEADS = frozenset("care test check use spread".split())
 
 #: Particles that make a phrasal verb of the word before them ("rule out", "go away", "cut down").
 PARTICLES = frozenset("out away off down up".split())
+
+
+def _named(previous: str, word: str) -> bool:
+    """Whether two words are one name WordNet knows ("jet lag"): the second is no verb then."""
+    head = previous.split("'")[0]
+    return lexicon_known(f"{head} {word}")
 
 
 def _head_of(word: str) -> str:
@@ -254,8 +260,13 @@ def _verb_here(previous: str, word: str, following: str) -> bool:
     readings = getAllLemmas(word)
     if "VERB" not in readings:
         return False
-    if mostly_verb(word) and readings["VERB"][0] == word and word not in COMPOUND_HEADS:
-        return True
+    if (
+        mostly_verb(word)
+        and readings["VERB"][0] == word
+        and word not in COMPOUND_HEADS
+        and following[:1].isalnum()
+    ):
+        return True  # (a verb has an object or more after it; the last word of a name may not: "jet lag")
     if lexicon_known(word):
         return False
     if following in DETERMINERS:
@@ -304,7 +315,8 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
 
 def _as_written(question: str, run: Sequence[str]) -> str:
     """The run's words as the question writes them (its capitals, hyphens and apostrophes)."""
-    words = [re.escape(w.split("'")[0]).replace("\\-", "[-\\s]?") for w in run]
+    # a word may stand for a hyphenated one whose relating part was dropped ("heart-slowing" -> "heart")
+    words = [re.escape(w.split("'")[0]).replace("\\-", "[-\\s]?") + r"(?:-\w+)?" for w in run]
     found = re.search(r"(?<![\w-])" + r"(?:'s?)?\W+".join(words) + r"(?![\w-])", question, re.IGNORECASE)
     return found.group(0) if found else " ".join(w.split("'")[0] for w in run)
 

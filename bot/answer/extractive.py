@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from bot.answer.abstracts import AbstractSentence, Role, reads_as_method
 from bot.answer.citations import Composed, citations_for
-from bot.answer.concepts import Concept, groups, phrase_name
+from bot.answer.concepts import Concept, groups, name, phrase_name
 from bot.answer.evidence import ArticleEvidence
-from bot.answer.gate import Verdict
+from bot.answer.gate import Verdict, lexically_held
 from bot.answer.lexicon import known as lexicon_known
 from bot.retrieval.terms import tokenize
 from bot.types import REFUSAL
@@ -208,7 +208,7 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
     # who the question is about is named last: what they have or get is the subject
     named = sorted(named, key=lambda r: (all(c.population for c in r), -max(c.weight for c in r)))[:MAX_NAMED]
     covered = (
-        _and([phrase_name(r[0], every) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
+        _and([_covered_name(r, verdict) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
     )
     cites = "".join(f"[{n}]" for n in numbers)
     absent: list[str] = []
@@ -235,6 +235,15 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
     if unmatched:
         text += f" I could not match {_or([f'“{w}”' for w in unmatched])} to a term in these abstracts."
     return text
+
+
+def _covered_name(run: Sequence[Concept], verdict: Verdict) -> str:
+    """The phrase as the question writes it when a quoted abstract holds every word of it ("travel sickness"
+    is not discussed by an abstract on the "sick" euthyroid syndrome), else just the concepts it covers."""
+    words = [c for c in run if not c.modifier]
+    if any(all(lexically_held(c, cover.evidence.words) for c in words) for cover in verdict.coverage):
+        return phrase_name(run[0], verdict.concepts)
+    return name([c for c in run if c in verdict.covered])
 
 
 def _surely_absent(group: Sequence[Concept], verdict: Verdict) -> bool:
