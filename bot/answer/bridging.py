@@ -103,10 +103,12 @@ def _worth_expanding(phrase: str) -> bool:
 
 
 def search_terms(concepts: Iterable[Concept]) -> str:
-    """The other names to add to the lexical search: those of concepts that narrow the question."""
+    """The other names to add to the lexical search: those of the concepts asked in words the literature
+    rarely uses ("womb", "water pills"). A question in the field's own words is searched as asked: other
+    names would only dilute it (on PubMedQA's titles they cost the gold article its first place)."""
     names: list[str] = []
     for concept in concepts:
-        if concept.soft:
+        if concept.soft or concept.literature or (concept.domain and concept.known):
             continue
         names += [n for n in concept.synonyms if n not in names]
     return " ".join(names)

@@ -226,11 +226,16 @@ def _named(previous: str, word: str) -> bool:
     return lexicon_known(f"{head} {word}")
 
 
+#: Last parts of a hyphenated word that only relate it to its head ("withdrawal-related"); "virus-induced"
+#: says more, and is held whole or as its parts.
+RELATING_STEMS = frozenset({"relat", "associ", "link", "base"})
+
+
 def _head_of(word: str) -> str:
-    """A hyphenated word whose last part only relates it ("withdrawal-related", "drug-induced"): its head
-    ("withdrawal", "drug"), which is what an abstract names, in any of its wordings."""
+    """A hyphenated word whose last part only relates it ("withdrawal-related"): its head ("withdrawal"),
+    which is what an abstract names, in any of its wordings ("withdrawal-induced")."""
     head, _, last = word.rpartition("-")
-    return head if head and last.isalpha() and stem_word(last) in FRAMING_STEMS else word
+    return head if head and last.isalpha() and stem_word(last) in RELATING_STEMS else word
 
 
 def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
