@@ -286,8 +286,9 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
     concepts: dict[str, Concept] = {}
     for number, run in enumerate(runs(question)):
         written = _as_written(question, run)
-        # an adjective is part of a name WordNet knows whole ("irritable bowel syndrome"): no mere modifier
-        named = lexicon_known(" ".join(w.split("'")[0] for w in run))
+        # an adjective is part of a name WordNet knows whole ("irritable bowel syndrome"), or of a name of
+        # three words or more ("continuous glucose monitors"): no mere modifier then
+        named = len(run) >= 3 or lexicon_known(" ".join(w.split("'")[0] for w in run))
         for position, word in enumerate(run):
             term = _content_term(word)
             if term is None or term in concepts:
@@ -312,7 +313,7 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 domain=is_domain_term(text),
                 population=_population(text),
                 literature=df >= max(LITERATURE_ARTICLES, LITERATURE_SHARE * n),
-                phrase=written,
+                phrase=(found.group(0) if found else text) if suffix and len(run) == 1 else written,
                 modifier=modifier,
             )
     return _compounds(list(concepts.values()))

@@ -227,6 +227,11 @@ def assess(
             # a phrase another retrieved abstract holds word for word is the evidence's own name for it: an
             # abstract without it is not about it, however close ("irritable bowel syndrome" in coeliac disease)
             blocked = blocked or any(c in p for p in phrases for c in group)
+            # nor is one that holds part of the phrase in words but not the literature's words for the rest: a
+            # diabetes study saying "glucose" is no study of continuous glucose monitors
+            blocked = blocked or any(
+                c.literature and any(c in p and any(o in held for o in p) for p in every) for c in group
+            )
             z = 0.0
             if len(item.cosines):  # also where it cannot cover: a note must not deny what stands out
                 key = name(group)
