@@ -40,7 +40,7 @@ FRAMING_STEMS = frozenset(
     degre often usual gener overal versus vs cure treat treatment therapi consequ respons also still
     even just realli worth worthwhil option choic instead keep stay look feel tell start end
     induc delay slow protect detect promot prolong shorten enhanc boost worsen allevi reliev
-    greatest largest smallest
+    greatest largest smallest becom seem appear
     """.split()
 )
 #: Words that only glue a question together, beyond the tokenizer's stopwords.

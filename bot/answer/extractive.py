@@ -218,7 +218,9 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
         phrase = phrase_name(group[0], every)
         if phrase in absent + unmatched + unknown:
             continue
-        if all(c.domain and not c.known and not lexicon_known(c.text) for c in group):
+        if all(c.domain and not c.known and not lexicon_known(c.text) for c in group) and not _clipped(
+            group, verdict
+        ):
             unknown.append(phrase)
         elif _surely_absent(group, verdict):
             absent.append(phrase)
@@ -252,6 +254,16 @@ def _surely_absent(group: Sequence[Concept], verdict: Verdict) -> bool:
     if any(c.population or c.pattern or c.strict for c in group):
         return True
     return all(c.domain and not lexicon_known(c.text) for c in group) and _far(group, verdict)
+
+
+def _clipped(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether a quoted abstract holds a longer word the concept may be short for ("strep": streptococcus)."""
+    return any(
+        re.search(rf"\b{re.escape(c.text)}[a-z]{{2,}}", cover.evidence.words.text) is not None
+        for cover in verdict.coverage
+        for c in group
+        if len(c.text) >= 4 and c.text.isalpha()
+    )
 
 
 def _far(group: Sequence[Concept], verdict: Verdict) -> bool:
