@@ -36,7 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.answer import concepts
-from bot.answer.concepts import Concept, key_concepts
+from bot.answer.bridging import search_terms
+from bot.answer.concepts import Concept
 from bot.answer.evidence import ArticleEvidence, read_articles
 from bot.answer.extractive import DEFAULT_DIGEST, DigestParams, ExtractiveAnswerer
 from bot.answer.gate import DEFAULT_GATE, Assessment, GateParams, assess, decide, judge
@@ -46,7 +47,15 @@ from bot.types import Answer, Filters
 from ingest.settings import load_settings
 
 DATA = Path(__file__).parent / "data"
-PUBMEDQA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pubmedqa"
+# ../shared beside the checkout (a worktree under wt/ has it one level further up)
+PUBMEDQA = next(
+    (
+        p / "shared" / "data" / "pubmedqa"
+        for p in Path(__file__).resolve().parents[2:4]
+        if (p / "shared").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "pubmedqa",
+)
 
 
 def half(question: str) -> str:
@@ -101,13 +110,20 @@ def pubmedqa_cases(limit: int | None) -> tuple[list[AnswerCase], set[str]]:
 def prepare(handler: ChatHandler, embed: MemoEmbed, limit: int | None) -> list[Prepared]:
     retriever = handler.retriever()
     assert retriever is not None, "ingest the sample first: litbot ingest --sample"
-    index = retriever.lexical_index()
     jobs: list[tuple[AnswerCase, str, str, Filters]] = []
     for path in (DATA / "answers" / "answerable.jsonl", DATA / "pubmedqa_paraphrases.jsonl"):
         for case in load_cases(path):
             jobs.append((case, "answerable", half(case.question), Filters()))
     for case in load_cases(DATA / "answers" / "unanswerable.jsonl"):
         jobs.append((case, "unanswerable", half(case.question), Filters()))
+    lay = DATA / "answers" / "lay"  # issue 25's sets: a tuning file and a held-out file, not halves
+    for file, set_name, split in (
+        ("lay-tune", "lay", "tune"),
+        ("lay-heldout", "lay", "held-out"),
+        ("technical", "lay-technical", "held-out"),
+        ("lay-not-in-store", "lay-not-in-store", "held-out"),
+    ):
+        jobs.extend((case, set_name, split, Filters()) for case in load_cases(lay / f"{file}.jsonl"))
     pubmed, test = pubmedqa_cases(limit)
     for case in pubmed:
         split = "held-out" if case.tag in test else "tune"
@@ -117,10 +133,13 @@ def prepare(handler: ChatHandler, embed: MemoEmbed, limit: int | None) -> list[P
     prepared = []
     for number, (case, set_name, split, filters) in enumerate(jobs, start=1):
         started = time.perf_counter()
-        articles = retriever.search(case.question, k=handler.settings.top_k, filters=filters)
+        concepts = handler.concepts(case.question)
+        expansion = search_terms(concepts) if handler.bridges.search else ""
+        articles = retriever.search(
+            case.question, k=handler.settings.top_k, filters=filters, expansion=expansion
+        )
         vector = embed([case.question])[0]
         evidence = read_articles(articles, vector, handler._article_texts, embed)
-        concepts = key_concepts(case.question, index)
         prepared.append(Prepared(case, set_name, split, concepts, evidence, time.perf_counter() - started))
         if number % 200 == 0:
             print(f"prepared {number}/{len(jobs)}", file=sys.stderr, flush=True)
@@ -147,7 +166,7 @@ def run(
 def correct_rate(name: str, report: AnswerReport) -> float:
     """The share of cases each set wants: gold answered confidently, or not answered where none exists."""
     results = report.results
-    if name in ("answerable", "pubmedqa"):
+    if name in ("answerable", "pubmedqa", "lay", "lay-technical"):
         return sum(r.outcome == "answered" and r.gold_cited for r in results) / len(results)
     return sum(r.outcome != "answered" for r in results) / len(results)
 
@@ -159,12 +178,22 @@ def balanced(reports: dict[tuple[str, str], AnswerReport], split: str) -> float:
 
 def gate_grid() -> list[GateParams]:
     return [
-        replace(DEFAULT_GATE, known_relevance=kr, known_z=kz, unknown_relevance=ur, unknown_z=uz)
-        for kr, kz, ur, uz in itertools.product(
-            (0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8),
-            (-9.0, 0.0, 0.5, 1.0, 1.5, 2.0),
-            (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 9.0),
-            (-9.0, 0.0, 0.5, 1.0, 1.5),
+        replace(
+            DEFAULT_GATE,
+            known_relevance=kr,
+            known_z=kz,
+            unknown_relevance=ur,
+            literature_z=lz,
+            strong_relevance=sr,
+            strong_z=sz,
+        )
+        for kr, kz, ur, lz, sr, sz in itertools.product(
+            (0.55, 0.6, 0.65),
+            (0.0, 0.5, 1.0),
+            (0.5, 0.55, 0.6),
+            (1.0, 1.5, 2.0),
+            (0.45, 0.5, 0.55, 9.0),
+            (1.5, 2.0, 2.5),
         )
     ]
 
@@ -172,6 +201,8 @@ def gate_grid() -> list[GateParams]:
 #: Honesty first: a setting must keep these rates on the tuning halves; among those, the one answering
 #: the most plain-language questions (with their gold article) wins.
 FLOORS = {"unanswerable": 0.90, "pubmedqa-lgo": 0.85, "pubmedqa": 0.95}
+#: The plain-language sets whose confident answers citing gold are maximised (their mean).
+PLAIN = ("answerable", "lay")
 
 
 def verdict_rates(
@@ -196,7 +227,13 @@ def verdict_rates(
 def choose(scored: list[tuple[dict[str, float], GateParams]]) -> list[tuple[dict[str, float], GateParams]]:
     """Settings that keep the honesty floors, most plain-language answers first (then balanced accuracy)."""
     kept = [(r, p) for r, p in scored if all(r.get(k, 1.0) >= v for k, v in FLOORS.items())]
-    return sorted(kept, key=lambda rp: (-rp[0].get("answerable", 0.0), -statistics.fmean(rp[0].values())))
+    return sorted(
+        kept,
+        key=lambda rp: (
+            -statistics.fmean(rp[0].get(k, 0.0) for k in PLAIN),
+            -statistics.fmean(rp[0].values()),
+        ),
+    )
 
 
 def followups(handler: ChatHandler) -> dict[str, float]:

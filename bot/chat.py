@@ -21,10 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
+from bot.answer.bridging import DEFAULT_BRIDGES, search_terms
 from bot.answer.citations import Composed, make_citation
 from bot.answer.extractive import ExtractiveAnswerer
 from bot.answer.followups import TopicTracker
 from bot.answer.gate import Verdict
+from bot.answer.lay_llm import covering_words, technical_terms, wants_terms
 from bot.errors import Cancelled
 from bot.types import REFUSAL, Answer, Citation, Filters, Usage
 from ingest.errors import CollectionMissing, LitbotError
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from bot.answer.citations import RetrievedLike
+    from bot.answer.concepts import Concept
     from bot.answer.llm import ChatLLM, LLMAnswerer
     from bot.answer.prompting import Prompts
     from bot.retrieval.retriever import Retriever
@@ -75,6 +78,7 @@ class ChatHandler:
 
             self.llm_answerer = LLMAnswerer(llm, prompts)
         self.mode: Literal["llm", "extractive"] = "llm" if llm is not None else "extractive"
+        self.bridges = DEFAULT_BRIDGES  # which sources bridge everyday and technical words
 
     @classmethod
     def from_settings(cls, settings: Settings, llm_backoff: float = 1.0) -> ChatHandler:
@@ -143,27 +147,46 @@ class ChatHandler:
             "llm_model": self.settings.llm_model if self.mode == "llm" else "none (extractive answers)",
         }
 
-    def judge(self, question: str, articles: Sequence[RetrievedLike], follow_up: str = "") -> Verdict:
-        """The answerability gate's verdict on ``articles`` (retrieved for ``question``). For a follow-up,
-        ``follow_up`` is what the user just typed: the concepts it adds must be in the articles' own words
-        (a follow-up asks about exactly that, so similarity is not enough)."""
+    def concepts(self, question: str, follow_up: str = "") -> list[Concept]:
+        """The question's concepts, each with the other names abstracts may use for it (bot.answer.bridging).
+        For a follow-up, ``follow_up`` is what the user just typed: the concepts it adds must be in the
+        articles' own words (a follow-up asks about exactly that, so similarity is not enough)."""
+        from bot.answer.bridging import bridge
         from bot.answer.concepts import key_concepts, runs
-        from bot.answer.evidence import read_articles
-        from bot.answer.gate import GateParams, judge
 
         retriever = self.retriever()
-        if retriever is None or not articles:
-            return Verdict("refuse", [], [])
-        index = retriever.latest_index()
+        if retriever is None:
+            return []
+        index = (
+            retriever.latest_index()
+        )  # the vocabulary as last seen: no turn at the store before retrieval's
         focus = {word for run in runs(follow_up) for word in run} if follow_up else set()
         concepts = [replace(c, strict=True) if c.text in focus else c for c in key_concepts(question, index)]
+        return bridge(concepts, index, self.bridges)
+
+    def judge(
+        self,
+        question: str,
+        articles: Sequence[RetrievedLike],
+        follow_up: str = "",
+        concepts: Sequence[Concept] | None = None,
+    ) -> Verdict:
+        """The answerability gate's verdict on ``articles`` (retrieved for ``question``, whose ``concepts``
+        are :meth:`concepts` unless given)."""
+        from bot.answer.evidence import read_articles
+        from bot.answer.gate import GateParams, judge, nothing_found
+
+        if concepts is None:
+            concepts = self.concepts(question, follow_up)
+        if not articles:
+            return nothing_found(concepts)
         vector = self.embedder.embed_query(question)
         evidence = read_articles(articles, vector, self._article_texts, self.embedder.embed_documents)
         params = GateParams(
             known_relevance=self.settings.threshold("answer_relevance"),
             unknown_relevance=self.settings.threshold("lay_word_relevance"),
         )
-        return judge(question, concepts, evidence, self.embedder.embed_documents, params)
+        return judge(question, list(concepts), evidence, self.embedder.embed_documents, params)
 
     def _article_texts(self, article: RetrievedLike) -> list[str]:
         """An article's chunks in reading order, without the title prefix (for extractive answers), as the
@@ -293,14 +316,32 @@ class ChatSession:
         timings["condense"] = round(time.perf_counter() - start, 4)
         retriever = handler.retriever()
         mark = time.perf_counter()
+        follow_up = question if standalone != question else ""
+        concepts = handler.concepts(standalone, follow_up)
+        if handler.llm is not None and wants_terms(
+            concepts
+        ):  # everyday names: ask the model for technical ones
+            concepts, extra = technical_terms(handler.llm, handler.prompts, standalone, concepts)
+            usage = _add(usage, extra)
+            _check(cancel)
         # retracted articles are left out unless asked for: search deeper so they do not cost a source
         depth = k if filters.include_retracted else 2 * k
-        found = retriever.search(standalone, k=depth, filters=filters) if retriever else []
+        expansion = search_terms(concepts) if handler.bridges.search else ""
+        found = (
+            retriever.search(standalone, k=depth, filters=filters, expansion=expansion) if retriever else []
+        )
         articles, withheld = _withhold_retracted(found, k, filters.include_retracted)
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         _check(cancel)
         mark = time.perf_counter()
-        verdict = handler.judge(standalone, articles, follow_up=question if standalone != question else "")
+        verdict = handler.judge(standalone, articles, follow_up=follow_up, concepts=concepts)
+        if verdict.outcome == "partial" and handler.llm is not None:
+            # the model may see what the gate could not match: words of a quoted sentence that name it
+            named, extra = covering_words(handler.llm, handler.prompts, verdict)
+            usage = _add(usage, extra)
+            if named != verdict.concepts:
+                verdict = handler.judge(standalone, articles, follow_up=follow_up, concepts=named)
+            _check(cancel)
         timings["judge"] = round(time.perf_counter() - mark, 4)
         _check(cancel)
         mark = time.perf_counter()

@@ -21,6 +21,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -75,8 +76,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length", "0"))
         body = json.loads(self.rfile.read(length) or b"{}")
         stub = self.server.stub
-        stub.requests.append(Request(self.path, body, {k.lower(): v for k, v in self.headers.items()}))
-        reply = stub.next_reply()
+        request = Request(self.path, body, {k.lower(): v for k, v in self.headers.items()})
+        reply = stub.side_reply(request)
+        if reply is None:
+            stub.requests.append(request)
+            reply = stub.next_reply()
         try:
             if reply.delay and stub.stopping.wait(reply.delay):
                 return
@@ -195,15 +199,27 @@ class _Server(ThreadingHTTPServer):
     stub: OpenAIStub
 
 
+#: The side requests litbot makes for plain-language questions (bot/answer/lay_llm.py), told apart by the first
+#: line of their prompt files: they have queues of their own, so scripts for the answer stay in order.
+PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
+SIDE_PROMPTS = {
+    name: (PROMPTS / f"{name}.md").read_text(encoding="utf-8").splitlines()[0]
+    for name in ("lay_terms", "coverage")
+}
+
+
 class OpenAIStub:
     """Start with ``with OpenAIStub() as stub:``; script replies with :meth:`script` (a queue, then
-    :attr:`default` for every later request); inspect :attr:`requests` afterwards."""
+    :attr:`default` for every later request); inspect :attr:`requests` afterwards. The lay-term and coverage
+    requests are answered from :meth:`script_side` (default "none") and recorded in :attr:`side_requests`."""
 
     def __init__(self, default: Reply | None = None, llama_cpp: int | None = None) -> None:
         self.default = default or Reply("No scripted reply.")
         self.llama_cpp = llama_cpp  # context tokens: behave as llama-cpp-python's server (module docstring)
         self.replies: deque[Reply] = deque()
         self.requests: list[Request] = []
+        self.side_replies: dict[str, deque[Reply]] = {name: deque() for name in SIDE_PROMPTS}
+        self.side_requests: dict[str, list[Request]] = {name: [] for name in SIDE_PROMPTS}
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -222,6 +238,21 @@ class OpenAIStub:
     def next_reply(self) -> Reply:
         with self._lock:
             return self.replies.popleft() if self.replies else self.default
+
+    def script_side(self, name: str, *replies: Reply | str) -> None:
+        """Replies to the ``lay_terms`` or ``coverage`` requests, in order (then "none")."""
+        with self._lock:
+            self.side_replies[name].extend(Reply(r) if isinstance(r, str) else r for r in replies)
+
+    def side_reply(self, request: Request) -> Reply | None:
+        text = request.content("user")
+        for name, first_line in SIDE_PROMPTS.items():
+            if text.startswith(first_line):
+                with self._lock:
+                    self.side_requests[name].append(request)
+                    queue = self.side_replies[name]
+                    return queue.popleft() if queue else Reply("none", usage=(0, 0))
+        return None
 
     def __enter__(self) -> OpenAIStub:
         self._thread.start()

@@ -206,3 +206,9 @@ def test_merge_keeps_the_topic_and_adds_the_new_part() -> None:
     assert (
         tracker.standalone("what about rats?") == "Does metformin reduce cancer risk — rats?"
     )  # not "mice rats"
+
+
+def test_a_refusal_always_names_what_was_not_found(handler: ChatHandler) -> None:
+    # nothing in the mini store comes near it: retrieval returns no article at all
+    answer = handler.new_session().ask("What is the best sourdough pizza recipe?")
+    assert answer.refused and answer.missing

@@ -14,10 +14,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.answer.concepts import key_concepts, runs
+from bot.answer.abbreviations import definitions
+from bot.answer.bridging import Bridges, bridge
+from bot.answer.concepts import key_concepts, missing_names, runs
 from bot.answer.evidence import ArticleEvidence, Words, read_articles
 from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
-from bot.answer.gate import Verdict, assess, judge, lexically_held, phrase_held, question_phrases
+from bot.answer.gate import (
+    Verdict,
+    assess,
+    judge,
+    lexically_held,
+    nothing_found,
+    phrase_held,
+    question_phrases,
+)
 from bot.answer.spelling import american
 from bot.retrieval.lexical import LexicalSearch
 from ingest.embeddings import MiniLMEmbedder
@@ -142,12 +152,14 @@ def test_a_technical_term_no_article_holds_is_never_rescued_by_similarity(
     assert gap_sentence(verdict, [1]).endswith("but none of them mentions lecanemab.")
 
 
-def test_an_everyday_word_is_named_as_a_word_the_abstracts_do_not_use(
+def test_an_everyday_word_the_abstracts_do_not_use_is_never_declared_absent(
     index: LexicalSearch, embedder: MiniLMEmbedder
 ) -> None:
     verdict = verdict_for("Do helmets prevent concussion in rugby?", [RUGBY], index, embedder, relevance=0.3)
     assert verdict.outcome == "partial"
-    assert gap_sentence(verdict, [1]).endswith("none of them uses the words “helmets”.")
+    # an everyday word may be a lay name for what the abstract covers: never declared absent
+    assert gap_sentence(verdict, [1]).endswith(". I could not match “helmets” to a term in these abstracts.")
+    assert "none of them" not in gap_sentence(verdict, [1])
 
 
 def test_nothing_covered_is_a_refusal(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
@@ -212,6 +224,7 @@ def test_british_and_american_spellings_are_one_word() -> None:
     assert american("randomised immunisation analysed centre fibres") == (
         "randomized immunization analyzed center fibers"
     )
+    assert american("cervical disc disease, herniated discs") == "cervical disk disease, herniated disks"
     # words that only look British stay as they are
     assert (
         american("hour four your analysis are more precisely") == "hour four your analysis are more precisely"
@@ -325,3 +338,122 @@ def test_who_a_question_is_about_is_no_phrase(index: LexicalSearch) -> None:
     """ "Elderly women" are also "women over 75" and "older women": population words are held one by one."""
     concepts = key_concepts("Does vitamin D lower the risk of hip fracture in elderly women?", index)
     assert all(not c.population for phrase in question_phrases(concepts) for c in phrase)
+
+
+# --- plain-language questions (issue 25) --------------------------------------------------------------------
+MYOMAS = "16962519"  # uterine myomas in pregnancy
+STERNUM = "25277731"  # sternal fractures in children
+
+
+def bridged_verdict(question: str, pmids: list[str], index: LexicalSearch, embedder: MiniLMEmbedder,
+                    relevance: float = 0.6) -> Verdict:  # fmt: skip
+    articles = [retrieved(p, relevance) for p in pmids]
+    evidence = read_articles(
+        articles, embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    concepts = bridge(key_concepts(question, index), index)
+    return judge(question, concepts, evidence, embedder.embed_documents)
+
+
+def test_concepts_are_the_noun_phrases_the_question_names(index: LexicalSearch) -> None:
+    # the question's verb is no concept, even one English also uses as a noun
+    assert runs("Does magnesium stop night-time leg cramps?") == [
+        ["magnesium"],
+        ["night-time", "leg", "cramps"],
+    ]
+    assert runs("Do face masks stop flu spreading in schools?")[0] == ["face", "masks"]
+    assert runs("Does turmeric ease joint pain?") == [["turmeric"], ["joint", "pain"]]
+    assert ["rule"] not in runs("Can blood tests rule out appendicitis?")
+    assert ["empties"] not in runs("Does a stomach that empties slowly hurt?")
+    # a possessive ends a phrase: "the weather's air pressure" is about weather and air pressure
+    assert runs("Does the weather's air pressure trigger a rupture?")[:2] == [
+        ["weather's"],
+        ["air", "pressure"],
+    ]
+    # an everyday adjective is shown with its phrase, not required on its own
+    concepts = key_concepts("Do irregular heartbeats in athletes go away over time?", index)
+    irregular = next(c for c in concepts if c.text == "irregular")
+    assert irregular.soft and irregular.modifier
+    assert {c.phrase for c in concepts if c.text in ("irregular", "heartbeats")} == {"irregular heartbeats"}
+    assert missing_names([c for c in concepts if c.text == "heartbeats"], concepts) == [
+        "irregular heartbeats"
+    ]
+    # two everyday words that name one thing stay one concept: "social media", an adjective included
+    assert all(c.compound and not c.soft for c in key_concepts("Does social media harm sleep?", index)[:2])
+    # but an adjective in a name WordNet knows whole is part of it
+    assert not any(c.soft for c in key_concepts("Is irritable bowel syndrome common?", index)[:3])
+
+
+def test_everyday_names_are_held_by_the_abstracts_technical_names(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    question = "Is a broken breastbone in children rare and easily missed?"
+    plain = {c.text: c for c in key_concepts(question, index)}
+    bridged = {c.text: c for c in bridge(list(plain.values()), index)}
+    words = Words.of(RECORDS[STERNUM]["abstract"])
+    assert "sternum" in bridged["breastbone"].synonyms  # WordNet: breastbone = sternum
+    assert not lexically_held(plain["breastbone"], words) and lexically_held(bridged["breastbone"], words)
+    verdict = bridged_verdict(question, [STERNUM], index, embedder)
+    assert verdict.outcome == "answer" and verdict.coverage[0].how["breastbone"] == "lexical"
+
+
+def test_a_partial_note_never_denies_what_a_quoted_sentence_may_say_in_other_words(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    # the abstract says "uterine myomas"; WordNet has no name linking fibroids to myomas
+    verdict = bridged_verdict(
+        "Do fibroids in the womb get bigger during pregnancy?", [MYOMAS], index, embedder, 0.3
+    )
+    assert verdict.outcome == "partial" and verdict.missing_text == ["fibroids"]
+    note = gap_sentence(verdict, [1])
+    assert "womb" in note  # "womb" is held: the abstract says uterine
+    assert "none of them" not in note and note.endswith(
+        "I could not match “fibroids” to a term in these abstracts."
+    )
+
+
+def test_the_abstracts_own_abbreviations_are_other_names(index: LexicalSearch) -> None:
+    assert definitions("a chest X-ray (CXR) and tranexamic acid (TXA) at a dose (p < 0.05)") == [
+        ("CXR", "chest X-ray"),
+        ("TXA", "tranexamic acid"),
+    ]
+    # the mini corpus defines "vertical lines in distal esophageal mucosa (VLEM)"
+    concept = bridge(key_concepts("What are VLEM in children?", index), index, Bridges(abbreviations=True))[0]
+    assert "vertical lines in distal esophageal mucosa" in concept.synonyms
+
+
+def test_a_refusal_names_what_was_not_found(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
+    concepts = key_concepts("Can cold water swimming ease depression?", index)
+    assert nothing_found(concepts).missing_text  # retrieval found nothing at all
+    verdict = judge("Can cold water swimming ease depression?", concepts, [], embedder.embed_documents)
+    assert verdict.outcome == "refuse" and verdict.missing_text
+
+
+UNSTRUCTURED = (
+    "Vitamin D and fractures in children. Whether vitamin D status relates to fractures is debated. Ninety "
+    "children with a forearm fracture and ninety without were examined with radiographs and blood tests. Serum "
+    "vitamin D was lower in children with fractures than in those without (p = 0.01). These data suggest that "
+    "vitamin D may protect children from fractures. Serum vitamin D was lower in children with fractures than "
+    "in those without (p = 0.01)."
+)
+
+
+def test_extractive_quotes_findings_only_the_result_first_and_no_sentence_twice(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    question = "Is low vitamin D linked to fractures in children?"
+    article = Retrieved(
+        "src:unstructured", {"title": "Vitamin D and fractures in children"}, [UNSTRUCTURED], 0.8
+    )
+    evidence = read_articles(
+        [article], embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    verdict = judge(question, key_concepts(question, index), evidence, embedder.embed_documents)
+    assert verdict.outcome == "answer"
+    lines = [
+        line for line in ExtractiveAnswerer().answer(question, verdict).text.splitlines() if line[:2] == "- "
+    ]
+    assert not any("were examined" in line for line in lines)  # a methods sentence, though unlabelled
+    assert lines[0].startswith("- Serum vitamin D was lower")  # what was found ...
+    assert lines[1].startswith("- These data suggest")  # ... then what the authors make of it
+    assert len(lines) == len({line for line in lines}) == 2

@@ -18,6 +18,7 @@ from bot.answer.abstracts import abstract_sentences
 from bot.answer.citations import check_consistent
 from bot.answer.evidence import ArticleEvidence, Words
 from bot.answer.gate import Coverage, Outcome, Verdict
+from bot.answer.lay_llm import MAX_REPLY_WORDS, bounded
 from bot.answer.llm import ChatLLM, LLMAnswerer, cost_usd
 from bot.answer.prompting import load_prompts
 from bot.chat import ChatHandler
@@ -347,3 +348,61 @@ def test_a_complete_verdict_sends_no_gap_note(store_settings: Settings, stub: Op
     stub.script(Reply("Most players believe headgear may prevent concussion [1]."))
     answer = llm_handler(store_settings, stub).new_session().ask(RUGBY)
     assert answer.missing == [] and "no passage that covers" not in stub.requests[-1].content("user")
+
+
+# --- plain-language questions: the model's lay terms and coverage, bounded and checked (issue 25) ------------
+FIBROIDS = "Do fibroids in the womb grow during pregnancy?"  # the abstract (16962519) says "uterine myomas"
+
+
+def test_the_models_technical_terms_reach_retrieval_and_the_gate(
+    store_settings: Settings, stub: OpenAIStub
+) -> None:
+    handler = llm_handler(store_settings, stub)
+    stub.script(
+        Reply("Myomas often shrink during pregnancy [1]."), Reply("Myomas often shrink during pregnancy [1].")
+    )
+    without = handler.new_session().ask(FIBROIDS)  # the lay-term request answered "none"
+    assert without.missing == ["fibroids"]
+
+    stub.script_side("lay_terms", Reply("fibroids => myomas; leiomyoma\nwomb => uterus", usage=(50, 12)))
+    answer = handler.new_session().ask(FIBROIDS)
+    assert answer.missing == [] and [c.id for c in answer.citations] == ["pmid:16962519"]
+    request = stub.side_requests["lay_terms"][-1]
+    assert FIBROIDS in request.content("user") and "=>" in request.content("user")
+    assert answer.usage is not None and answer.usage.prompt_tokens >= 50  # the request is counted
+
+
+def test_a_technical_question_costs_no_lay_term_request(store_settings: Settings, stub: OpenAIStub) -> None:
+    stub.script(Reply("Headgear did not prevent concussion [1]."))
+    llm_handler(store_settings, stub).new_session().ask(
+        "Is CRP useful for diagnosing appendicitis in the elderly?"
+    )
+    assert stub.side_requests["lay_terms"] == []
+
+
+def test_covering_words_count_only_when_the_sentence_holds_them(
+    store_settings: Settings, stub: OpenAIStub
+) -> None:
+    handler = llm_handler(store_settings, stub)
+    stub.script(Reply("Myomas often shrink [1]."), Reply("Myomas often shrink [1]."))
+    stub.script_side("coverage", "fibroids => fibroid tumours")  # words the sentences do not hold: ignored
+    invented = handler.new_session().ask(FIBROIDS)
+    assert invented.missing == ["fibroids"]
+    stub.script_side("coverage", "fibroids => uterine myomas")  # words of a quoted sentence: the gate agrees
+    checked = handler.new_session().ask(FIBROIDS)
+    assert checked.missing == [] and [c.id for c in checked.citations] == ["pmid:16962519"]
+    assert "uterine myomas" in stub.side_requests["coverage"][-1].content("user")  # the sentences were shown
+
+
+def test_lay_term_requests_are_bounded_in_words_and_time(store_settings: Settings, stub: OpenAIStub) -> None:
+    handler = llm_handler(store_settings, stub)
+    assert handler.llm is not None
+    stub.script_side("lay_terms", Reply("fibroids => myomas " + "and so on " * 200))
+    rambling = bounded(handler.llm, handler.prompts.lay_terms_message(FIBROIDS))
+    assert len(rambling.text.split()) == MAX_REPLY_WORDS
+    stub.script_side("lay_terms", Reply("fibroids => myomas", delay=2.0))
+    slow = bounded(handler.llm, handler.prompts.lay_terms_message(FIBROIDS), seconds=0.2)
+    assert slow.text == "" and slow.usage is None
+    stub.script_side("lay_terms", Reply(status=500), Reply(status=500), Reply(status=500))
+    failed = bounded(handler.llm, handler.prompts.lay_terms_message(FIBROIDS))
+    assert failed.text == ""  # no help, no error: the answer goes on without it

@@ -122,6 +122,29 @@ _RESULT = re.compile(
 )
 
 
+_DONE = re.compile(
+    r"\b(?:was|were)\s+(?:then\s+|also\s+|prospectively\s+|retrospectively\s+|randomly\s+)?(?:examined|"
+    r"enrolled|recruited|randomi[sz]ed|included|assessed|measured|evaluated|reviewed|analy[sz]ed|collected|"
+    r"obtained|followed|interviewed|surveyed|studied|allocated|assigned|performed|recorded|identified|"
+    r"selected|divided|screened|invited|asked|given|administered)\b",
+    re.IGNORECASE,
+)
+
+
+def reads_as_method(text: str) -> bool:
+    """Whether a sentence says what was done rather than found ("A total of 120 patients were enrolled",
+    "Ninety children were examined with radiographs"): a methods opening, an aim, or a passive of doing
+    without any wording of a result."""
+    if _METHODS.match(text) is not None or _AIM.match(text) is not None:
+        return True
+    return _DONE.search(text) is not None and not reads_as_finding(text)
+
+
+def reads_as_finding(text: str) -> bool:
+    """Whether a sentence states a result or a conclusion by its wording (for sentences no label places)."""
+    return _CONCLUSION.match(text) is not None or _RESULT.search(text) is not None
+
+
 @dataclass(frozen=True)
 class AbstractSentence:
     """One sentence of an abstract: its place in reading order, its text and the role of its part."""

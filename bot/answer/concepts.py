@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from bot.answer.lexicon import known as lexicon_known
+from bot.answer.lexicon import mostly_adjective, mostly_verb, singular
 from bot.retrieval.terms import STOPWORDS, normalise, stem_word
 
 #: Stems of words that frame a question rather than name its subject.
@@ -38,14 +40,14 @@ FRAMING_STEMS = frozenset(
     degre often usual gener overal versus vs cure treat treatment therapi consequ respons also still
     even just realli worth worthwhil option choic instead keep stay look feel tell start end
     induc delay slow protect detect promot prolong shorten enhanc boost worsen allevi reliev
-    greatest largest smallest
+    greatest largest smallest becom seem appear
     """.split()
 )
 #: Words that only glue a question together, beyond the tokenizer's stopwords.
 EXTRA_STOPWORDS = frozenset(
     """
     us among amongst whichever whatever whoever whomever rather sooner anyway etc ie eg yes okay ok
-    please thanks someone anyone everyone everybody somebody anybody something anything everything
+    please thanks someone anyone everyone everybody somebody anybody something anything everything one ones
     """.split()
 )
 #: Adjectives that name who or what stage a question is about: never framing, however common.
@@ -88,6 +90,9 @@ COMMON_VERB_ZIPF = 4.0
 COMMON_ZIPF = 4.8
 #: A term in more than this share of the store's articles narrows nothing: a soft concept.
 SOFT_SHARE = 0.2
+#: A term at least this many stored articles use (or this share of them) is the literature's own word for it.
+LITERATURE_ARTICLES = 5
+LITERATURE_SHARE = 0.005
 #: Zipf frequency (wordfreq: log10 of uses per billion words) below which a word is a domain term.
 EVERYDAY_ZIPF = 2.8
 
@@ -128,6 +133,15 @@ class Concept:
     pattern: str = (
         ""  # for a name with a letter or number ("vitamin D", "hepatitis C"): the words must read so
     )
+    #: the literature's own word for the thing: enough stored articles use it (LITERATURE_ARTICLES, or
+    #: LITERATURE_SHARE of them) that an article about it would too, in this or another name
+    literature: bool = False
+    phrase: str = ""  # the whole noun phrase it stands in, as the question writes it ("irregular heartbeats")
+    modifier: bool = (
+        False  # an everyday adjective ("irregular heartbeats"): named with its phrase, not required
+    )
+    #: other names of the concept's phrase, or of the word alone, that abstracts use ("womb": uterus, uterine)
+    synonyms: tuple[str, ...] = ()
 
 
 def _content_term(word: str) -> str | None:
@@ -156,27 +170,114 @@ def _frames(word: str) -> bool:
     readings = set(getAllLemmas(word))
     if readings == {"ADV"}:
         return True  # "mainly", "especially": adverbs never name a topic
+    if word.endswith("ing") and "VERB" in readings:
+        return False  # a gerund names an activity: "heavy drinking", "cold water swimming"
     if "VERB" in readings and not readings & {"NOUN", "PROPN"}:
         return zipf(word) >= COMMON_VERB_ZIPF  # a rare verb ("manipulated") still narrows the question
     return readings <= {"ADJ", "ADV"} and zipf(word) >= COMMON_ZIPF
 
 
+#: Words that start a noun phrase: a word that may be a verb just before one is the question's verb ("Does air
+#: pressure trigger a rupture?").
+DETERMINERS = frozenset("a an the their its your my our his her this that these those any some".split())
+
+
 def runs(question: str) -> list[list[str]]:
-    """Runs of consecutive content words, in question order (stopwords, framing words, numbers and
-    punctuation end a run: "does yoga reduce back pain" -> [yoga], [back, pain])."""
+    """Runs of consecutive content words, in question order: the noun phrases a question names. Stopwords,
+    framing words, numbers and punctuation end a run ("does yoga reduce back pain" -> [yoga], [back, pain]);
+    so do a possessive ("the weather's air pressure" -> [weather], [air, pressure]) and the question's verb when
+    it can also be a noun: after a plural noun ("do face masks stop flu") or before a determiner ("does air
+    pressure trigger a rupture")."""
     out: list[list[str]] = []
     current: list[str] = []
-    for match in _WORD.finditer(normalise(question)):
-        word = match.group(0)
-        if _content_term(word) is None:
+    words = [_head_of(m.group(0)) for m in _WORD.finditer(normalise(question))]
+    for i, word in enumerate(words):
+        following = words[i + 1] if i + 1 < len(words) else ""
+        before = words[i - 1] if i else ""
+        if (
+            _content_term(word) is None
+            or (current and _verb_here(current[-1], word, following) and not _named(current[-1], word))
+            or _verb_by_neighbours(before, word, following)
+        ):
             if current:
                 out.append(current)
             current = []
             continue
         current.append(word)
+        if "'" in word:  # "weather's": the possessor is a phrase of its own
+            out.append(current)
+            current = []
     if current:
         out.append(current)
     return out
+
+
+#: Nouns English also uses mostly as verbs that often end a compound ("health care", "blood test").
+COMPOUND_HEADS = frozenset("care test check use spread".split())
+
+
+#: Particles that make a phrasal verb of the word before them ("rule out", "go away", "cut down").
+PARTICLES = frozenset("out away off down up".split())
+
+
+def _named(previous: str, word: str) -> bool:
+    """Whether two words are one name WordNet knows ("jet lag"): the second is no verb then."""
+    head = previous.split("'")[0]
+    return lexicon_known(f"{head} {word}")
+
+
+#: Last parts of a hyphenated word that only relate it to its head ("withdrawal-related"); "virus-induced"
+#: says more, and is held whole or as its parts.
+RELATING_STEMS = frozenset({"relat", "associ", "link", "base"})
+
+
+def _head_of(word: str) -> str:
+    """A hyphenated word whose last part only relates it ("withdrawal-related"): its head ("withdrawal"),
+    which is what an abstract names, in any of its wordings ("withdrawal-induced")."""
+    head, _, last = word.rpartition("-")
+    return head if head and last.isalpha() and stem_word(last) in RELATING_STEMS else word
+
+
+def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
+    """A verb told by its neighbours: before a particle ("rule out"), or inflected after a relative pronoun
+    ("a stomach that empties slowly")."""
+    if not word.isalpha() or word in PEOPLE_AND_BODY:
+        return False
+    from lemminflect import getAllLemmas
+
+    verb = getAllLemmas(word).get("VERB")
+    if not verb:
+        return False
+    if following in PARTICLES:
+        return True
+    return before in ("that", "which", "who") and verb[0] != word
+
+
+def _verb_here(previous: str, word: str, following: str) -> bool:
+    """Whether ``word``, after the content word ``previous``, is the question's verb rather than part of a
+    noun phrase: a word English uses mostly as a verb, in its base form ("does magnesium stop leg cramps"),
+    or one that may be a verb after a plural noun ("do face masks help") or before a determiner ("does air
+    pressure trigger a rupture")."""
+    if not word.isalpha() or word.endswith("ing") or word in PEOPLE_AND_BODY:
+        return False
+    from lemminflect import getAllLemmas
+
+    readings = getAllLemmas(word)
+    if "VERB" not in readings:
+        return False
+    if (
+        mostly_verb(word)
+        and readings["VERB"][0] == word
+        and word not in COMPOUND_HEADS
+        and following[:1].isalnum()
+    ):
+        return True  # (a verb has an object or more after it; the last word of a name may not: "jet lag")
+    if lexicon_known(word):
+        return False
+    if following in DETERMINERS:
+        return True
+    before = getAllLemmas(previous.split("'")[0]).get("NOUN", ())
+    return bool(before) and before[0] != previous and previous.endswith("s") and word not in ("s",)
 
 
 def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
@@ -184,6 +285,10 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
     n = max(stats.article_count, 1)
     concepts: dict[str, Concept] = {}
     for number, run in enumerate(runs(question)):
+        written = _as_written(question, run)
+        # an adjective is part of a name WordNet knows whole ("irritable bowel syndrome"), or of a name of
+        # three words or more ("continuous glucose monitors"): no mere modifier then
+        named = len(run) >= 3 or lexicon_known(" ".join(w.split("'")[0] for w in run))
         for position, word in enumerate(run):
             term = _content_term(word)
             if term is None or term in concepts:
@@ -194,6 +299,7 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
             pattern = rf"\b{re.escape(text)}[\s-]?{re.escape(suffix)}\b" if suffix else ""
             looked_for = pattern or rf"(?<![\w-]){re.escape(text)}(?![\w-])"
             found = re.search(looked_for, question, re.IGNORECASE)
+            modifier = not named and _everyday_adjective(text)
             concepts[term] = Concept(
                 text=f"{text} {suffix}" if suffix else text,
                 term=term,
@@ -203,11 +309,34 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 position=position,
                 weight=idf(df, n),
                 known=df > 0,
-                soft=not _population(text) and (df > SOFT_SHARE * n or _too_common(text)),
+                soft=modifier or (not _population(text) and (df > SOFT_SHARE * n or _too_common(text))),
                 domain=is_domain_term(text),
                 population=_population(text),
+                literature=df >= max(LITERATURE_ARTICLES, LITERATURE_SHARE * n),
+                phrase=(found.group(0) if found else text) if suffix and len(run) == 1 else written,
+                modifier=modifier,
             )
     return _compounds(list(concepts.values()))
+
+
+def _as_written(question: str, run: Sequence[str]) -> str:
+    """The run's words as the question writes them (its capitals, hyphens and apostrophes)."""
+    # a word may stand for a hyphenated one whose relating part was dropped ("heart-slowing" -> "heart")
+    words = [re.escape(w.split("'")[0]).replace("\\-", "[-\\s]?") + r"(?:-\w+)?" for w in run]
+    found = re.search(r"(?<![\w-])" + r"(?:'s?)?\W+".join(words) + r"(?![\w-])", question, re.IGNORECASE)
+    return found.group(0) if found else " ".join(w.split("'")[0] for w in run)
+
+
+def _everyday_adjective(word: str) -> bool:
+    """An everyday adjective that only describes ("irregular", "tiny", "accurate"): shown with its phrase,
+    never required on its own. Who or what stage the question is about ("elderly", "chronic") is required."""
+    if word in QUALIFIERS or not word.isalpha() or lexicon_known(word) or _population(word):
+        return False
+    from lemminflect import getAllLemmas
+
+    readings = set(getAllLemmas(word))
+    plain = bool(readings) and readings <= {"ADJ", "ADV"}
+    return (plain or ("ADJ" in readings and mostly_adjective(word))) and zipf(word) >= EVERYDAY_ZIPF
 
 
 def _compounds(concepts: list[Concept]) -> list[Concept]:
@@ -220,9 +349,15 @@ def _compounds(concepts: list[Concept]) -> list[Concept]:
         neighbours = [c.position for c in words] == list(
             range(words[0].position, words[0].position + len(words))
         )
-        if len(words) > 1 and neighbours and all(c.soft and c.text.isalpha() for c in words):
+        # an everyday adjective counts as one of the words: "social media", "bright light"
+        if (
+            len(words) > 1
+            and neighbours
+            and all(c.soft and c.text.isalpha() for c in words)
+            and not all(c.modifier for c in words)
+        ):
             for c in words:
-                out[out.index(c)] = replace(c, soft=False, compound=True)
+                out[out.index(c)] = replace(c, soft=False, compound=True, modifier=False)
     return out
 
 
@@ -244,8 +379,11 @@ def idf(df: int, n: int) -> float:
 
 
 def is_domain_term(word: str) -> bool:
-    """A technical term: rare in everyday English, or an identifier with digits ("covid-19", "il-6")."""
-    return any(ch.isdigit() for ch in word) or zipf(word) < EVERYDAY_ZIPF
+    """A technical term: rare in everyday English (in the form asked or its singular: "heartbeats" is as
+    everyday as "heartbeat"), or an identifier with digits ("covid-19", "il-6")."""
+    if any(ch.isdigit() for ch in word):
+        return True
+    return max(zipf(word), zipf(singular(word))) < EVERYDAY_ZIPF
 
 
 @functools.lru_cache(maxsize=1)
@@ -302,13 +440,16 @@ def name(group: Sequence[Concept]) -> str:
 
 
 def missing_names(missing: Sequence[Concept], every: Sequence[Concept]) -> list[str]:
-    """Names for concepts no evidence covers: a whole phrase when none of it that matters is covered (with
-    the words too common to matter: "heart attack", not "heart"), else just the missing words."""
+    """Names for concepts no evidence covers: always the whole phrase the question wrote ("irritable bowel
+    syndrome", "irregular heartbeats"), never the missing words cut out of it."""
     names = []
     for group in groups(missing):
-        run = [c for c in every if c.run == group[0].run]
-        whole = all(c in missing or c.soft for c in run)
-        named = name(run) if whole else name(group)
+        named = phrase_name(group[0], every)
         if named not in names:
             names.append(named)
     return names
+
+
+def phrase_name(concept: Concept, every: Sequence[Concept]) -> str:
+    """The whole phrase ``concept`` stands in, as the question writes it."""
+    return concept.phrase or name([c for c in every if c.run == concept.run])

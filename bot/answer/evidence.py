@@ -71,6 +71,9 @@ class Words:
         return cls(frozenset(tokenize(written)) | frozenset(tokenize(us)), f"{written}\n{us}")
 
 
+#: Metadata read with an article's words: its title and the MeSH headings indexers gave it ("Leiomyoma" for an
+#: abstract that says "myomas"), so a question's concept is held when the indexing names it.
+INDEXING = ("title", "mesh")
 #: Sentence roles where an abstract states what it found: with the title and the indexing terms, the places
 #: that say what an article is *about* (a word met only in its background or methods may be in passing).
 FOCUS_ROLES = frozenset({"results", "conclusions"})
@@ -102,7 +105,7 @@ def read_articles(
             if len((clean := clean_sentence(s.text)).split()) >= 3
         ]
         meta = article.metadata
-        indexing = [str(meta.get(key) or "") for key in ("title", "mesh")]
+        indexing = [str(meta.get(key) or "") for key in INDEXING]
         findings = [s.text for s in sentences if s.role in FOCUS_ROLES]
         read.append((article, sentences, Words.of(" ".join([*indexing, *chunks])),
                      Words.of(" ".join([*indexing, *findings]))))  # fmt: skip

@@ -17,11 +17,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answer.abstracts import Role
+from bot.answer.abstracts import AbstractSentence, Role, reads_as_method
 from bot.answer.citations import Composed, citations_for
-from bot.answer.concepts import groups, missing_names, name
+from bot.answer.concepts import Concept, groups, name, phrase_name
 from bot.answer.evidence import ArticleEvidence
-from bot.answer.gate import Verdict
+from bot.answer.gate import Verdict, lexically_held
+from bot.answer.lexicon import known as lexicon_known
 from bot.retrieval.terms import tokenize
 from bot.types import REFUSAL
 
@@ -42,6 +43,26 @@ _NULL_RESULT = re.compile(
     r"no\s+(?:significant\s+)?(?:difference|association|effect|benefit|evidence|improvement|change))\b",
     re.IGNORECASE,
 )
+
+
+#: Wording that interprets a finding rather than states it: quoted after the finding it interprets.
+_INTERPRETIVE = re.compile(
+    r"\b(?:may|might|could|suggests?|possibly|probably|potentially|perhaps|warrants?|further\s+(?:studies|"
+    r"research|trials)|should|recommend\w*|we\s+believe|appears?\s+to|seems?\s+to|implications?)\b",
+    re.IGNORECASE,
+)
+
+
+def interpretive(text: str) -> bool:
+    """Whether a sentence interprets (hedges, recommends) rather than reports what was found."""
+    return _INTERPRETIVE.search(text) is not None
+
+
+def quotable(sentence: AbstractSentence) -> bool:
+    """A finding: a results, conclusion or plain sentence that does not describe what was done. Aims,
+    background and methods are never quoted, whatever their label says (a results section's "Ninety
+    patients were enrolled" is method)."""
+    return sentence.role in ROLE_BONUS and not reads_as_method(sentence.text)
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,10 @@ class _Scored:
     @property
     def text(self) -> str:
         return self.evidence.sentences[self.index].text
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"[0-9a-z]+", text.lower()))
 
 
 def _cited(text: str, n: int) -> str:
@@ -119,17 +144,25 @@ class ExtractiveAnswerer:
         strong = [s for value, s in ranked if value >= best - self.params.article_margin]
         limit = PARTIAL_SENTENCES if partial else MAX_SENTENCES
         picked: list[_Scored] = []
+        seen: set[str] = set()
         words = 0
         for sentences in strong[: 1 if partial else MAX_ARTICLES]:
+            # the same sentence is never quoted twice (two records of one abstract, a repeated sentence)
+            sentences = [s for s in sentences if _normal(s.text) not in seen]
+            if not sentences:
+                continue
             finding = sentences[0]
             group = [finding] + [
                 s for s in sentences[1:2] if s.relevance >= finding.relevance - self.params.second_margin
             ]
+            # what was found, then what the authors make of it
+            group.sort(key=lambda s: interpretive(s.text))
             for sentence in group:
                 length = len(sentence.text.split())
                 if len(picked) >= limit or (picked and words + length > MAX_WORDS):
                     break
                 picked.append(sentence)
+                seen.add(_normal(sentence.text))
                 words += length
         return picked
 
@@ -138,7 +171,7 @@ class ExtractiveAnswerer:
         out: list[_Scored] = []
         for i, sentence in enumerate(evidence.sentences):
             bonus = ROLE_BONUS.get(sentence.role)
-            if bonus is None:
+            if bonus is None or not quotable(sentence):
                 continue
             terms = set(tokenize(sentence.text))
             overlap = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
@@ -152,28 +185,96 @@ class ExtractiveAnswerer:
         return out
 
 
+#: A missing concept is said to be absent from the quoted abstracts only when none of them comes this close to
+#: it (the gate's z-score of its nearest sentence): closer, a sentence may state it in other words.
+ABSENT_BELOW_Z = 0.5
+
+
 def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> str:
-    """ "The indexed abstracts discuss A [1], but none of them in connection with B." — what a partial answer
-    lacks, worded by how sure the gate is: a concept some stored article holds but none of these ("in
-    connection with"), a technical term no stored article holds ("mentions"), an everyday word no stored
-    article uses, which may be a lay name for something they do cover ("uses the words")."""
-    phrases = sorted(groups(verdict.covered), key=lambda g: -max(c.weight for c in g))[:MAX_NAMED]
-    covered = _and([name(g) for g in sorted(phrases, key=lambda g: (g[0].run, g[0].position))])
-    covered = covered or "related topics"
-    cites = "".join(f"[{n}]" for n in numbers)
+    """ "The indexed abstracts discuss A [1], but none of them mentions B." — what a partial answer lacks,
+    said only as surely as the evidence allows. "None of them mentions B" is said of a technical term no
+    stored article holds; "none of them in connection with B" of a population, a lettered name ("vitamin D")
+    or a technical term the quoted abstracts neither use, nor name otherwise, nor come close to. A term
+    WordNet knows ("fibroids") has other names, which an abstract may use ("myomas"): never declared absent. Anything else —
+    above all an everyday word ("bile sac", "tablets"), which an abstract may well say differently — is not
+    declared absent: "I could not match “bile sac” to a term in these abstracts"."""
     every = verdict.concepts
-    known = missing_names([c for c in verdict.missing if c.known], every)
-    technical = missing_names([c for c in verdict.missing if not c.known and c.domain], every)
-    everyday = missing_names([c for c in verdict.missing if not c.known and not c.domain], every)
+    covered_runs = [
+        [c for c in every if c.run == run]
+        for run in dict.fromkeys(c.run for c in verdict.covered)
+        if all(c in verdict.covered for c in every if c.run == run and not c.soft)
+    ]
+    named = [r for r in covered_runs if not all(c.soft for c in r)] or covered_runs
+    # who the question is about is named last: what they have or get is the subject
+    named = sorted(named, key=lambda r: (all(c.population for c in r), -max(c.weight for c in r)))[:MAX_NAMED]
+    covered = (
+        _and([_covered_name(r, verdict) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
+    )
+    cites = "".join(f"[{n}]" for n in numbers)
+    absent: list[str] = []
+    unmatched: list[str] = []
+    unknown: list[str] = []
+    for group in groups(verdict.missing):
+        phrase = phrase_name(group[0], every)
+        if phrase in absent + unmatched + unknown:
+            continue
+        if all(c.domain and not c.known and not lexicon_known(c.text) for c in group) and not _clipped(
+            group, verdict
+        ):
+            unknown.append(phrase)
+        elif _surely_absent(group, verdict):
+            absent.append(phrase)
+        else:
+            unmatched.append(phrase)
     clauses = []
-    if known:
-        clauses.append(f"in connection with {_and(known)}")
-    if technical:
-        clauses.append(f"mentions {_and(technical)}")
-    if everyday:
-        clauses.append("uses the words " + _and([f"“{w}”" for w in everyday]))
+    if unknown:
+        clauses.append(f"mentions {_and(unknown)}")
+    if absent:
+        clauses.append(f"in connection with {_and(absent)}")
     where = f"indexed abstracts ({scope})" if scope else "indexed abstracts"
-    return f"The {where} discuss {covered} {cites}, but none of them {', and none '.join(clauses)}."
+    text = f"The {where} discuss {covered} {cites}"
+    text += f", but none of them {', and none '.join(clauses)}." if clauses else "."
+    if unmatched:
+        text += f" I could not match {_or([f'“{w}”' for w in unmatched])} to a term in these abstracts."
+    return text
+
+
+def _covered_name(run: Sequence[Concept], verdict: Verdict) -> str:
+    """The phrase as the question writes it when a quoted abstract holds every word of it ("travel sickness"
+    is not discussed by an abstract on the "sick" euthyroid syndrome), else just the concepts it covers."""
+    words = [c for c in run if not c.modifier]
+    if any(all(lexically_held(c, cover.evidence.words) for c in words) for cover in verdict.coverage):
+        return phrase_name(run[0], verdict.concepts)
+    return name([c for c in run if c in verdict.covered])
+
+
+def _surely_absent(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether the quoted abstracts can be said to lack ``group``: words-only concepts (a population, a
+    lettered name, what a follow-up adds), or technical terms none of them comes close to."""
+    if any(c.population or c.pattern or c.strict for c in group):
+        return True
+    return all(c.domain and not lexicon_known(c.text) for c in group) and _far(group, verdict)
+
+
+def _clipped(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether a quoted abstract holds a longer word the concept may be short for ("strep": streptococcus)."""
+    return any(
+        re.search(rf"\b{re.escape(c.text)}[a-z]{{2,}}", cover.evidence.words.text) is not None
+        for cover in verdict.coverage
+        for c in group
+        if len(c.text) >= 4 and c.text.isalpha()
+    )
+
+
+def _far(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether no quoted abstract comes close to ``group`` (a sentence there may name it otherwise)."""
+    return all(cover.closeness.get(c.text, 0.0) < ABSENT_BELOW_Z for cover in verdict.coverage for c in group)
+
+
+def _or(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _and(items: Sequence[str]) -> str:

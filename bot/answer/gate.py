@@ -49,6 +49,15 @@ class GateParams:
     known_z: float = 0.5
     unknown_relevance: float = 0.55
     unknown_z: float = -math.inf  # for a word no article uses, the article's closeness alone decides
+    # A word the literature itself uses (Concept.literature) is covered by similarity only when it stands out
+    # this far in the article: "radiation" in a radiotherapy abstract (z 1.9), not "fractures" in an
+    # osteochondritis one (0.82)
+    literature_z: float = 1.0
+    # Or, for an everyday word some stored article uses: the article is at least this close and the concept stands out
+    # this far in it ("tablets" in a trial of oral agents added to insulin, z 2.7 at relevance 0.59). Never for
+    # a word no stored article uses ("smartwatch" stands out at z 3.0 in an echocardiography abstract)
+    strong_relevance: float = 0.5
+    strong_z: float = 2.0
     partial_share: float = 0.15  # weight share of the concepts the best article must cover for a partial
     # Below this retrieval relevance an article holds a concept in words only where it says what it is about
     # (title, MeSH, findings); elsewhere in its abstract the word may be in passing.
@@ -66,6 +75,9 @@ class Coverage:
     how: dict[str, str] = field(default_factory=dict)  # concept text -> "lexical" | "semantic"
     missing: list[Concept] = field(default_factory=list)  # hard concepts it does not cover
     share: float = 0.0  # weight share of the hard concepts it covers
+    #: for each missing concept, how far it stands out in the article's sentences (the gap's z-score): a
+    #: concept the article may well state in other words must not be said to be absent from it
+    closeness: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,6 +111,27 @@ def lexically_held(concept: Concept, words: Words) -> bool:
     return any(
         term in terms or any(same_stem(term, t) for t in terms if t[:3] == term[:3])
         for term in _spellings(concept)
+    ) or synonym_held(concept, words)
+
+
+def synonym_held(concept: Concept, words: Words) -> bool:
+    """Whether ``words`` hold one of the concept's other names (:mod:`bot.answer.bridging`): "uterus" for
+    "womb", "diuretic" for "water pills", "CXR" for "chest X-ray"."""
+    return any(_name_held(name, words) for name in concept.synonyms)
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_pattern(name: str) -> re.Pattern[str]:
+    words = re.findall(r"[0-9a-z]+", american(name.lower()))
+    return re.compile(r"(?<![\w-])" + r"[\s-]?".join(map(re.escape, words)) + r"(?:e?s)?(?![\w-])")
+
+
+def _name_held(name: str, words: Words) -> bool:
+    if " " in name or "-" in name or not name.isalpha():
+        return _name_pattern(name).search(words.text) is not None
+    term = tokenize(american(name.lower()))
+    return bool(term) and (
+        term[0] in words.terms or any(same_stem(term[0], t) for t in words.terms if t[:3] == term[0][:3])
     )
 
 
@@ -180,16 +213,27 @@ def assess(
         # "irritable bowel syndrome" is not held by an abstract saying "bowel", nor "social media" by one
         # saying "social support and media coverage"
         for phrase in phrases + compounds:
-            if not phrase_held(phrase, item.words):
+            if not phrase_held(phrase, item.words) and not any(synonym_held(c, item.words) for c in phrase):
                 held = [c for c in held if c not in phrase]
+        # nor "continuous glucose monitors" by one whose words never meet in a sentence
+        apart = [c for p in every if p not in phrases and _apart(p, held, item) for c in p]
+        held = [c for c in held if c not in apart]
         gaps = []
         for group in groups([c for c in hard if c not in held]):
-            blocked = any((c.domain and not c.known) or c.population or c.strict or c.pattern for c in group)
+            blocked = any(
+                (c.domain and not c.known) or c.population or c.strict or c.pattern or c in apart
+                for c in group
+            )
             # a phrase another retrieved abstract holds word for word is the evidence's own name for it: an
             # abstract without it is not about it, however close ("irritable bowel syndrome" in coeliac disease)
-            blocked = blocked or not len(item.cosines) or any(c in p for p in phrases for c in group)
+            blocked = blocked or any(c in p for p in phrases for c in group)
+            # nor is one that holds part of the phrase in words but not the literature's words for the rest: a
+            # diabetes study saying "glucose" is no study of continuous glucose monitors
+            blocked = blocked or any(
+                c.literature and any(c in p and any(o in held for o in p) for p in every) for c in group
+            )
             z = 0.0
-            if not blocked:
+            if len(item.cosines):  # also where it cannot cover: a note must not deny what stands out
                 key = name(group)
                 if key not in named:
                     named[key] = embed([key])[0]
@@ -197,20 +241,42 @@ def assess(
                 z = (float((item.vectors @ named[key]).max()) - float(spread.mean())) / (
                     float(spread.std()) + 1e-6
                 )
-            gaps.append(Gap(tuple(group), all(c.known for c in group), blocked, z))
+            gaps.append(Gap(tuple(group), all(c.known for c in group), blocked or not len(item.cosines), z))
         passing = [c for c in held if not lexically_held(c, item.focus)]
         assessments.append(Assessment(item, held, gaps, passing))
     return hard, assessments
 
 
+def _apart(phrase: Sequence[Concept], held: Sequence[Concept], item: ArticleEvidence) -> bool:
+    """Whether the article holds every word of the question's phrase, but never as the phrase, nor by another
+    name, nor all in one sentence (or its title): the words are there, the thing they name together is not."""
+    if not all(c in held for c in phrase) or phrase_held(phrase, item.words):
+        return False
+    if any(synonym_held(c, item.words) for c in phrase):
+        return False
+    texts = [str(item.article.metadata.get("title") or ""), *(s.text for s in item.sentences)]
+    return not any(all(lexically_held(c, Words.of(text)) for c in phrase) for text in texts)
+
+
 def semantically_held(gap: Gap, relevance: float, params: GateParams) -> bool:
     """Whether an article holds a concept in other words ("windpipe" for "trachea"): it is close to the
     question overall (relevance), and one of its sentences is closer to the concept than the retrieved
-    sentences usually are (the gap's z-score). A technical term no article holds is never held this way."""
+    sentences usually are (the gap's z-score). A technical term no article holds is never held this way; a
+    word the literature itself uses (``Concept.literature``) needs a sentence that stands far out: "fractures"
+    is not covered by an osteochondritis study that never says fracture."""
     if gap.blocked:
         return False
+    if any("-" in c.text and not c.known for c in gap.concepts):
+        # a hyphenated name no stored article uses may be a thing of its own ("time-restricted eating") or a
+        # description ("cholesterol-lowering pills"): only a close article that plainly is about it covers it
+        return relevance >= params.known_relevance and gap.z >= params.strong_z
+    everyday = not any(c.domain for c in gap.concepts)
+    if gap.known and everyday and relevance >= params.strong_relevance and gap.z >= params.strong_z:
+        return True
     if relevance < (params.known_relevance if gap.known else params.unknown_relevance):
         return False
+    if any(c.literature for c in gap.concepts):
+        return gap.z >= params.literature_z
     return gap.z >= (params.known_z if gap.known else params.unknown_z)
 
 
@@ -238,6 +304,7 @@ def decide(
                 cover.how.update(dict.fromkeys((c.text for c in gap.concepts), "semantic"))
             else:
                 cover.missing.extend(gap.concepts)
+                cover.closeness.update(dict.fromkeys((c.text for c in gap.concepts), gap.z))
         cover.missing.sort(key=lambda c: (c.run, c.position))
         cover.share = sum(c.weight for c in hard if c.text in cover.how) / total
         coverage.append(cover)
@@ -250,7 +317,15 @@ def decide(
         covered = [c for c in hard if c not in best.missing]
         return Verdict("partial", concepts, alike, missing=best.missing, covered=covered)
     nowhere = [c for c in hard if not any(c.text in v.how for v in coverage)]
-    return Verdict("refuse", concepts, [], missing=nowhere)
+    # a refusal always names what was not found: when each concept is somewhere but never together, what the
+    # best article lacks
+    return Verdict("refuse", concepts, [], missing=nowhere or best.missing or list(hard))
+
+
+def nothing_found(concepts: Sequence[Concept]) -> Verdict:
+    """The refusal when retrieval found nothing: every concept that narrows the question is missing."""
+    hard = [c for c in concepts if not c.soft] or list(concepts)
+    return Verdict("refuse", list(concepts), [], missing=hard)
 
 
 def judge(

@@ -24,7 +24,11 @@ PROMPT_SPECS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "system": (frozenset({"refusal"}), frozenset()),
     "answer": (frozenset({"question", "passages"}), frozenset({"refusal", "count", "gaps"})),
     "condense": (frozenset({"history", "question"}), frozenset()),
+    "lay_terms": (frozenset({"question"}), frozenset()),
+    "coverage": (frozenset({"phrases", "sentences"}), frozenset()),
 }
+#: Prompts added after LITBOT_PROMPTS_DIR existed: a folder of one's own without them uses the bundled ones.
+LATER_PROMPTS = frozenset({"lay_terms", "coverage"})
 _TAG = re.compile(r"<\s*/?\s*passage", re.IGNORECASE)
 _CITATION = re.compile(r"\s*\[\d+\]")
 
@@ -54,6 +58,8 @@ class Prompts:
     system: str
     answer: str
     condense: str
+    lay_terms: str = ""
+    coverage: str = ""
 
     def system_message(self) -> str:
         return self.system.format(refusal=REFUSAL)
@@ -67,6 +73,12 @@ class Prompts:
     def condense_message(self, history: str, question: str) -> str:
         return self.condense.format(history=history, question=question)
 
+    def lay_terms_message(self, question: str) -> str:
+        return self.lay_terms.format(question=question)
+
+    def coverage_message(self, phrases: str, sentences: str) -> str:
+        return self.coverage.format(phrases=phrases, sentences=sentences)
+
 
 def load_prompts(settings: Settings) -> Prompts:
     """Read and check every prompt file; any problem is a ConfigError naming the file."""
@@ -74,6 +86,8 @@ def load_prompts(settings: Settings) -> Prompts:
     texts: dict[str, str] = {}
     for stem, (required, optional) in PROMPT_SPECS.items():
         path = folder / f"{stem}.md"
+        if stem in LATER_PROMPTS and not path.exists():
+            path = default_prompts_dir() / f"{stem}.md"
         hint = "fix it or unset LITBOT_PROMPTS_DIR to use the bundled prompts"
         try:
             text = path.read_text(encoding="utf-8")

@@ -23,6 +23,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<=[a-z]{2})ys(?=e[sd]?\b|ing\b)"), "yz"),  # analysed, dialysing (not "analysis")
     (re.compile(r"(?<=[a-z]{2}[bcdfghklmnpstv])re(?=s?\b)"), "er"),  # centre, fibres, litre (not "are")
     (re.compile(r"ogue\b"), "og"),  # catalogue
+    (re.compile(r"\bdisc(?=s?\b)"), "disk"),  # intervertebral disc / disk
 )
 
 

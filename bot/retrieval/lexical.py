@@ -171,6 +171,16 @@ class LexicalSearch:
             tantivy.Query.term_set_query(self.index.schema, "slot", slots), 0.0
         )
 
+    def texts_for(self, query: str, limit: int) -> list[str]:
+        """The title and text of the ``limit`` articles best matching ``query`` (bot.answer.bridging)."""
+        hits = self.search(query, limit)
+        rows = self.articles(slots=list(hits))
+        return [
+            " ".join([str(row.metadata.get("title") or ""), *row.texts])
+            for slot in hits
+            if (row := rows.get(slot))
+        ]
+
     # --- articles --------------------------------------------------------------------------------------------
     def articles(
         self, slots: Sequence[int] = (), article_ids: Sequence[str] = ()

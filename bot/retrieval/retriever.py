@@ -100,13 +100,19 @@ class Retriever:
         filters: Filters | None = None,
         mode: Mode = "hybrid",
         apply_floor: bool = True,
+        expansion: str = "",
+        dense_expansion: bool = False,
     ) -> list[RetrievedArticle]:
-        """The ``k`` best articles for ``query``; [] when nothing passes the relevance floor."""
+        """The ``k`` best articles for ``query``; [] when nothing passes the relevance floor. ``expansion``
+        holds other names of the question's concepts (bot.answer.bridging): the lexical side looks for them
+        too, the dense side embeds the question as asked."""
         if not query.strip() or k < 1:
             return []
         with self.store.reading():  # one turn at a shared store: its reads wait for one write at most
             index = self.lexical_index()
-            evidence = self.gather(query, index, max(3 * k, MIN_POOL), filters, mode)
+            evidence = self.gather(
+                query, index, max(3 * k, MIN_POOL), filters, mode, expansion, dense_expansion
+            )
         terms = set(tokenize(query))
         results: list[tuple[str, float, float]] = []
         ranked = rank(evidence, mode, self.params)
@@ -158,7 +164,14 @@ class Retriever:
         return notes
 
     def gather(
-        self, query: str, index: LexicalSearch, pool: int, filters: Filters | None, mode: Mode
+        self,
+        query: str,
+        index: LexicalSearch,
+        pool: int,
+        filters: Filters | None,
+        mode: Mode,
+        expansion: str = "",
+        dense_expansion: bool = False,
     ) -> Evidence:
         """Candidates within ``filters``: the ``pool`` best articles of each side, each with both scores.
 
@@ -169,11 +182,14 @@ class Retriever:
         allowed = _allowed(index, filters)
         if allowed is not None and allowed.empty():
             return evidence
-        lexical = index.search(query, pool, allowed) if mode != "dense" else {}
+        words = f"{query} {expansion}" if expansion else query
+        lexical = index.search(words, pool, allowed) if mode != "dense" else {}
         chosen: dict[str, None] = dict.fromkeys(hit.article_id for hit in lexical.values())
         scores = {hit.article_id: hit for hit in lexical.values()}
         if mode != "lexical":
-            vector = self.embedder.embed_query(query)
+            vector = self.embedder.embed_query(
+                f"{query} ({expansion})" if dense_expansion and expansion else query
+            )
             n = min(int(pool * DENSE_CHUNKS_PER_ARTICLE), index.chunk_count)
             found = nearest_chunks(self.store, vector, n, _dense_where(filters, allowed))
             evidence.dense_missing = min((s for _, s in found), default=0.0) if len(found) == n else 0.0
@@ -187,7 +203,7 @@ class Retriever:
                 _add_dense(evidence, dict.fromkeys(missing, 0), chunk_cosines(self.store, vector, chunk_ids))
             dense_only = [slots[a] for a in evidence.dense_chunks if a not in chosen and a in slots]
             if mode == "hybrid" and dense_only:
-                scores.update((hit.article_id, hit) for hit in index.score(query, dense_only).values())
+                scores.update((hit.article_id, hit) for hit in index.score(words, dense_only).values())
             chosen.update(dict.fromkeys(a for a in evidence.dense_chunks if a in slots or a in scores))
         for aid in chosen:
             cosines = evidence.dense_chunks.get(aid)

@@ -1,0 +1,88 @@
+"""Everyday and technical names of one thing, from WordNet: "voice box" / "larynx", "water pill" / "diuretic",
+"kidney" / "renal", "heart attack" / "myocardial infarction".
+
+Abstracts name things in the field's words; people ask in their own. The table
+(``data/wordnet-medical.tsv``, derived once from WordNet 3.0 by ``bench/wordnet_lexicon.py``, shipped with litbot
+so nothing is downloaded) holds WordNet's synonym sets of bodily things, conditions, procedures, drugs and
+devices, with the adjectives that pertain to them. A name is looked up whole ("heart attack"), then by its
+singular ("water pills" -> "water pill"). Only *more technical* names are returned: a synonym at least as common
+in everyday English as the name itself ("heart" -> "pump") would match abstracts about something else.
+
+The table also lists the words English uses mostly as verbs ("stop", "ease"): a question's concepts are the
+things it names, and "Does magnesium stop leg cramps?" names magnesium and leg cramps.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from importlib import resources
+
+#: A synonym this common in English (wordfreq Zipf) names too many things to stand for a medical one
+#: ("pump", "nerve", "break"); names of several words and hyphenated ones are specific whatever their words.
+COMMON_SYNONYM_ZIPF = 4.0
+
+
+@functools.cache
+def _table() -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
+    synonyms: dict[str, list[str]] = {}
+    kinds: dict[str, set[str]] = {"verb": set(), "adj": set()}
+    text = resources.files("bot.answer").joinpath("data/wordnet-medical.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        kind, _, rest = line.partition("\t")
+        if kind == "syn":
+            # a name marked "*" has this meaning in its first or second sense: only those are looked up
+            names = rest.split("|")
+            plain = [n.rstrip("*") for n in names]
+            for name in names:
+                if name.endswith("*"):
+                    synonyms.setdefault(name[:-1], []).extend(n for n in plain if n != name[:-1])
+        elif kind in kinds:
+            kinds[kind].add(rest)
+    return {k: tuple(dict.fromkeys(v)) for k, v in synonyms.items()}, {
+        k: frozenset(v) for k, v in kinds.items()
+    }
+
+
+def mostly_verb(word: str) -> bool:
+    """Whether English uses ``word`` (lower-case) mostly as a verb ("stop", "ease", "lower")."""
+    return word in _table()[1]["verb"]
+
+
+def mostly_adjective(word: str) -> bool:
+    """Whether English uses ``word`` (lower-case) mostly as an adjective ("heavy", "irregular")."""
+    return word in _table()[1]["adj"]
+
+
+def singular(phrase: str) -> str:
+    """The phrase with its last word made singular ("water pills" -> "water pill")."""
+    from lemminflect import getAllLemmas
+
+    head, _, last = phrase.rpartition(" ")
+    lemma = getAllLemmas(last).get("NOUN", (last,))[0] if last.isalpha() else last
+    return f"{head} {lemma}" if head else lemma
+
+
+def technical_names(phrase: str, zipf: Callable[[str], float]) -> tuple[str, ...]:
+    """WordNet's other names for ``phrase`` (lower-case) that are no more common in English than it is."""
+    table = _table()[0]
+    found = table.get(phrase) or table.get(singular(phrase)) or ()
+    if not found:
+        return ()
+    own = zipf(phrase) if " " not in phrase else 0.0
+    return tuple(
+        name
+        for name in found
+        if (" " in name or "-" in name or zipf(name) < COMMON_SYNONYM_ZIPF)
+        and (" " in phrase or zipf(name) <= max(own, COMMON_SYNONYM_ZIPF))
+    )
+
+
+def known(phrase: str) -> bool:
+    """Whether ``phrase`` is a WordNet name of a bodily thing, condition, procedure, drug or device."""
+    table = _table()[0]
+    return phrase in table or singular(phrase) in table
+
+
+def warm_up() -> None:
+    _table()
