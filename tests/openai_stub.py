@@ -199,6 +199,9 @@ class _Server(ThreadingHTTPServer):
     stub: OpenAIStub
 
 
+#: What an unscripted side request reports it used (a real server reports usage; 0/0 would read as "not
+#: reported", and litbot would count the tokens itself).
+SIDE_USAGE = (30, 1)
 #: The side requests litbot makes for plain-language questions (bot/answer/lay_llm.py), told apart by the first
 #: line of their prompt files: they have queues of their own, so scripts for the answer stay in order.
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
@@ -220,6 +223,7 @@ class OpenAIStub:
         self.requests: list[Request] = []
         self.side_replies: dict[str, deque[Reply]] = {name: deque() for name in SIDE_PROMPTS}
         self.side_requests: dict[str, list[Request]] = {name: [] for name in SIDE_PROMPTS}
+        self.side_used: list[tuple[int, int] | None] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -251,8 +255,16 @@ class OpenAIStub:
                 with self._lock:
                     self.side_requests[name].append(request)
                     queue = self.side_replies[name]
-                    return queue.popleft() if queue else Reply("none", usage=(0, 0))
+                    reply = queue.popleft() if queue else Reply("none", usage=SIDE_USAGE)
+                    self.side_used.append(reply.usage)
+                    return reply
         return None
+
+    def side_tokens(self) -> tuple[int, int]:
+        """(prompt, completion) tokens the side requests so far reported: what an answer's usage adds."""
+        with self._lock:
+            used = [u for u in self.side_used if u is not None]
+            return sum(u[0] for u in used), sum(u[1] for u in used)
 
     def __enter__(self) -> OpenAIStub:
         self._thread.start()

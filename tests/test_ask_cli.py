@@ -107,7 +107,9 @@ def test_llm_mode_json_and_errors(
     payload = json.loads(out)
     assert payload["mode"] == "llm" and payload["answer"] == "Few players wear it [1]. Coaches doubt it [1]."
     check_contract(payload)
-    assert payload["usage"]["prompt_tokens"] == 120 and payload["usage"]["cost_usd"] > 0
+    assert (
+        payload["usage"]["prompt_tokens"] == 120 + stub.side_tokens()[0] and payload["usage"]["cost_usd"] > 0
+    )
 
     stub.script(Reply(status=500))
     code, out, err = run(RUGBY)

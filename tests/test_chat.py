@@ -91,7 +91,9 @@ def test_condense_prompt_rewrites_follow_ups_in_llm_mode(store_settings: Setting
     )
     session = handler.new_session()
     session.ask(RUGBY)
+    before = stub.side_tokens()
     follow = session.ask("and what do coaches think of it?")
+    side = [a - b for a, b in zip(stub.side_tokens(), before, strict=True)]  # lay-term/coverage requests
 
     condense = stub.requests[1]
     assert condense.body["stream"] is True  # streamed: a slow local model would trip the per-read timeout
@@ -106,8 +108,8 @@ def test_condense_prompt_rewrites_follow_ups_in_llm_mode(store_settings: Setting
     )
     assert follow.text == "Coaches are less convinced than players [1]."
     assert follow.usage is not None and (follow.usage.prompt_tokens, follow.usage.completion_tokens) == (
-        140,
-        18,
+        140 + side[0],
+        18 + side[1],
     )
     stats = handler.stats()
     assert stats["mode"] == "llm" and stats["llm_model"] == "gpt-4o-mini"

@@ -75,9 +75,15 @@ def test_good_answer_is_streamed_cited_and_costed(store_settings: Settings, stub
     assert answer.citations[0].url == "https://pubmed.ncbi.nlm.nih.gov/11867487/"
     assert check_consistent(answer.text, answer.citations)
     assert len(tokens) > 3 and "".join(tokens) == answer.text
-    assert answer.usage is not None
-    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (1000, 200)
-    assert answer.usage.cost_usd == pytest.approx(1000 * 0.15e-6 + 200 * 0.60e-6)
+    assert answer.usage is not None and not answer.usage.estimated
+    side_prompt, side_completion = stub.side_tokens()  # the lay-term and coverage requests, if any were made
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (
+        1000 + side_prompt,
+        200 + side_completion,
+    )
+    assert answer.usage.cost_usd == pytest.approx(
+        (1000 + side_prompt) * 0.15e-6 + (200 + side_completion) * 0.60e-6, abs=1e-6
+    )  # costs are added rounded to a millionth of a dollar
     assert set(answer.timings) >= {"retrieve", "generate", "total"}
 
     request = stub.requests[-1]

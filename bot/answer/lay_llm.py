@@ -82,7 +82,10 @@ def bounded(
 
     cost = cost_usd(llm.model_name, result.prompt_tokens, result.completion_tokens)
     usage = Usage(
-        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, cost_usd=cost
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost_usd=cost,
+        estimated=result.estimated,
     )
     return Bounded(result.text, usage)
 
