@@ -29,7 +29,8 @@ from ingest.limits import MAX_CHUNKS
 from ingest.settings import Settings
 from ingest.sources import read_input
 from ingest.sources.inputs import STDIN
-from ingest.store import ArticleStore, ChunkRecord, Metadata, store_fault, writable
+from ingest.store import ArticleStore, ChunkRecord, Metadata, writable
+from ingest.store_faults import store_fault
 from ingest.store_lock import WRITER_LOCK
 
 log = logging.getLogger(__name__)
@@ -522,7 +523,8 @@ def ingest_inputs(
     if report.chunks and not ingestor.settings.uses_server:
         # What was written must have left the vector index files sound (Chroma may log a failure to apply
         # its log to them and carry on): say so now, not at the next question.
-        from ingest.store import damaged, vector_index_problem
+        from ingest.index_guard import vector_index_problem
+        from ingest.store_faults import damaged
 
         if problem := vector_index_problem(ingestor.settings):
             raise damaged(ingestor.settings, problem)

@@ -14,7 +14,6 @@ import atexit
 import logging
 import os
 import shutil
-import sqlite3
 import tempfile
 import threading
 import time
@@ -28,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ingest.errors import CollectionMissing, StoreError, StoreUnavailable, printable
+from ingest.index_guard import vector_index_problem
 from ingest.settings import Settings
+from ingest.store_faults import damaged, is_connection_error, store_fault
 from ingest.store_lock import StoreLock, Turn, ingest_running, store_lock
 
 if TYPE_CHECKING:
@@ -41,15 +42,6 @@ MODEL_KEY = "litbot_embedding_model"
 _REOPEN_LOCK = threading.Lock()
 _GENERATIONS: dict[str, int] = {}  # embedded store path -> times its client was reopened in this process
 REVISION_KEY = "litbot_revision"
-#: What Chroma says when its vector index and its database disagree (chromadb 1.5's local executor and segments).
-_INDEX_ERRORS = (
-    "error finding id",
-    "error getting embedding",
-    "error loading hnsw index",
-    "hnsw segment",
-    "hnswindex",
-    "error reading hnsw",
-)
 Metadata = dict[str, str | int | float | bool]
 
 
@@ -127,49 +119,6 @@ def readable_copy(folder: Path) -> Path:
         "the store at %s is read-only: reading from a temporary copy (%.0f MB)", folder, size / 1024**2
     )
     return copy / "chroma"
-
-
-def store_fault(settings: Settings, exc: BaseException) -> StoreError:
-    """One line on what went wrong with the store and what to do, from whatever Chroma raised."""
-    if isinstance(exc, StoreError):
-        return exc
-    where = settings.store_label
-    text = " ".join(str(exc).split())
-    lowered = text.lower()
-    if not settings.uses_server:
-        try:
-            free = shutil.disk_usage(settings.chroma_path).free
-        except OSError:
-            free = None
-        if "disk is full" in lowered or "no space" in lowered or (free is not None and free < 32 * 1024**2):
-            shown = f" ({free / 1024**2:.0f} MB free)" if free is not None else ""
-            return StoreError(
-                f"the disk holding the store at {where} is full{shown}",
-                "free some space, then run the same command again: what was written so far is consistent",
-            )
-    if not settings.uses_server and not (settings.chroma_path / "chroma.sqlite3").exists():
-        return StoreError(
-            f"the store at {where} changed under litbot (its database is gone)",
-            "run the command again; if it persists, ingest again into a fresh store",
-        )
-    if "readonly database" in lowered or "read-only" in lowered:
-        return StoreError(f"the store at {where} is read-only", "ingesting needs write access to its folder")
-    if any(sign in lowered for sign in _INDEX_ERRORS):
-        return StoreError(
-            f"the store at {where} is damaged: its vector index does not match its database ({text[:120]})",
-            "run `litbot check` for details and `litbot repair` to rebuild it (no intact article is lost)",
-        )
-    if "not a database" in lowered or "malformed" in lowered:
-        return StoreError(
-            f"the store at {where} is damaged (its database file is not a database)",
-            "restore the folder from a backup, or delete it and ingest again",
-        )
-    if "does not exist" in lowered or "no such table" in lowered or "unable to open" in lowered:
-        return StoreError(
-            f"the store at {where} changed under litbot (its database or collection is gone)",
-            "run the command again; if it persists, ingest again into a fresh store",
-        )
-    return StoreError(f"Chroma error on {where}: {text[:300]}")
 
 
 class ArticleStore:
@@ -493,7 +442,7 @@ class ArticleStore:
                 self._generation = current
 
     def _translate(self, exc: BaseException) -> StoreError:
-        if self.settings.chroma_host and _is_connection_error(exc):
+        if self.settings.chroma_host and is_connection_error(exc):
             return StoreUnavailable(
                 f"the Chroma server at {self.settings.store_label} did not answer",
                 "check that `chroma run` is up; litbot reconnects on the next request",
@@ -517,20 +466,6 @@ def _drop_system(identifier: str) -> None:
             system.stop()
         except Exception:  # a half-broken system: the new one replaces it anyway
             log.debug("stopping the stale Chroma system failed", exc_info=True)
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    import httpx
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, httpx.TransportError | ConnectionError | OSError):
-            return True
-        text = str(seen).lower()
-        if "connect" in text or "could not reach" in text:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def open_store(settings: Settings, embedding_model: str, create: bool = True) -> ArticleStore:
@@ -609,51 +544,6 @@ def reset_client(settings: Settings) -> None:
         _drop_system(str(settings.chroma_path))
         if lock is not None:
             _GENERATIONS[str(lock.folder)] = _GENERATIONS.get(str(lock.folder), 0) + 1
-
-
-#: Up to this many vectors, a process reads the index files whole when it first opens the store (~4 ms per
-#: 1,000 vectors); larger ones only after a process died during its turn (always: header and sizes).
-THOROUGH_MAX_ELEMENTS = 250_000
-
-
-def vector_index_problem(settings: Settings, first: bool = False, suspect: bool = False) -> str | None:
-    """What is wrong with an embedded store's vector index files (None: nothing): checked before Chroma loads
-    them, since it crashes the process on damaged ones. Header and sizes always; every element and neighbour
-    list after a process died during its turn at the store (``suspect``), and at a process's ``first`` look
-    unless the index is larger than THOROUGH_MAX_ELEMENTS."""
-    from ingest import chroma_files, hnsw_files
-
-    try:
-        db = chroma_files.connect(settings.chroma_path)
-    except chroma_files.LayoutUnknown:
-        return None  # a new store, or one Chroma itself will report on
-    try:
-        found = chroma_files.collection(db, settings.collection)
-    except (chroma_files.LayoutUnknown, sqlite3.DatabaseError):
-        return None
-    finally:
-        db.close()
-    if found is None:
-        return None
-    folder = settings.chroma_path / found.vector_segment
-    problem = hnsw_files.quick_problem(folder, found.dimension)
-    if (
-        problem is None
-        and (first or suspect)
-        and found.dimension
-        and (folder / hnsw_files.HEADER).exists()
-        and (suspect or hnsw_files.read_header(folder).count <= THOROUGH_MAX_ELEMENTS)
-    ):
-        problems = hnsw_files.scan(folder, found.dimension).problems
-        problem = problems[0] if problems else None
-    return problem
-
-
-def damaged(settings: Settings, problem: str) -> StoreError:
-    return StoreError(
-        f"the store at {settings.store_label} is damaged: its vector index {problem}",
-        "run `litbot check` for details and `litbot repair` to rebuild it (no intact article is lost)",
-    )
 
 
 def _lock_for(settings: Settings) -> StoreLock | None:
