@@ -215,8 +215,11 @@ async def scenario(world):
         started = time.monotonic()
         before = len(world.recorder.sent)
         await world.ask(question)
-        texts = " ".join(s.content or "" for s in world.recorder.sent[before:])
-        failed = any(sign in texts for sign in ("Something went wrong", "the store at", "Chroma error"))
+        sent = world.recorder.sent[before:]
+        texts = " ".join(s.content or "" for s in sent)
+        answered = any(s.kind == "followup" and ("Extractive answer" in (s.content or "")
+                                                 or "couldn't find" in (s.content or "")) for s in sent)
+        failed = not answered or any(sign in texts for sign in ("Something went wrong", "the store at", "Chroma error"))
         print(json.dumps({"question": question, "seconds": time.monotonic() - started,
                           **({"error": texts[:300]} if failed else {})}), flush=True)
 
