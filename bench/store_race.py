@@ -16,7 +16,9 @@ processes of ``--articles`` SciFact abstracts (each writer its own slice), and `
 - the store, opened afresh: `litbot check --json` must find nothing wrong, and the store must equal one built
   without readers (``reference``: same articles and content hashes, same chunk ids and texts, vectors equal to
   1e-4, the lexical index holding the same articles with the same hashes);
-- the latency of each answer, split into those asked while an ingest ran and those after (quiet).
+- the latency of each answer (its own `timings.total`), split into those asked while an ingest ran and those
+  after; and, once before the rounds, each question's latency on a copy of the template with nothing else
+  running (the quiet baseline): the target is p95 during an ingest ≤ one write batch + 1 s above it.
 
 Prints one line per round and a summary (``--json`` for one JSON object); exit status 1 if anything failed.
 Needs ../shared/data (SciFact, PubMedQA questions) or ``--scifact``/``--questions-file``.
@@ -408,6 +410,27 @@ def chroma_server(folder: Path) -> Iterator[tuple[str, int]]:
         log.close()
 
 
+def quiet_baseline(
+    template: Path, asked: Sequence[str], base_env: dict[str, str], options: argparse.Namespace, work: Path
+) -> list[float]:
+    """Each question's time on a copy of the template with nothing else running: what "a quiet question"
+    costs, for the latency target (a reader that outlasts the ingest measures quiet questions too)."""
+    folder = work / "baseline"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(template, folder)
+    env = store_env(base_env, folder / "chroma", folder / "data")
+    with ExitStack() as stack:
+        if options.server:
+            host, port = stack.enter_context(chroma_server(folder / "chroma"))
+            env |= {"LITBOT_CHROMA_HOST": host, "LITBOT_CHROMA_PORT": str(port)}
+        done = run(["chat", "--json"], env, input="\n".join(asked) + "\n", timeout=3600)
+    times = [json.loads(line)["timings"]["total"] for line in done.stdout.splitlines() if '"timings"' in line]
+    if len(times) != len(asked):
+        raise SystemExit(f"the quiet baseline answered {len(times)} of {len(asked)}: {done.stderr[-500:]}")
+    shutil.rmtree(folder, ignore_errors=True)
+    return times
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
@@ -462,6 +485,13 @@ def main() -> int:
         reference = store_contents(store_env(base_env, reference_dir / "chroma", reference_dir / "data"))
         if "error" in reference:
             raise SystemExit(f"the reference store cannot be read: {reference['error']}")
+        baseline = quiet_baseline(template, asked, base_env, options, work)
+        print(
+            f"quiet baseline (the template, nothing else running): median {statistics.median(baseline):.3f} s, "
+            f"p95 {percentile(baseline, 0.95):.3f} s",
+            file=sys.stderr if options.json else sys.stdout,
+            flush=True,
+        )
         rounds = []
         for number in range(1, options.rounds + 1):
             result = race_round(number, template, corpora, asked, reference, base_env, options, work)
@@ -496,6 +526,9 @@ def main() -> int:
         "damaged_stores": sum(not r.check_ok or not r.equal_to_reference for r in rounds),
         "busy_p95_s": percentile(busy_all, 0.95),
         "busy_median_s": statistics.median(busy_all) if busy_all else None,
+        "baseline_median_s": statistics.median(baseline),
+        "baseline_p95_s": percentile(baseline, 0.95),
+        "busy_p95_over_baseline_median_s": (percentile(busy_all, 0.95) or 0) - statistics.median(baseline),
         "quiet_median_s": statistics.median(quiet_all) if quiet_all else None,
         "quiet_p95_s": percentile(quiet_all, 0.95),
         "write_batch_p95_s": percentile(batches, 0.95),
