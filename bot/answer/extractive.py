@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from bot.answer.abstracts import AbstractSentence, Role, reads_as_method
 from bot.answer.citations import Composed, citations_for
-from bot.answer.concepts import Concept, groups, name, phrase_name
+from bot.answer.concepts import Concept, groups, name, phrase_name, zipf
 from bot.answer.evidence import ArticleEvidence
 from bot.answer.gate import Verdict, lexically_held
 from bot.answer.lexicon import known as lexicon_known
@@ -188,16 +188,21 @@ class ExtractiveAnswerer:
 #: A missing concept is said to be absent from the quoted abstracts only when none of them comes this close to
 #: it (the gate's z-score of its nearest sentence): closer, a sentence may state it in other words.
 ABSENT_BELOW_Z = 0.5
+#: A word rarer than this in everyday English (wordfreq Zipf; 0 = never seen) that no stored article uses is a
+#: coined technical name ("lecanemab" 0, "tofacitinib" 1.2), not an everyday one ("puffers" 1.7, "whipple" 2.7).
+COINED_BELOW_ZIPF = 1.5
 
 
 def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> str:
     """ "The indexed abstracts discuss A [1], but none of them mentions B." — what a partial answer lacks,
-    said only as surely as the evidence allows. "None of them mentions B" is said of a technical term no
-    stored article holds; "none of them in connection with B" of a population, a lettered name ("vitamin D")
-    or a technical term the quoted abstracts neither use, nor name otherwise, nor come close to. A term
-    WordNet knows ("fibroids") has other names, which an abstract may use ("myomas"): never declared absent. Anything else —
-    above all an everyday word ("bile sac", "tablets"), which an abstract may well say differently — is not
-    declared absent: "I could not match “bile sac” to a term in these abstracts"."""
+    said only as surely as the evidence allows. Nothing a quoted abstract holds in words (though not where it
+    says what it is about: "… discuss laparoscopy [1] and mention pregnancy."), comes close to, or holds a
+    longer form of is declared absent: a sentence there may say it otherwise. Else "none of them mentions B" is said of a technical term no stored
+    article holds; "none of them in connection with B" of a population, a lettered name ("vitamin D") or a
+    technical term WordNet does not know. A term WordNet knows ("fibroids") has other names, which an
+    abstract may use ("myomas"), and anything else — above all an everyday word ("bile sac", "tablets"),
+    which an abstract may well say differently — is never declared absent: "I could not match “bile sac” to
+    a term in these abstracts"."""
     every = verdict.concepts
     covered_runs = [
         [c for c in every if c.run == run]
@@ -214,13 +219,18 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
     absent: list[str] = []
     unmatched: list[str] = []
     unknown: list[str] = []
+    passing: list[str] = []
     for group in groups(verdict.missing):
         phrase = phrase_name(group[0], every)
-        if phrase in absent + unmatched + unknown:
+        if phrase in absent + unmatched + unknown + passing:
             continue
-        if all(c.domain and not c.known and not lexicon_known(c.text) for c in group) and not _clipped(
-            group, verdict
-        ):
+        if _in_passing(group, verdict):  # held in words, though not where the abstract says what it is about
+            passing.append(phrase)
+        elif _coined(group) and not _clipped(group, verdict):  # a name no stored article uses
+            unknown.append(phrase)
+        elif _resembled(group, verdict):  # a quoted abstract may say it otherwise: never declared absent
+            unmatched.append(phrase)
+        elif all(c.domain and not c.known and not lexicon_known(c.text) for c in group):
             unknown.append(phrase)
         elif _surely_absent(group, verdict):
             absent.append(phrase)
@@ -233,6 +243,8 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
         clauses.append(f"in connection with {_and(absent)}")
     where = f"indexed abstracts ({scope})" if scope else "indexed abstracts"
     text = f"The {where} discuss {covered} {cites}"
+    if passing:  # said as plainly as the words are there: whether they are the finding is for the reader
+        text += f" and mention {_and(passing)}"
     text += f", but none of them {', and none '.join(clauses)}." if clauses else "."
     if unmatched:
         text += f" I could not match {_or([f'“{w}”' for w in unmatched])} to a term in these abstracts."
@@ -249,11 +261,67 @@ def _covered_name(run: Sequence[Concept], verdict: Verdict) -> str:
 
 
 def _surely_absent(group: Sequence[Concept], verdict: Verdict) -> bool:
-    """Whether the quoted abstracts can be said to lack ``group``: words-only concepts (a population, a
-    lettered name, what a follow-up adds), or technical terms none of them comes close to."""
+    """Whether the quoted abstracts can be said to lack ``group`` (which none of them resembles): words-only
+    concepts (a population, a lettered name, what a follow-up adds), or technical terms WordNet does not
+    know (it would know other names for them)."""
     if any(c.population or c.pattern or c.strict for c in group):
         return True
-    return all(c.domain and not lexicon_known(c.text) for c in group) and _far(group, verdict)
+    return all(c.domain and not lexicon_known(c.text) for c in group)
+
+
+def _coined(group: Sequence[Concept]) -> bool:
+    """Whether ``group`` is a technical name no stored article uses and everyday English does not know
+    ("lecanemab", "tofacitinib"): an abstract close to it is no sign that it says the same otherwise (the
+    embedding model reads such a name as pieces, and finds them anywhere)."""
+    return all(
+        c.domain and not c.known and not lexicon_known(c.text) and zipf(c.text) < COINED_BELOW_ZIPF
+        for c in group
+    )
+
+
+def _resembled(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether a quoted abstract may hold ``group`` in other words, so that saying "none of them …" could
+    deny what a sentence below says: one comes close to it (a sentence there stands out towards it: "asthma
+    puffers" and metered-dose inhalers; not for who the question is about or a lettered name, which only
+    words tell apart), holds a longer word it may be short for ("strep": streptococcus), a word of the same
+    root ("Aboriginal": Aborigines), or is about the birth of the babies asked about."""
+    words_only = any(
+        c.population or c.pattern or c.strict for c in group
+    )  # similarity cannot tell them apart
+    return (
+        (not words_only and not _far(group, verdict))
+        or _clipped(group, verdict)
+        or _same_root(group, verdict)
+        or _born(group, verdict)
+    )
+
+
+#: Abstracts about births are about babies being born ("birth-weights for Aborigines", "the time of delivery").
+_BIRTH = re.compile(r"\b(?:births?|born|birth-?weights?|deliver(?:y|ies|ed))\b")
+
+
+def _born(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether ``group`` names babies and a quoted abstract is about their birth."""
+    return any("infant" in c.population for c in group) and any(
+        _BIRTH.search(cover.evidence.words.text) is not None for cover in verdict.coverage
+    )
+
+
+def _in_passing(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether a quoted abstract holds ``group`` in words, though not where it says what it is about ("a
+    second baby" in a study of first pregnancies): too little to count as covered, too much to deny."""
+    return any(lexically_held(c, cover.evidence.words) for cover in verdict.coverage for c in group)
+
+
+def _same_root(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether a quoted abstract holds a word beginning as a long concept word does, but for its last three
+    letters ("aboriginal": aborigines, "anaesthetist": anaesthesia)."""
+    return any(
+        re.search(rf"\b{re.escape(c.text[: len(c.text) - 3])}", cover.evidence.words.text) is not None
+        for cover in verdict.coverage
+        for c in group
+        if len(c.text) >= 9 and c.text.isalpha()
+    )
 
 
 def _clipped(group: Sequence[Concept], verdict: Verdict) -> bool:
