@@ -494,3 +494,21 @@ def test_a_partial_note_never_denies_what_the_quoted_abstract_says_otherwise(
     assert says in note
     phrase = says.split("“")[-1].split("”")[0]
     assert f"none of them in connection with {phrase}" not in note and f"mentions {phrase}" not in note
+
+
+def test_an_abstract_about_births_is_not_said_to_lack_pregnancy_or_babies(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    verdict = bridged_verdict("Is laparoscopy safe during pregnancy?", [LAPAROSCOPY], index, embedder, 0.45)
+    assert gap_sentence(verdict, [1]).endswith("none of them in connection with pregnancy.")
+    # the same abstract, had it said what happened at birth: pregnancy is no longer declared absent
+    RECORDS["born"] = {
+        **RECORDS[LAPAROSCOPY],
+        "abstract": RECORDS[LAPAROSCOPY]["abstract"] + " Head size at birth.",
+    }
+    try:
+        verdict = bridged_verdict("Is laparoscopy safe during pregnancy?", ["born"], index, embedder, 0.45)
+    finally:
+        del RECORDS["born"]
+    assert verdict.outcome == "partial" and verdict.missing_text == ["pregnancy"]
+    assert "none of them" not in gap_sentence(verdict, [1])

@@ -284,7 +284,7 @@ def _resembled(group: Sequence[Concept], verdict: Verdict) -> bool:
     deny what a sentence below says: one comes close to it (a sentence there stands out towards it: "asthma
     puffers" and metered-dose inhalers; not for who the question is about or a lettered name, which only
     words tell apart), holds a longer word it may be short for ("strep": streptococcus), a word of the same
-    root ("Aboriginal": Aborigines), or is about the birth of the babies asked about."""
+    root ("Aboriginal": Aborigines), or speaks of birth when babies or pregnancy are asked about."""
     words_only = any(
         c.population or c.pattern or c.strict for c in group
     )  # similarity cannot tell them apart
@@ -296,13 +296,14 @@ def _resembled(group: Sequence[Concept], verdict: Verdict) -> bool:
     )
 
 
-#: Abstracts about births are about babies being born ("birth-weights for Aborigines", "the time of delivery").
+#: Abstracts about births are about babies being born and pregnancies ending ("birth-weights for Aborigines", "the
+#: time of delivery", "head circumference at birth").
 _BIRTH = re.compile(r"\b(?:births?|born|birth-?weights?|deliver(?:y|ies|ed))\b")
 
 
 def _born(group: Sequence[Concept], verdict: Verdict) -> bool:
-    """Whether ``group`` names babies and a quoted abstract is about their birth."""
-    return any("infant" in c.population for c in group) and any(
+    """Whether ``group`` names babies or pregnancy and a quoted abstract speaks of birth."""
+    return any({"infant", "pregnant"} & set(c.population) for c in group) and any(
         _BIRTH.search(cover.evidence.words.text) is not None for cover in verdict.coverage
     )
 
