@@ -460,6 +460,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep every round's store")
     parser.add_argument("--server", action="store_true", help="serve each round's store with `chroma run`")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--rounds-file", type=Path, help="append each round's figures here (JSONL) as it ends"
+    )
     options = parser.parse_args()
 
     from tests.embeddings_stub import EmbeddingsStub
@@ -509,6 +512,9 @@ def main() -> int:
                 file=sys.stderr if options.json else sys.stdout,
                 flush=True,
             )
+            if options.rounds_file:  # each round as it ends: a long run cut short keeps what it measured
+                with options.rounds_file.open("a", encoding="utf-8") as rounds_file:
+                    rounds_file.write(json.dumps({"baseline": baseline, **asdict(result)}) + "\n")
     busy_all = [x for r in rounds for x in r.busy_latencies]
     quiet_all = [x for r in rounds for x in r.quiet_latencies]
     batches = [x for r in rounds for x in r.write_batch_seconds]
