@@ -197,9 +197,9 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
     """ "The indexed abstracts discuss A [1], but none of them mentions B." — what a partial answer lacks,
     said only as surely as the evidence allows. Nothing a quoted abstract holds in words (though not where it
     says what it is about: "… discuss laparoscopy [1] and mention pregnancy."), comes close to, or holds a
-    longer form of is declared absent: a sentence there may say it otherwise. Else "none of them mentions B" is said of a technical term no stored
-    article holds; "none of them in connection with B" of a population, a lettered name ("vitamin D") or a
-    technical term WordNet does not know. A term WordNet knows ("fibroids") has other names, which an
+    longer form of is declared absent: a sentence there may say it otherwise. Else "none of them mentions B"
+    is said of a technical term no stored article holds; "none of them in connection with B" of a population,
+    a lettered name ("vitamin D") or a technical term WordNet does not know. A term WordNet knows ("fibroids") has other names, which an
     abstract may use ("myomas"), and anything else — above all an everyday word ("bile sac", "tablets"),
     which an abstract may well say differently — is never declared absent: "I could not match “bile sac” to
     a term in these abstracts"."""
@@ -285,9 +285,8 @@ def _resembled(group: Sequence[Concept], verdict: Verdict) -> bool:
     puffers" and metered-dose inhalers; not for who the question is about or a lettered name, which only
     words tell apart), holds a longer word it may be short for ("strep": streptococcus), a word of the same
     root ("Aboriginal": Aborigines), or speaks of birth when babies or pregnancy are asked about."""
-    words_only = any(
-        c.population or c.pattern or c.strict for c in group
-    )  # similarity cannot tell them apart
+    # similarity cannot tell children from adults, nor vitamin D from vitamin E
+    words_only = any(c.population or c.pattern or c.strict for c in group)
     return (
         (not words_only and not _far(group, verdict))
         or _clipped(group, verdict)
@@ -316,7 +315,7 @@ def _in_passing(group: Sequence[Concept], verdict: Verdict) -> bool:
 
 def _same_root(group: Sequence[Concept], verdict: Verdict) -> bool:
     """Whether a quoted abstract holds a word beginning as a long concept word does, but for its last three
-    letters ("aboriginal": aborigines, "anaesthetist": anaesthesia)."""
+    letters ("aboriginal": aborigines, "arthritic": arthritis)."""
     return any(
         re.search(rf"\b{re.escape(c.text[: len(c.text) - 3])}", cover.evidence.words.text) is not None
         for cover in verdict.coverage
