@@ -12,7 +12,8 @@ and committed. Run it again only to change what is kept:
 
 Kept: noun synsets with two or more names in the lexicographer files of the body, states (diseases), processes
 and substances, and those of acts, artifacts, attributes and phenomena whose hypernyms are medical (a procedure, a
-drug, a device, a condition) and of times whose gloss is (menopause); each with the adjectives that pertain to it ("renal" for
+drug, a device, a condition) of times whose gloss is (menopause), and the doctors, specialists and nurses (with the field each practises:
+"heart specialist" / cardiologist / cardiology); each with the adjectives that pertain to it ("renal" for
 "kidney") and, for a condition, the conditions it has as parts ("heart attack" / "myocardial infarction").
 """
 
@@ -26,6 +27,9 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parents[1] / "bot" / "answer" / "data"
 ALWAYS = {"08", "22", "26", "27"}  # noun.body, noun.process, noun.state, noun.substance
 FILTERED = {"04", "06", "07", "19", "28"}  # act, artifact, attribute, phenomenon, time
+PERSONS = "18"  # noun.person: kept for those who give care ("eye doctor" / ophthalmologist)
+CAREGIVERS = {"medical_practitioner", "medical_specialist", "nurse", "health_professional"}
+FIELDS = "09"  # noun.cognition: a caregiver's field ("cardiologist" / cardiology)
 ANCHORS = {
     "drug", "medicine", "medication", "medical_instrument", "medical_procedure", "surgery", "surgical_procedure",
     "diagnostic_procedure", "diagnostic_test", "therapy", "medical_care", "contraceptive",
@@ -98,12 +102,23 @@ def main(folder: Path) -> None:
     kept = []
     chosen: list[tuple[str, list[str], list[str], str]] = []
     for offset, (lex, names, pointers, gloss) in nouns.items():
-        if lex not in ALWAYS | FILTERED:
+        if lex == PERSONS:
+            # a doctor, specialist or nurse (no named person: an instance), with the field they practise
+            if any(symbol == "@i" for symbol, _, _ in pointers) or not ancestors(offset) & CAREGIVERS:
+                continue
+        elif lex not in ALWAYS | FILTERED:
             continue
         gloss_counts = lex == "28" and LIFE_STAGE.search(gloss)  # a time of life: menopause, puberty
         if lex in FILTERED and not (ancestors(offset) & ANCHORS or gloss_counts):
             continue
         words = [readable(n) for n in names] + pertaining.get(offset, [])
+        if lex == PERSONS:
+            words += [
+                readable(n)
+                for s, t, p in pointers
+                if s == "+" and p == "n" and nouns[t][0] == FIELDS
+                for n in nouns[t][1]
+            ]
         if lex == "26":  # a condition and the diseases that are part of it: heart attack / MI
             words += [
                 readable(n)
@@ -117,9 +132,11 @@ def main(folder: Path) -> None:
     # a name is looked up in one meaning only: its most frequent sense among those kept ("heart": the organ,
     # not courage; "glass": never methamphetamine; "inflammation": not fervour); it is marked "*" there
     best: dict[str, tuple[int, str]] = {}
-    for offset, lemmas, _, _ in chosen:
+    for offset, lemmas, _, lex in chosen:
         for lemma in lemmas:
             rank = ranks.get((lemma, offset), 99)
+            if lex == PERSONS and rank > 1:
+                continue  # "resident", "intern", "analyst": a caregiver only where that is what the word means first
             if rank < best.get(lemma, (100, ""))[0]:
                 best[lemma] = (rank, offset)
     for offset, lemmas, words, _ in chosen:
@@ -131,9 +148,9 @@ def main(folder: Path) -> None:
     for line in (folder / "cntlist.rev").read_text(encoding="latin-1").splitlines():
         key, _, count = line.split()
         lemma, _, rest = key.partition("%")
-        pos = {"1": "n", "2": "v", "3": "a", "5": "a"}.get(rest[:1])
-        if pos and "_" not in lemma:
-            counts[lemma][pos] += int(count)
+        sense = {"1": "n", "2": "v", "3": "a", "5": "a"}.get(rest[:1])
+        if sense and "_" not in lemma:
+            counts[lemma][sense] += int(count)
     verbs = sorted(w for w, c in counts.items() if c["v"] > 2 * c["n"] and c["v"] >= 3)
     adjectives_ = sorted(w for w, c in counts.items() if c["a"] > 2 * c["n"] and c["a"] >= 3)
     OUT.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import pytest
 
 from bot.answer.abbreviations import definitions
 from bot.answer.bridging import Bridges, bridge
-from bot.answer.concepts import key_concepts, missing_names, runs
+from bot.answer.concepts import key_concepts, missing_names, runs, zipf
 from bot.answer.evidence import ArticleEvidence, Words, read_articles
 from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
 from bot.answer.gate import (
@@ -29,6 +29,7 @@ from bot.answer.gate import (
     phrase_held,
     question_phrases,
 )
+from bot.answer.lexicon import technical_names
 from bot.answer.spelling import american
 from bot.retrieval.lexical import LexicalSearch
 from ingest.embeddings import MiniLMEmbedder
@@ -512,3 +513,54 @@ def test_an_abstract_about_births_is_not_said_to_lack_pregnancy_or_babies(
         del RECORDS["born"]
     assert verdict.outcome == "partial" and verdict.missing_text == ["pregnancy"]
     assert "none of them" not in gap_sentence(verdict, [1])
+
+
+# --- plain-language questions, round 3 ------------------------------------------------------------------------
+def test_concepts_are_never_prepositions_or_a_participle_with_its_object(index: LexicalSearch) -> None:
+    assert runs("Is stomach cancer in Korean patients unlike stomach cancer in American patients?")[:2] == [
+        ["stomach", "cancer"],
+        ["korean"],
+    ]
+    assert ["metal", "rod"] in runs("Is a metal rod inside the thigh bone better than a hip screw?")
+    # a participle after a noun, with its object, is a verb: "gallstones blocking an infected bile duct"
+    blocking = runs("After gallstones blocking an infected bile duct are cleared, does a nose tube help?")
+    assert blocking[:2] == [["gallstones"], ["bile", "duct"]]
+    # a gerund that starts a phrase names an activity, object or not
+    assert ["screening"] in runs("Is screening the elderly for dementia worthwhile?")
+    # "result" frames like "outcome": "a high result on the blood test" is about the blood test
+    concepts = key_concepts("Is a high result on the CRP test linked to appendicitis?", index)
+    assert "result" not in [c.text for c in concepts]
+    assert [c.text for c in concepts if not c.soft] == ["crp", "appendicitis"]
+
+
+def test_everyday_names_of_who_a_question_is_about(index: LexicalSearch) -> None:
+    concepts = {
+        c.text: c for c in key_concepts("Is a child's weight tied to their mum's weight in old age?", index)
+    }
+    assert "matern" in concepts["mum"].population and "mother" in concepts["mum"].population
+    assert "elder" in concepts["old"].population
+    words = Words.of("Maternal BMI was associated with offspring BMI in elderly cohorts.")
+    assert lexically_held(concepts["mum"], words) and lexically_held(concepts["old"], words)
+
+
+def test_a_technical_name_after_the_kind_of_thing_it_is_is_what_is_asked(index: LexicalSearch) -> None:
+    """ "the blood pressure medicine telmisartan": an abstract about telmisartan need not call it that."""
+    concepts = key_concepts("Does the blood pressure medicine telmisartan protect the liver in rats?", index)
+    hard = [c.text for c in concepts if not c.soft]
+    assert hard == ["telmisartan", "liver", "rats"]
+    assert {c.phrase for c in concepts if c.text in ("blood", "medicine", "telmisartan")} == {
+        "blood pressure medicine telmisartan"
+    }
+    # without the name, the description is what is asked
+    assert "medicine" in [
+        c.text for c in key_concepts("Does blood pressure medicine protect the liver?", index)
+    ]
+
+
+def test_doctors_specialists_and_nurses_have_their_technical_names() -> None:
+    assert {"ophthalmologist", "ophthalmology"} <= set(technical_names("eye doctors", zipf))
+    assert "cardiologist" in technical_names("heart specialist", zipf)
+    assert "general practitioner" in technical_names("gp", zipf)
+    # only where that is what the word means first: a resident lives somewhere, an analyst analyses
+    assert technical_names("resident", zipf) == () and technical_names("analyst", zipf) == ()
+

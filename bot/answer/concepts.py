@@ -38,7 +38,7 @@ FRAMING_STEMS = frozenset(
     involv right wrong true fals import signific well way type kind thing someth anyth anyon someon
     peopl person patient human mean much mani lot less fewer greater higher lowest highest amount level
     degre often usual gener overal versus vs cure treat treatment therapi consequ respons also still
-    even just realli worth worthwhil option choic instead keep stay look feel tell start end
+    even just realli worth worthwhil option choic instead keep stay look feel tell start end result
     induc delay slow protect detect promot prolong shorten enhanc boost worsen allevi reliev
     greatest largest smallest becom seem appear
     """.split()
@@ -48,6 +48,8 @@ EXTRA_STOPWORDS = frozenset(
     """
     us among amongst whichever whatever whoever whomever rather sooner anyway etc ie eg yes okay ok
     please thanks someone anyone everyone everybody somebody anybody something anything everything one ones
+    unlike like via onto toward towards besides beside near amid amidst per upon within without beyond
+    despite throughout underneath regarding concerning across along around except inside outside
     """.split()
 )
 #: Adjectives that name who or what stage a question is about: never framing, however common.
@@ -79,8 +81,8 @@ POPULATIONS = (
     "child children childhood kid kids paediatric pediatric schoolchildren preschool",
     "infant infants baby babies newborn newborns neonate neonates neonatal",
     "adolescent adolescents adolescence teen teens teenager teenagers youth juvenile",
-    "elderly older aged geriatric seniors senior octogenarians nonagenarians",
-    "woman women female females maternal mothers",
+    "elderly old older aged geriatric seniors senior octogenarians nonagenarians",
+    "woman women female females maternal mother mothers mum mums mom moms",
     "man men male males",
     "pregnancy pregnancies pregnant gestation gestational antenatal prenatal obstetric",
 )
@@ -250,6 +252,8 @@ def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
         return False
     if following in PARTICLES:
         return True
+    if word.endswith("ing") and following in DETERMINERS and _content_term(before) and not _frames(before):
+        return True  # a participle with its object after a noun: "gallstones blocking an infected bile duct"
     return before in ("that", "which", "who") and verb[0] != word
 
 
@@ -316,7 +320,32 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 phrase=(found.group(0) if found else text) if suffix and len(run) == 1 else written,
                 modifier=modifier,
             )
-    return _compounds(list(concepts.values()))
+    return _named_kinds(_compounds(list(concepts.values())))
+
+
+#: Words that say what kind of thing a name is ("the bladder medicine oxybutynin", "the blood thinner warfarin").
+KIND_HEADS = frozenset(
+    """
+    medicine medicines medication medications drug drugs pill pills tablet tablets capsule capsules
+    injection injections jab jabs vaccine vaccines painkiller painkillers antibiotic antibiotics supplement
+    supplements cream creams spray sprays inhaler inhalers thinner thinners
+    """.split()
+)
+
+
+def _named_kinds(concepts: list[Concept]) -> list[Concept]:
+    """A technical name the store holds, after everyday words saying what kind of thing it is ("the bladder
+    medicine oxybutynin"): the name is what the question asks about; the description is named with it but not
+    required (an abstract about oxybutynin need not call it a bladder medicine)."""
+    out = list(concepts)
+    for run in {c.run for c in concepts}:
+        words = sorted((c for c in concepts if c.run == run), key=lambda c: c.position)
+        if len(words) < 2 or not (words[-1].domain and words[-1].known) or words[-2].text not in KIND_HEADS:
+            continue
+        for c in words[:-1]:
+            if not c.domain and not c.population:
+                out[out.index(c)] = replace(c, soft=True, modifier=True, compound=False)
+    return out
 
 
 def _as_written(question: str, run: Sequence[str]) -> str:
