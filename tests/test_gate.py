@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from bot.answer.concepts import key_concepts, missing_names, runs, zipf
 from bot.answer.evidence import ArticleEvidence, Words, read_articles
 from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
 from bot.answer.gate import (
+    DEFAULT_GATE,
+    Gap,
     Verdict,
     assess,
     judge,
@@ -28,6 +30,7 @@ from bot.answer.gate import (
     nothing_found,
     phrase_held,
     question_phrases,
+    semantically_held,
 )
 from bot.answer.lexicon import technical_names
 from bot.answer.spelling import american
@@ -564,3 +567,17 @@ def test_doctors_specialists_and_nurses_have_their_technical_names() -> None:
     # only where that is what the word means first: a resident lives somewhere, an analyst analyses
     assert technical_names("resident", zipf) == () and technical_names("analyst", zipf) == ()
 
+
+def test_part_of_a_phrase_is_covered_by_similarity_only_in_an_article_very_close_to_the_question(
+    index: LexicalSearch,
+) -> None:
+    """ "heart rhythm" where the abstract says "heart" and "cardiac arrhythmia" (the oxybutynin study,
+    relevance 0.83) is covered; "continuous glucose monitors" where a diabetes study says "glucose" (0.64) is
+    not, however far "monitors" stands out in it (z 2.98)."""
+    concepts = {c.text: c for c in key_concepts("Does oxybutynin upset the heart rhythm?", index)}
+    rhythm = replace(concepts["rhythm"], literature=True)
+    gap = Gap((rhythm,), known=True, blocked=False, z=1.6, part=True)
+    assert semantically_held(gap, 0.83, DEFAULT_GATE)
+    assert not semantically_held(gap, 0.64, DEFAULT_GATE)
+    assert not semantically_held(replace(gap, z=0.8), 0.83, DEFAULT_GATE)  # it must stand out still
+    assert not semantically_held(replace(gap, z=2.98), 0.64, DEFAULT_GATE)

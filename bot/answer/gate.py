@@ -53,6 +53,9 @@ class GateParams:
     # this far in the article: "radiation" in a radiotherapy abstract (z 1.9), not "fractures" in an
     # osteochondritis one (0.82)
     literature_z: float = 1.0
+    # The rest of its phrase held in words, a part the literature names is covered by similarity only in an
+    # article this close to the question (Gap.part)
+    part_relevance: float = 0.7
     # Or, for an everyday word some stored article uses: the article is at least this close and the concept stands out
     # this far in it ("tablets" in a trial of oral agents added to insulin, z 2.7 at relevance 0.59). Never for
     # a word no stored article uses ("smartwatch" stands out at z 3.0 in an echocardiography abstract)
@@ -183,6 +186,10 @@ class Gap:
     # D": C is close but not it), what a follow-up adds, a phrase another retrieved abstract holds as a phrase.
     blocked: bool
     z: float  # how far the concept stands out in the article's sentences (z over all retrieved sentences)
+    #: the rest of a phrase the article holds in words, the literature's word for this part not: "monitors"
+    #: where a diabetes study says "glucose" (no study of continuous glucose monitors) — covered only by an
+    #: article very close to the question ("rhythm" in the oxybutynin study of cardiac arrhythmia)
+    part: bool = False
 
 
 @dataclass
@@ -229,7 +236,7 @@ def assess(
             blocked = blocked or any(c in p for p in phrases for c in group)
             # nor is one that holds part of the phrase in words but not the literature's words for the rest: a
             # diabetes study saying "glucose" is no study of continuous glucose monitors
-            blocked = blocked or any(
+            part = not blocked and any(
                 c.literature and any(c in p and any(o in held for o in p) for p in every) for c in group
             )
             z = 0.0
@@ -241,7 +248,9 @@ def assess(
                 z = (float((item.vectors @ named[key]).max()) - float(spread.mean())) / (
                     float(spread.std()) + 1e-6
                 )
-            gaps.append(Gap(tuple(group), all(c.known for c in group), blocked or not len(item.cosines), z))
+            gaps.append(
+                Gap(tuple(group), all(c.known for c in group), blocked or not len(item.cosines), z, part)
+            )
         passing = [c for c in held if not lexically_held(c, item.focus)]
         assessments.append(Assessment(item, held, gaps, passing))
     return hard, assessments
@@ -266,6 +275,8 @@ def semantically_held(gap: Gap, relevance: float, params: GateParams) -> bool:
     is not covered by an osteochondritis study that never says fracture."""
     if gap.blocked:
         return False
+    if gap.part:
+        return relevance >= params.part_relevance and gap.z >= params.literature_z
     if any("-" in c.text and not c.known for c in gap.concepts):
         # a hyphenated name no stored article uses may be a thing of its own ("time-restricted eating") or a
         # description ("cholesterol-lowering pills"): only a close article that plainly is about it covers it
