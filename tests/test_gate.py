@@ -581,3 +581,13 @@ def test_part_of_a_phrase_is_covered_by_similarity_only_in_an_article_very_close
     assert not semantically_held(gap, 0.64, DEFAULT_GATE)
     assert not semantically_held(replace(gap, z=0.8), 0.83, DEFAULT_GATE)  # it must stand out still
     assert not semantically_held(replace(gap, z=2.98), 0.64, DEFAULT_GATE)
+
+
+def test_a_word_asked_twice_keeps_its_other_names_in_its_second_phrase(index: LexicalSearch) -> None:
+    """ "a failing heart ... a heart specialist": "heart" is one concept (of the first phrase), and
+    "specialist" alone in the second still goes by the names of "heart specialist"."""
+    question = "With a failing heart, is a heart specialist better than a family doctor?"
+    concepts = {c.text: c for c in bridge(key_concepts(question, index), index)}
+    assert concepts["specialist"].phrase == "heart specialist"
+    assert {"cardiologist", "cardiology"} <= set(concepts["specialist"].synonyms)
+    assert lexically_held(concepts["specialist"], Words.of("Patients seen in cardiology clinics survived."))

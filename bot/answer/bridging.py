@@ -68,6 +68,12 @@ def bridge(
                 for concept in span:
                     if names and not found[concept.text]:
                         found[concept.text] = list(names)
+            for concept in words:
+                # a word the question used before stands in an earlier run only: "a failing heart ... a heart
+                # specialist" leaves "specialist" alone in its run, but its phrase is still "heart specialist"
+                written = concept.phrase.lower().replace("'s", "")
+                if not found[concept.text] and written != phrase and " " in written:
+                    found[concept.text] = list(technical_names(written, zipf))
         if bridges.abbreviations and texts is not None and _worth_expanding(phrase):
             whole = found[words[0].text] if len(words) == 1 else []
             extra: list[str] = []
