@@ -28,7 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-from bot.answer.concepts import Concept, groups, missing_names, name
+from bot.answer.concepts import QUALIFIERS, Concept, groups, missing_names, name
 from bot.answer.evidence import ArticleEvidence, Words
 from bot.answer.spelling import american
 from bot.retrieval.terms import same_stem, tokenize
@@ -144,6 +144,42 @@ def question_phrases(concepts: Sequence[Concept]) -> list[list[Concept]]:
     return [group for group in groups([c for c in concepts if not c.population]) if len(group) > 1]
 
 
+def described_populations(concepts: Sequence[Concept]) -> list[list[Concept]]:
+    """Who a question is about, with the words before it that say which of them ("overweight mums"), when the
+    question names other people too ("… feed their overweight children"): there the words must be said of
+    these people, not only of the others."""
+    people = [c for c in concepts if c.population]
+    described = []
+    for group in groups(concepts):
+        for i, concept in enumerate(group):
+            if concept.population and i and not group[i - 1].population:
+                start = i
+                while start and not group[start - 1].population:
+                    start -= 1
+                if any(other.population != concept.population for other in people):
+                    described.append(group[start : i + 1])
+    return described
+
+
+def _said_of_others(
+    described: Sequence[Concept], people: Sequence[Concept], held: Sequence[Concept], item: ArticleEvidence
+) -> bool:
+    """Whether the article holds the words that describe the question's people ("overweight mums") never
+    with them in one sentence, but with others the question names ("many children underestimated their
+    degree of overweight"): a study of overweight children that mentions mothers is no study of overweight
+    mothers."""
+    if not _apart(described, held, item):
+        return False
+    who = described[-1]
+    words = [c for c in described if c is not who]
+    others = [c for c in people if c.population != who.population]
+    texts = [str(item.article.metadata.get("title") or ""), *(s.text for s in item.sentences)]
+    return any(
+        all(lexically_held(c, w) for c in words) and any(lexically_held(o, w) for o in others)
+        for w in map(Words.of, texts)
+    )
+
+
 def phrase_held(phrase: Sequence[Concept], words: Words) -> bool:
     """Whether ``words`` hold the phrase's concepts as neighbours, in some form of each ("irritable bowel
     syndromes"). When one retrieved abstract does, an abstract holding only some of the words elsewhere
@@ -213,6 +249,7 @@ def assess(
     named: dict[str, np.ndarray] = {}
     assessments = []
     every = question_phrases(hard)
+    described = described_populations(hard)
     phrases = [p for p in every if any(phrase_held(p, e.words) for e in evidence)]
     compounds = [p for p in every if all(c.compound for c in p)]
     for item in evidence:
@@ -224,6 +261,7 @@ def assess(
                 held = [c for c in held if c not in phrase]
         # nor "continuous glucose monitors" by one whose words never meet in a sentence
         apart = [c for p in every if p not in phrases and _apart(p, held, item) for c in p]
+        apart += [c for p in described if _said_of_others(p, hard, held, item) for c in p if not c.population]
         held = [c for c in held if c not in apart]
         gaps = []
         for group in groups([c for c in hard if c not in held]):
@@ -239,6 +277,9 @@ def assess(
             part = not blocked and any(
                 c.literature and any(c in p and any(o in held for o in p) for p in every) for c in group
             )
+            # which kind or stage of it ("primary eosinophilic esophagitis") similarity cannot tell apart
+            blocked = blocked or (part and any(c.text in QUALIFIERS for c in group))
+            part = part and not blocked
             z = 0.0
             if len(item.cosines):  # also where it cannot cover: a note must not deny what stands out
                 key = name(group)
