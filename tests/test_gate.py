@@ -536,6 +536,15 @@ def test_concepts_are_never_prepositions_or_a_participle_with_its_object(index: 
     assert [c.text for c in concepts if not c.soft] == ["crp", "appendicitis"]
 
 
+def test_an_ordinal_or_quantity_saying_when_or_how_much_is_no_concept(index: LexicalSearch) -> None:
+    def named(question: str) -> list[str]:
+        return [c.text for c in key_concepts(question, index)]
+
+    assert "first" not in named("Do babies on propranolol need a heart tracing first?")
+    assert "half" not in named("Is neck pain still there half a year on?")
+    assert "first" in named("Is a first episode of depression different in midlife?")
+
+
 def test_everyday_names_of_who_a_question_is_about(index: LexicalSearch) -> None:
     concepts = {
         c.text: c for c in key_concepts("Is a child's weight tied to their mum's weight in old age?", index)
@@ -544,6 +553,21 @@ def test_everyday_names_of_who_a_question_is_about(index: LexicalSearch) -> None
     assert "elder" in concepts["old"].population
     words = Words.of("Maternal BMI was associated with offspring BMI in elderly cohorts.")
     assert lexically_held(concepts["mum"], words) and lexically_held(concepts["old"], words)
+
+
+def test_words_of_age_name_people_only_when_they_describe_people(index: LexicalSearch) -> None:
+    """ "old people", "older women", "the elderly" say who is asked about; "the old plain metal stent" and
+    "children aged 5" do not ask about the elderly."""
+
+    def people(question: str) -> set[str]:
+        return {c.text for c in key_concepts(question, index) if c.population}
+
+    assert people("Do feeding tubes help very old people live longer?") == {"old"}
+    assert people("Do older women break their hips more often?") == {"older", "women"}
+    assert people("Is depression common in the elderly?") == {"elderly"}
+    assert people("For older heart attack patients in shock, is a big hospital better?") == {"older"}
+    assert people("For heart patients who bleed easily, is the old plain metal stent safer?") == set()
+    assert people("Do children aged 5 to 10 snore?") == {"children"}
 
 
 def test_a_technical_name_after_the_kind_of_thing_it_is_is_what_is_asked(index: LexicalSearch) -> None:
@@ -583,6 +607,24 @@ def test_part_of_a_phrase_is_covered_by_similarity_only_in_an_article_very_close
     assert not semantically_held(replace(gap, z=2.98), 0.64, DEFAULT_GATE)
 
 
+def test_which_kind_or_stage_of_a_thing_is_never_covered_by_similarity(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """ "primary eosinophilic esophagitis" is not held by a study of eosinophilic esophagitis that never says
+    primary, however close: similarity cannot tell primary from secondary, acute from chronic."""
+    question = "Is mucosal fragility a sign of primary eosinophilic esophagitis?"
+    study = Retrieved("pmid:1", {"title": "Mucosal fragility in eosinophilic esophagitis"},
+                      ["RESULTS: Mucosal fragility was seen in most patients with eosinophilic esophagitis."], 0.9)  # fmt: skip
+    evidence = read_articles(
+        [study], embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    concepts = key_concepts(question, index)
+    assert {"primary", "eosinophilic", "esophagitis"} <= {c.text for c in concepts}
+    _, (assessment,) = assess(question, concepts, evidence, embedder.embed_documents)
+    (gap,) = [g for g in assessment.gaps if "primary" in {c.text for c in g.concepts}]
+    assert gap.blocked and not gap.part and not semantically_held(gap, 0.9, DEFAULT_GATE)
+
+
 def test_a_word_asked_twice_keeps_its_other_names_in_its_second_phrase(index: LexicalSearch) -> None:
     """ "a failing heart ... a heart specialist": "heart" is one concept (of the first phrase), and
     "specialist" alone in the second still goes by the names of "heart specialist"."""
@@ -591,3 +633,29 @@ def test_a_word_asked_twice_keeps_its_other_names_in_its_second_phrase(index: Le
     assert concepts["specialist"].phrase == "heart specialist"
     assert {"cardiologist", "cardiology"} <= set(concepts["specialist"].synonyms)
     assert lexically_held(concepts["specialist"], Words.of("Patients seen in cardiology clinics survived."))
+
+
+def test_words_that_describe_one_group_of_people_must_be_said_of_that_group(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """ "Overweight mums … their overweight children": a study whose overweight are the children and which
+    mentions mothers elsewhere holds no overweight mothers; where only one group is asked about, the study's
+    own population is who its words describe ("obese individuals" in a study of children)."""
+    question = (
+        "Do overweight mums feed their overweight children differently from mums who are a normal weight?"
+    )
+
+    def held(question: str, text: str) -> set[str]:
+        article = Retrieved("pmid:1", {"title": ""}, [f"RESULTS: {text}"], 0.5)
+        evidence = read_articles(
+            [article], embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+        )
+        _, (assessment,) = assess(question, key_concepts(question, index), evidence, embedder.embed_documents)
+        return {c.text for c in assessment.lexical}
+
+    others = "Many children underestimated their degree of overweight. Their mothers were asked about meals."
+    assert "overweight" not in held(question, others) and {"mums", "children"} <= held(question, others)
+    assert "overweight" in held(question, "Overweight mothers restricted their children's food more often.")
+    assert "overweight" in held(question, "Mothers of overweight children were often overweight themselves.")
+    single = "Do obese children have asthma more often?"
+    assert {"obese", "children"} <= held(single, "Obese individuals wheezed more. The cohort were children.")

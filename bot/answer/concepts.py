@@ -200,6 +200,7 @@ def runs(question: str) -> list[list[str]]:
             _content_term(word) is None
             or (current and _verb_here(current[-1], word, following) and not _named(current[-1], word))
             or _verb_by_neighbours(before, word, following)
+            or _adverbial(current, word, following)
         ):
             if current:
                 out.append(current)
@@ -238,6 +239,14 @@ def _head_of(word: str) -> str:
     which is what an abstract names, in any of its wordings ("withdrawal-induced")."""
     head, _, last = word.rpartition("-")
     return head if head and last.isalpha() and stem_word(last) in RELATING_STEMS else word
+
+
+def _adverbial(current: Sequence[str], word: str, following: str) -> bool:
+    """An ordinal or a quantity that says when or how much, not what: "a heart tracing *first*" (after a
+    phrase, before no noun; "a first episode" names one), "*half* a year on"."""
+    if word == "first":
+        return bool(current) and not following[:1].isalpha()
+    return word == "half" and following in DETERMINERS
 
 
 def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
@@ -303,7 +312,8 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
             pattern = rf"\b{re.escape(text)}[\s-]?{re.escape(suffix)}\b" if suffix else ""
             looked_for = pattern or rf"(?<![\w-]){re.escape(text)}(?![\w-])"
             found = re.search(looked_for, question, re.IGNORECASE)
-            modifier = not named and _everyday_adjective(text)
+            population = _population(text) if _names_people(question, run, position) else ()
+            modifier = not named and _everyday_adjective(text, population)
             concepts[term] = Concept(
                 text=f"{text} {suffix}" if suffix else text,
                 term=term,
@@ -313,9 +323,9 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 position=position,
                 weight=idf(df, n),
                 known=df > 0,
-                soft=modifier or (not _population(text) and (df > SOFT_SHARE * n or _too_common(text))),
+                soft=modifier or (not population and (df > SOFT_SHARE * n or _too_common(text))),
                 domain=is_domain_term(text),
-                population=_population(text),
+                population=population,
                 literature=df >= max(LITERATURE_ARTICLES, LITERATURE_SHARE * n),
                 phrase=(found.group(0) if found else text) if suffix and len(run) == 1 else written,
                 modifier=modifier,
@@ -356,10 +366,10 @@ def _as_written(question: str, run: Sequence[str]) -> str:
     return found.group(0) if found else " ".join(w.split("'")[0] for w in run)
 
 
-def _everyday_adjective(word: str) -> bool:
+def _everyday_adjective(word: str, population: tuple[str, ...] = ()) -> bool:
     """An everyday adjective that only describes ("irregular", "tiny", "accurate"): shown with its phrase,
     never required on its own. Who or what stage the question is about ("elderly", "chronic") is required."""
-    if word in QUALIFIERS or not word.isalpha() or lexicon_known(word) or _population(word):
+    if word in QUALIFIERS or not word.isalpha() or lexicon_known(word) or population:
         return False
     from lemminflect import getAllLemmas
 
@@ -427,6 +437,43 @@ def _population_terms() -> dict[str, tuple[str, ...]]:
 
 def _population(word: str) -> tuple[str, ...]:
     return _population_terms().get(word, ())
+
+
+#: Words of age that name people only when they describe people ("old people", "an older woman", "the
+#: elderly"), not things ("the old plain metal stent") or an age ("children aged 5").
+AGE_WORDS = frozenset({"old", "older", "aged"})
+#: Nouns for people an age word may describe, besides the population words.
+PERSONS = frozenset(
+    """
+    people person persons patient patients adult adults folk folks resident residents relative relatives
+    parent parents grandparent grandparents dad dads father fathers family families driver drivers
+    smoker smokers player players athlete athletes worker workers veteran veterans citizen citizens
+    """.split()
+)
+
+
+def _names_people(question: str, run: Sequence[str], position: int) -> bool:
+    """Whether the word at ``position`` of ``run`` names who the question is about: a population word, an age
+    word only in a phrase about people or age ("older heart attack patients", "old age"), or standing alone
+    ("the aged", "getting old")."""
+    if run[position].split("'")[0] not in AGE_WORDS:
+        return True
+    rest = [word.split("'")[0] for word in run[position + 1 :]]
+    if not rest and position:
+        return False  # "children aged 5"
+    return not rest or any(
+        word in PERSONS or word == "age" or _population(word) for word in [*rest, _word_after(question, run)]
+    )
+
+
+def _word_after(question: str, run: Sequence[str]) -> str:
+    """The question's word just after ``run`` (a framing word ends a run: "older heart attack *patients*")."""
+    words = [_head_of(m.group(0)) for m in _WORD.finditer(normalise(question))]
+    size = len(run)
+    for start in range(len(words) - size):
+        if words[start : start + size] == list(run):
+            return words[start + size].split("'")[0]
+    return ""
 
 
 def _too_common(word: str) -> bool:
