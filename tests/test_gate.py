@@ -487,6 +487,10 @@ def sample_verdict(question: str, pmid: str, relevance: float, index: LexicalSea
         # "birth-weights for Aborigines and whites": the babies are there in other words
         ("Are Aboriginal babies born smaller than white babies just because their due dates are wrong?",
          "8921484", 0.66, "I could not match “Aboriginal babies” to a term in these abstracts."),
+        # a rare everyday word beside one the abstract holds is a description, not a coined name: the
+        # sentence below is about transurethral resection
+        ("Does it matter whether a senior surgeon or a trainee does a prostate rebore?", "18568239", 0.6,
+         "I could not match “prostate rebore” to a term in these abstracts."),
     ],
 )  # fmt: skip
 def test_a_partial_note_never_denies_what_the_quoted_abstract_says_otherwise(
@@ -543,6 +547,9 @@ def test_an_ordinal_or_quantity_saying_when_or_how_much_is_no_concept(index: Lex
     assert "first" not in named("Do babies on propranolol need a heart tracing first?")
     assert "half" not in named("Is neck pain still there half a year on?")
     assert "first" in named("Is a first episode of depression different in midlife?")
+    # a number before a unit is a quantity, not part of a name like "vitamin D" or "day 3"
+    assert "old 20" not in named("Do Aboriginal people really get old 20 years earlier?")
+    assert {"vitamin d", "day 3"} <= set(named("Does vitamin D on day 3 help?"))
 
 
 def test_everyday_names_of_who_a_question_is_about(index: LexicalSearch) -> None:

@@ -404,9 +404,13 @@ def _compounds(concepts: list[Concept]) -> list[Concept]:
 LETTER_NAMES = frozenset("vitamin hepatitis group type factor class".split())
 
 
+#: A number before one of these is a quantity ("get old 20 years earlier"), not part of a name ("type 2").
+_UNITS = r"\s+(?:years?|months?|weeks?|days?|hours?|minutes?|times|per\s?cent|%)"
+
+
 def _letter_or_number(question: str, word: str) -> str:
     """The letter or number that completes ``word`` as a name in ``question`` ("vitamin d" -> "d")."""
-    found = re.search(rf"(?<![\w-]){re.escape(word)}[\s-]([a-z]|\d{{1,2}})(?![\w.-])", question)
+    found = re.search(rf"(?<![\w-]){re.escape(word)}[\s-]([a-z]|\d{{1,2}})(?![\w.-])(?!{_UNITS})", question)
     if not found:
         return ""
     suffix = found.group(1)

@@ -227,7 +227,9 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
         if _in_passing(group, verdict):  # held in words, though not where the abstract says what it is about
             passing.append(phrase)
         elif _coined(group) and not _clipped(group, verdict):  # a name no stored article uses
-            unknown.append(phrase)
+            # unless it is one word of a description whose others are found ("prostate rebore"): an everyday
+            # word English rarely writes, which an abstract may say otherwise ("transurethral resection")
+            (unmatched if _describes(group, verdict) else unknown).append(phrase)
         elif _resembled(group, verdict):  # a quoted abstract may say it otherwise: never declared absent
             unmatched.append(phrase)
         elif all(c.domain and not c.known and not lexicon_known(c.text) for c in group):
@@ -277,6 +279,13 @@ def _coined(group: Sequence[Concept]) -> bool:
         c.domain and not c.known and not lexicon_known(c.text) and zipf(c.text) < COINED_BELOW_ZIPF
         for c in group
     )
+
+
+def _describes(group: Sequence[Concept], verdict: Verdict) -> bool:
+    """Whether ``group`` stands in a phrase of the question with a word the quoted abstracts hold, and that
+    names something rather than only describes it: "rebore" in "prostate rebore"."""
+    run = {c.run for c in group}
+    return any(c.run in run and not (c.soft or c.modifier) for c in verdict.covered if c not in group)
 
 
 def _resembled(group: Sequence[Concept], verdict: Verdict) -> bool:
