@@ -552,6 +552,17 @@ def test_an_ordinal_or_quantity_saying_when_or_how_much_is_no_concept(index: Lex
     assert {"vitamin d", "day 3"} <= set(named("Does vitamin D on day 3 help?"))
 
 
+def test_a_verb_told_by_its_clause_is_no_concept(index: LexicalSearch) -> None:
+    def named(question: str) -> list[str]:
+        return [c.text for c in key_concepts(question, index)]
+
+    assert "pressing" not in named("If bowel cancer is pressing on the prostate, can part of it be removed?")
+    assert "leaves" not in named("Does a cut in front of the ear spare the nerve and leaves a nicer scar?")
+    assert "swimming" in named("Why is swimming good for asthma?")  # the question asks: a gerund subject
+    assert "portions" in named("Do five portions a day of fruit prevent cancer?")  # a rate
+    assert {"attacks", "strokes"} <= set(named("Do heart attacks and strokes share a cause?"))
+
+
 def test_everyday_names_of_who_a_question_is_about(index: LexicalSearch) -> None:
     concepts = {
         c.text: c for c in key_concepts("Is a child's weight tied to their mum's weight in old age?", index)

@@ -201,6 +201,7 @@ def runs(question: str) -> list[list[str]]:
             or (current and _verb_here(current[-1], word, following) and not _named(current[-1], word))
             or _verb_by_neighbours(before, word, following)
             or _adverbial(current, word, following)
+            or _verb_in_clause(words[:i], word, following, words[i + 2] if i + 2 < len(words) else "")
         ):
             if current:
                 out.append(current)
@@ -239,6 +240,37 @@ def _head_of(word: str) -> str:
     which is what an abstract names, in any of its wordings ("withdrawal-induced")."""
     head, _, last = word.rpartition("-")
     return head if head and last.isalpha() and stem_word(last) in RELATING_STEMS else word
+
+
+#: Words that ask rather than state: "why is swimming good" inverts, "cancer is pressing" does not.
+QUESTION_WORDS = frozenset(
+    "what why how when where which who whom whose whether is are was were do does did".split()
+)
+#: After a determiner, these make "a day" a rate ("five portions a day"), not an object.
+TIME_WORDS = frozenset("day days week weeks month months year years night nights time times".split())
+
+
+def _verb_in_clause(before: Sequence[str], word: str, following: str, after_next: str) -> bool:
+    """A verb told by its clause: a participle after a form of "be" that follows its subject ("cancer low
+    down *is pressing* on the prostate"; "is swimming good" asks), or an inflected verb with its object
+    after "and" ("… and *leaves* a nicer scar"; "portions a day" is a rate)."""
+    if not word.isalpha() or word in PEOPLE_AND_BODY:
+        return False
+    from lemminflect import getAllLemmas
+
+    verb = getAllLemmas(word).get("VERB")
+    if not verb:
+        return False
+    previous = before[-1] if before else ""
+    if word.endswith("ing") and previous in ("is", "are", "was", "were"):
+        return len(before) > 1 and before[-2] not in QUESTION_WORDS and before[-2].isalpha()
+    return (
+        previous in ("and", "or", "that", "which")
+        and verb[0] != word
+        and word.endswith("s")
+        and following in DETERMINERS
+        and after_next not in TIME_WORDS
+    )
 
 
 def _adverbial(current: Sequence[str], word: str, following: str) -> bool:
