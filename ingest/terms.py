@@ -95,11 +95,23 @@ def tokenize(text: str) -> list[str]:
 MIN_SHARED_PREFIX = 5
 SHARED_PREFIX_RATIO = 0.8
 MAX_ENDING = 3
+#: What a longer stem may add to a shorter one and still be a form of its word ("pelvi"/"pelvic",
+#: "ischaem"/"ischaemia", "smoke"/"smoker"); not "placebo" for "place", "positron" for "posit".
+EXTENSIONS = frozenset("a c e i l m n r s t y al an ar at er es ia ian ic in is ist lar on or ren um us est".split())
+#: How two forms of one word may end differently after their shared start ("pregnanc"/"pregnant",
+#: "diagnosi"/"diagnost", "bacillus"/"bacilli", "criteria"/"criterion"); not "statin"/"statist",
+#: "cancer"/"cancel", "complet"/"complex".
+ALTERNATIONS = frozenset(
+    frozenset(pair.split("/"))
+    for pair in "c/t s/t si/t i/t sia/t ia/t x/c xi/ct x/g um/ar um/al us/i on/a y/i s/z m/ph i/eut d/s "
+    "b/pt".split()
+)
 
 
 def same_stem(a: str, b: str) -> bool:
     """Whether two stems are forms of one word: equal, or sharing most of the shorter one's letters and
-    differing by a short ending ("pregnanc"/"pregnant", "child"/"children", not "child"/"childbirth")."""
+    differing by a short ending that English forms words with ("pregnanc"/"pregnant", "child"/"children",
+    not "child"/"childbirth", "statin"/"statist" or "place"/"placebo")."""
     if a == b:
         return True
     if not (a.isalpha() and b.isalpha()) or a[:MIN_SHARED_PREFIX] != b[:MIN_SHARED_PREFIX]:
@@ -109,4 +121,7 @@ def same_stem(a: str, b: str) -> bool:
         if x != y:
             break
         shared += 1
-    return shared >= SHARED_PREFIX_RATIO * min(len(a), len(b)) and max(len(a), len(b)) - shared <= MAX_ENDING
+    if shared < SHARED_PREFIX_RATIO * min(len(a), len(b)) or max(len(a), len(b)) - shared > MAX_ENDING:
+        return False
+    ends = frozenset((a[shared:], b[shared:])) - {""}
+    return (len(ends) == 1 and next(iter(ends)) in EXTENSIONS) or ends in ALTERNATIONS

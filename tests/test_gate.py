@@ -677,3 +677,19 @@ def test_words_that_describe_one_group_of_people_must_be_said_of_that_group(
     assert "overweight" in held(question, "Mothers of overweight children were often overweight themselves.")
     single = "Do obese children have asthma more often?"
     assert {"obese", "children"} <= held(single, "Obese individuals wheezed more. The cohort were children.")
+
+
+def test_a_word_is_held_by_its_forms_not_by_words_that_merely_start_alike(index: LexicalSearch) -> None:
+    """ "statins" is not held by "statistically" (the note said an Alzheimer's study "mentioned statins"), nor
+    "placebo" by "place"; "pregnancy" is by "pregnant", "smoking" by "smokers", "ischaemic" by "ischaemia",
+    "metastatic" by "metastasis"."""
+    for question, word, text, expected in [
+        ("Are statins linked to memory loss?", "statins", "Memory was statistically worse.", False),
+        ("Is a placebo better than nothing?", "placebo", "Nothing took place.", False),
+        ("Does smoking in pregnancy harm babies?", "pregnancy", "Pregnant smokers had smaller babies.", True),
+        ("Does smoking in pregnancy harm babies?", "smoking", "Pregnant smokers had smaller babies.", True),
+        ("Is ischaemic stroke common?", "ischaemic", "Stroke after cerebral ischaemia.", True),
+        ("Is metastatic cancer curable?", "metastatic", "Cancer metastasis was cured.", True),
+    ]:
+        (concept,) = [c for c in key_concepts(question, index) if c.text == word]
+        assert lexically_held(concept, Words.of(text)) is expected, (question, text)
