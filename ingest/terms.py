@@ -97,7 +97,9 @@ SHARED_PREFIX_RATIO = 0.8
 MAX_ENDING = 3
 #: What a longer stem may add to a shorter one and still be a form of its word ("pelvi"/"pelvic",
 #: "ischaem"/"ischaemia", "smoke"/"smoker"); not "placebo" for "place", "positron" for "posit".
-EXTENSIONS = frozenset("a c e i l m n r s t y al an ar at er es ia ian ic in is ist lar on or ren um us est".split())
+EXTENSIONS = frozenset(
+    "a c e i l m n r s t y al an ar at er es ia ian ic in is ist lar on or ren um us est".split()
+)
 #: How two forms of one word may end differently after their shared start ("pregnanc"/"pregnant",
 #: "diagnosi"/"diagnost", "bacillus"/"bacilli", "criteria"/"criterion"); not "statin"/"statist",
 #: "cancer"/"cancel", "complet"/"complex".
