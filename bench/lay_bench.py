@@ -14,6 +14,8 @@ variant, each variant over every set before the next. Variants switch the bridge
 * ``gate-only``: WordNet, used by the gate but not by retrieval
 * ``dense-too``: shipped, and the dense search embeds the question with the other names
 * ``no-mesh``: shipped, without the MeSH headings in the gate's words
+* ``everyday``: shipped, with litbot's vocabulary of everyday names looked up before WordNet
+  (``bot.answer.lexicon.EVERYDAY``, off by default)
 
 Sets are files of ``bench/data/answers/lay/`` (see its README: ``lay-heldout`` is never tuned on). ``--notes``
 writes every partial answer's first lines, the quoted sentences and the gold abstract's title, for reading.
@@ -30,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.answer import evidence
+from bot.answer import evidence, lexicon
 from bot.answer.bridging import DEFAULT_BRIDGES
 from bot.chat import ChatHandler
 from bot.eval.answers import load_cases, run_cases
@@ -39,14 +41,16 @@ from ingest.settings import load_settings
 
 SETS = Path(__file__).parent / "data" / "answers" / "lay"
 VARIANTS = {
-    "none": (replace(DEFAULT_BRIDGES, wordnet=False, abbreviations=False), True),
-    "wordnet": (replace(DEFAULT_BRIDGES, abbreviations=False), True),
-    "abbreviations": (replace(DEFAULT_BRIDGES, wordnet=False, abbreviations=True), True),
-    "wordnet+abbreviations": (replace(DEFAULT_BRIDGES, abbreviations=True), True),
-    "gate-only": (replace(DEFAULT_BRIDGES, search=False), True),  # WordNet, in the gate only
-    "shipped": (DEFAULT_BRIDGES, True),
-    "dense-too": (replace(DEFAULT_BRIDGES, dense=True), True),
-    "no-mesh": (DEFAULT_BRIDGES, False),
+    # variant: (bridges, MeSH headings in the gate's words, the everyday vocabulary beside WordNet)
+    "none": (replace(DEFAULT_BRIDGES, wordnet=False, abbreviations=False), True, False),
+    "wordnet": (replace(DEFAULT_BRIDGES, abbreviations=False), True, False),
+    "abbreviations": (replace(DEFAULT_BRIDGES, wordnet=False, abbreviations=True), True, False),
+    "wordnet+abbreviations": (replace(DEFAULT_BRIDGES, abbreviations=True), True, False),
+    "gate-only": (replace(DEFAULT_BRIDGES, search=False), True, False),  # WordNet, in the gate only
+    "shipped": (DEFAULT_BRIDGES, True, False),
+    "everyday": (DEFAULT_BRIDGES, True, True),
+    "dense-too": (replace(DEFAULT_BRIDGES, dense=True), True, False),
+    "no-mesh": (DEFAULT_BRIDGES, False, False),
 }
 
 
@@ -66,7 +70,7 @@ def main() -> None:
     notes: list[str] = []
     dump = args.json.open("w", encoding="utf-8") if args.json else None
     for variant in variants:
-        handler.bridges, mesh = VARIANTS[variant]
+        handler.bridges, mesh, lexicon.EVERYDAY = VARIANTS[variant]
         evidence.INDEXING = ("title", "mesh") if mesh else ("title",)
 
         def ask(question: str, filters: Filters) -> object:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot.answer import lexicon
 from bot.answer.abbreviations import definitions
 from bot.answer.bridging import Bridges, bridge
 from bot.answer.concepts import key_concepts, missing_names, runs, zipf
@@ -693,3 +694,25 @@ def test_a_word_is_held_by_its_forms_not_by_words_that_merely_start_alike(index:
     ]:
         (concept,) = [c for c in key_concepts(question, index) if c.text == word]
         assert lexically_held(concept, Words.of(text)) is expected, (question, text)
+
+
+def test_everyday_descriptions_wordnet_lacks_are_held_by_litbots_own_vocabulary(
+    index: LexicalSearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "bowel cancer", "keyhole surgery" and "breathing machine" are in no WordNet synset; litbot's everyday
+    vocabulary (data/everyday-medical.tsv, off by default: measured, it did not pay) names them as abstracts do
+    when switched on."""
+    question = (
+        "Does bowel cancer come back less after keyhole surgery than for people on a breathing machine?"
+    )
+    words = Words.of(
+        "Recurrence of colorectal cancer was lower after laparoscopic resection; mechanical ventilation was rare."
+    )
+
+    def held() -> set[str]:
+        concepts = bridge(key_concepts(question, index), index)
+        return {c.text for c in concepts if lexically_held(c, words)}
+
+    assert not {"bowel", "keyhole", "breathing", "machine"} & held()  # WordNet alone, the default
+    monkeypatch.setattr(lexicon, "EVERYDAY", True)
+    assert {"bowel", "keyhole", "breathing", "machine"} <= held()

@@ -8,7 +8,13 @@ devices, with the adjectives that pertain to them. A name is looked up whole ("h
 singular ("water pills" -> "water pill"). Only *more technical* names are returned: a synonym at least as common
 in everyday English as the name itself ("heart" -> "pump") would match abstracts about something else.
 
-The table also lists the words English uses mostly as verbs ("stop", "ease"): a question's concepts are the
+WordNet knows few of the descriptions people use ("bowel cancer", "breathing machine", "tummy"), and no
+consumer-health vocabulary can be shipped from PyPI; ``data/everyday-medical.tsv`` is litbot's own, written for it
+from general medical knowledge (BENCHMARKS.md › Answers, "An everyday vocabulary"). Off by default: on the one
+question set written blind to it, it changed no outcome, and elsewhere it made two confident answers that mislead.
+``EVERYDAY`` switches it on, looked up before WordNet (``bench/lay_bench.py --variants everyday``).
+
+The WordNet table also lists the words English uses mostly as verbs ("stop", "ease"): a question's concepts are the
 things it names, and "Does magnesium stop leg cramps?" names magnesium and leg cramps.
 """
 
@@ -23,11 +29,30 @@ from importlib import resources
 COMMON_SYNONYM_ZIPF = 4.0
 
 
-@functools.cache
+#: Whether litbot's vocabulary of everyday names (``data/everyday-medical.tsv``) is looked up besides WordNet
+#: (off: measured, it did not pay; kept measurable).
+EVERYDAY = False
+
+
 def _table() -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
+    return _merged(EVERYDAY)
+
+
+@functools.cache
+def _merged(everyday: bool) -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
+    synonyms, kinds = _read("wordnet-medical.tsv")
+    if not everyday:
+        return synonyms, kinds
+    own = _read("everyday-medical.tsv")[0]
+    merged = {k: tuple(dict.fromkeys(own.get(k, ()) + synonyms.get(k, ()))) for k in {*synonyms, *own}}
+    return merged, kinds
+
+
+@functools.cache
+def _read(file: str) -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
     synonyms: dict[str, list[str]] = {}
     kinds: dict[str, set[str]] = {"verb": set(), "adj": set()}
-    text = resources.files("bot.answer").joinpath("data/wordnet-medical.tsv").read_text(encoding="utf-8")
+    text = resources.files("bot.answer").joinpath(f"data/{file}").read_text(encoding="utf-8")
     for line in text.splitlines():
         kind, _, rest = line.partition("\t")
         if kind == "syn":
