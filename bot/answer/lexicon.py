@@ -11,7 +11,7 @@ in everyday English as the name itself ("heart" -> "pump") would match abstracts
 WordNet knows few of the descriptions people use ("bowel cancer", "breathing machine", "tummy"), and no
 consumer-health vocabulary can be shipped from PyPI; ``data/everyday-medical.tsv`` is litbot's own, written for it
 from general medical knowledge (BENCHMARKS.md › Answers, "An everyday vocabulary"). Off by default: on the one
-question set written blind to it, it changed no outcome, and elsewhere it made two confident answers that mislead.
+question set written blind to it, it changed no outcome, and elsewhere it made three confident answers that mislead.
 ``EVERYDAY`` switches it on, looked up before WordNet (``bench/lay_bench.py --variants everyday``).
 
 The WordNet table also lists the words English uses mostly as verbs ("stop", "ease"): a question's concepts are the
