@@ -532,7 +532,8 @@ def test_concepts_are_never_prepositions_or_a_participle_with_its_object(index: 
     assert ["metal", "rod"] in runs("Is a metal rod inside the thigh bone better than a hip screw?")
     # a participle after a noun, with its object, is a verb: "gallstones blocking an infected bile duct"
     blocking = runs("After gallstones blocking an infected bile duct are cleared, does a nose tube help?")
-    assert blocking[:2] == [["gallstones"], ["bile", "duct"]]
+    # and what is wrong with the duct is part of what is asked ("infected"; bot.answer.lexicon.STATES)
+    assert blocking[:2] == [["gallstones"], ["infected", "bile", "duct"]]
     # a gerund that starts a phrase names an activity, object or not
     assert ["screening"] in runs("Is screening the elderly for dementia worthwhile?")
     # "result" frames like "outcome": "a high result on the blood test" is about the blood test
@@ -716,3 +717,31 @@ def test_everyday_descriptions_wordnet_lacks_are_held_by_litbots_own_vocabulary(
     assert not {"bowel", "keyhole", "breathing", "machine"} & held()  # WordNet alone, the default
     monkeypatch.setattr(lexicon, "EVERYDAY", True)
     assert {"bowel", "keyhole", "breathing", "machine"} <= held()
+
+
+# --- plain-language questions, round 4 ------------------------------------------------------------------------
+NASAL = "23348330"  # nasal fractures: is closed reduction satisfying?
+STERNAL = "25277731"  # sternal fracture in growing children
+
+
+def test_what_is_wrong_with_a_body_part_is_asked_about_in_the_abstracts_words(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    # English uses "infected", "broken", "blocked" mostly as verbs; before a body part they say what is wrong
+    # with it: an infected knee replacement is no knee replacement, a broken hip no hip
+    assert runs("Can an infected knee replacement be cleaned out and kept?") == [
+        ["infected", "knee", "replacement"]
+    ]
+    assert runs("Do blocked arteries in the legs cause strokes?")[0] == ["blocked", "arteries"]
+    broken = next(
+        c for c in bridge(key_concepts("Does a broken nose heal?", index), index) if c.text == "broken"
+    )
+    assert not broken.soft
+    # held by the abstracts' word for it ("fractures"), not by an abstract about a nose that is not broken
+    assert lexically_held(broken, Words.of(RECORDS[NASAL]["abstract"]))
+    assert not lexically_held(broken, Words.of(RECORDS[RUGBY]["abstract"]))
+    verdict = bridged_verdict(
+        "Is a broken breastbone in children often missed?", [STERNAL, RUGBY], index, embedder
+    )
+    assert verdict.outcome == "answer"
+    assert [c.evidence.article.article_id for c in verdict.coverage] == [f"pmid:{STERNAL}"]

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from bot.answer.lexicon import STATES, mostly_adjective, mostly_verb, singular
 from bot.answer.lexicon import known as lexicon_known
-from bot.answer.lexicon import mostly_adjective, mostly_verb, singular
 from bot.retrieval.terms import STOPWORDS, normalise, stem_word
 
 #: Stems of words that frame a question rather than name its subject.
@@ -165,8 +165,8 @@ def _content_term(word: str) -> str | None:
 def _frames(word: str) -> bool:
     """Whether an English word frames rather than names: a common verb that is never a noun ("removed",
     "recover"), or a common plain adjective or adverb ("likely", "full")."""
-    if word in QUALIFIERS or not word.isalpha():
-        return False
+    if word in QUALIFIERS or word in STATES or not word.isalpha():
+        return False  # "an infected knee replacement" is no knee replacement
     from lemminflect import getAllLemmas
 
     readings = set(getAllLemmas(word))

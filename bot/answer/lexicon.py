@@ -34,6 +34,33 @@ COMMON_SYNONYM_ZIPF = 4.0
 EVERYDAY = False
 
 
+#: What is wrong with a part of the body, said with a verb's participle ("an infected knee replacement", "a broken
+#: hip", "blocked arteries"), and the words abstracts use for that state. English uses these words mostly as verbs,
+#: so without this they would frame rather than name, and "an infected knee replacement" would ask about knee
+#: replacements; WordNet lists none of them as a medical name.
+STATES: dict[str, tuple[str, ...]] = {
+    "infected": ("infection", "septic"),
+    "broken": ("fracture",),
+    "fractured": ("fracture",),
+    "blocked": ("occlusion", "obstruction", "stenosis"),
+    "clogged": ("occlusion", "stenosis", "atherosclerosis"),
+    "narrowed": ("stenosis", "narrowing"),
+    "inflamed": ("inflammation",),
+    "swollen": ("swelling", "edema", "oedema"),
+    "torn": ("tear", "rupture"),
+    "ruptured": ("rupture",),
+    "burst": ("rupture", "perforation"),
+    "perforated": ("perforation",),
+    "dislocated": ("dislocation",),
+    "collapsed": ("collapse",),
+    "damaged": ("damage", "injury"),
+    "prolapsed": ("prolapse",),
+    "herniated": ("herniation",),
+    "detached": ("detachment",),
+    "sprained": ("sprain",),
+}
+
+
 def _table() -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
     return _merged(EVERYDAY)
 
@@ -41,6 +68,7 @@ def _table() -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
 @functools.cache
 def _merged(everyday: bool) -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
     synonyms, kinds = _read("wordnet-medical.tsv")
+    synonyms = {**synonyms, **{k: v + synonyms.get(k, ()) for k, v in STATES.items()}}
     if not everyday:
         return synonyms, kinds
     own = _read("everyday-medical.tsv")[0]
