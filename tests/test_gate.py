@@ -745,3 +745,25 @@ def test_what_is_wrong_with_a_body_part_is_asked_about_in_the_abstracts_words(
     )
     assert verdict.outcome == "answer"
     assert [c.evidence.article.article_id for c in verdict.coverage] == [f"pmid:{STERNAL}"]
+
+
+def test_a_partial_answer_quotes_the_article_retrieval_ranks_first_among_those_covering_about_as_much(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """Neither article answers "a broken nose in rugby players": each covers part of it. Holding one more of the
+    question's words is no sign of being about it: the article retrieval put first is quoted, whichever."""
+    question = "Does a broken nose in rugby players heal without surgery?"
+    for first, second in ((NASAL, RUGBY), (RUGBY, NASAL)):
+        verdict = bridged_verdict(question, [first, second], index, embedder, relevance=0.45)
+        assert verdict.outcome == "partial"
+        assert [c.evidence.article.article_id for c in verdict.coverage] == [f"pmid:{first}"]
+    # without the margin the article holding more of the words wins wherever retrieval put it
+    articles = [retrieved(p, 0.45) for p in (RUGBY, NASAL)]
+    evidence = read_articles(
+        articles, embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    concepts = bridge(key_concepts(question, index), index)
+    strict = judge(
+        question, concepts, evidence, embedder.embed_documents, replace(DEFAULT_GATE, partial_margin=0)
+    )
+    assert [c.evidence.article.article_id for c in strict.coverage] == [f"pmid:{NASAL}"]

@@ -14,7 +14,8 @@ question's key concepts (:mod:`bot.answer.concepts`):
 
 The concepts must meet in one article. Three outcomes: **answer** (some articles cover every concept that
 narrows the question), **partial** (the best article covers the concepts that carry most of the question's
-weight but not all; the answer says which are missing), **refuse** (nothing covers enough).
+weight but not all; the answer says which are missing, and quotes the article retrieval ranks first among those
+covering about as much: ``GateParams.partial_margin``), **refuse** (nothing covers enough).
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class GateParams:
     strong_relevance: float = 0.5
     strong_z: float = 2.0
     partial_share: float = 0.15  # weight share of the concepts the best article must cover for a partial
+    # A partial answer quotes the article retrieval ranks first among those within this share of the best
+    # one: holding one more of the question's words is no sign of being about it
+    partial_margin: float = 0.4
     # Below this retrieval relevance an article holds a concept in words only where it says what it is about
     # (title, MeSH, findings); elsewhere in its abstract the word may be in passing.
     focus_relevance: float = 0.6
@@ -363,7 +367,12 @@ def decide(
     complete = [c for c in coverage if not c.missing]
     if complete:
         return Verdict("answer", concepts, complete, covered=list(hard))
-    best = max(coverage, key=lambda c: (c.share, -c.evidence.rank))
+    most = max(c.share for c in coverage)
+    best = min(
+        (c for c in coverage if c.share >= max(most - params.partial_margin, params.partial_share)),
+        key=lambda c: (c.evidence.rank, -c.share),
+        default=max(coverage, key=lambda c: (c.share, -c.evidence.rank)),
+    )
     if best.share >= params.partial_share:
         alike = [c for c in coverage if {m.text for m in c.missing} == {m.text for m in best.missing}]
         covered = [c for c in hard if c not in best.missing]
