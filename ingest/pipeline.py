@@ -523,10 +523,10 @@ def ingest_inputs(
     if report.chunks and not ingestor.settings.uses_server:
         # What was written must have left the vector index files sound (Chroma may log a failure to apply
         # its log to them and carry on): say so now, not at the next question.
-        from ingest.index_guard import vector_index_problem
+        from ingest.store import index_problem_in_turn
         from ingest.store_faults import damaged
 
-        if problem := vector_index_problem(ingestor.settings):
+        if problem := index_problem_in_turn(ingestor.settings):
             raise damaged(ingestor.settings, problem)
     return report
 

@@ -546,6 +546,15 @@ def reset_client(settings: Settings) -> None:
             _GENERATIONS[str(lock.folder)] = _GENERATIONS.get(str(lock.folder), 0) + 1
 
 
+def index_problem_in_turn(settings: Settings) -> str | None:
+    """What is wrong with an embedded store's vector index files, read during a turn at the store: another
+    process's Chroma may be rewriting them in its own turn (a reader persists what it applied from the log), and
+    a header read half-written looks empty, as if the store were damaged."""
+    lock = _lock_for(settings)
+    with lock.turn() if lock is not None else nullcontext():
+        return vector_index_problem(settings)
+
+
 def _lock_for(settings: Settings) -> StoreLock | None:
     """The cross-process lock of an embedded store; none for a server, or for a read-only store (read from a
     private copy that no other process writes)."""

@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.chat import ChatHandler
+from ingest import hnsw_files
 from ingest.errors import LitbotError
+from ingest.index_guard import vector_index_problem
 from ingest.settings import Settings
+from ingest.store import index_problem_in_turn
+from ingest.store_lock import store_lock
 
 from .conftest import FIXTURES, MINI_CORPUS
 from .embeddings_stub import EmbeddingsStub
 from .test_reliability_crash import ingest, open_existing, orphans, small_corpus
+from .test_store_repair import vector_segment
 
 QUESTIONS = [json.loads(line) for line in (MINI_CORPUS / "questions.jsonl").read_text().splitlines()]
 # Questions whose own article is the first source in the mini store (checked below before the ingest starts).
@@ -94,3 +101,32 @@ def test_two_ingests_at_once_serialise_and_leave_a_sound_store(
     assert (json.loads(out1)["new"], json.loads(out2)["new"]) == (16, 40)
     assert open_existing(store).count_articles() == 56
     assert not orphans(store)
+
+
+def test_an_index_header_another_process_is_rewriting_is_not_taken_for_damage(
+    hashed_large_settings: Settings,
+) -> None:
+    """At the end of an ingest the vector index files are checked. A question answered meanwhile may have its
+    Chroma persist the index during its turn at the store (truncating header.bin, then writing it): read
+    outside a turn, the header looks empty and the ingest ended saying the store was damaged. Read in a turn,
+    it waits for the other to finish and finds the index sound."""
+    settings = hashed_large_settings
+    folder = vector_segment(settings)
+    header = (folder / hnsw_files.HEADER).read_bytes()
+    rewriting = threading.Event()
+
+    def persist() -> None:  # what Chroma does with the files during another turn at the store
+        with store_lock(settings.chroma_path).turn():
+            (folder / hnsw_files.HEADER).write_bytes(b"")
+            rewriting.set()
+            time.sleep(0.5)
+            (folder / hnsw_files.HEADER).write_bytes(header)
+
+    other = threading.Thread(target=persist)
+    other.start()
+    try:
+        assert rewriting.wait(10)
+        assert vector_index_problem(settings) == "header.bin has 0 bytes, not 100"  # read outside a turn
+        assert index_problem_in_turn(settings) is None
+    finally:
+        other.join()
