@@ -767,3 +767,21 @@ def test_a_partial_answer_quotes_the_article_retrieval_ranks_first_among_those_c
         question, concepts, evidence, embedder.embed_documents, replace(DEFAULT_GATE, partial_margin=0)
     )
     assert [c.evidence.article.article_id for c in strict.coverage] == [f"pmid:{NASAL}"]
+
+
+def test_a_body_part_s_state_is_covered_by_similarity_only_in_an_article_plainly_about_it(
+    index: LexicalSearch,
+) -> None:
+    """ "swollen ankles in pregnancy" is not held by a HELLP-syndrome study that never says swelling or edema,
+    though it is close to the question (relevance 0.56) and one of its sentences stands out (z 2.8); nor "a
+    collapsed lung" by a study of airway obstruction in smokers. A state is a finding abstracts name."""
+    concepts = {
+        c.text: c for c in key_concepts("Can swollen ankles in pregnancy predict pre-eclampsia?", index)
+    }
+    swollen, ankles = concepts["swollen"], concepts["ankles"]
+    for known in (False, True):
+        gap = Gap((replace(swollen, known=known), replace(ankles, known=known)), known, blocked=False, z=2.8)
+        assert not semantically_held(gap, 0.56, DEFAULT_GATE)
+        assert semantically_held(gap, 0.65, DEFAULT_GATE)
+        # the same words without the state: an everyday name for something a close article does cover
+        assert semantically_held(replace(gap, concepts=(replace(ankles, known=known),)), 0.56, DEFAULT_GATE)

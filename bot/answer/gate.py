@@ -31,6 +31,7 @@ import numpy as np
 
 from bot.answer.concepts import QUALIFIERS, Concept, groups, missing_names, name
 from bot.answer.evidence import ArticleEvidence, Words
+from bot.answer.lexicon import STATES
 from bot.answer.spelling import american
 from bot.retrieval.terms import same_stem, tokenize
 
@@ -326,6 +327,10 @@ def semantically_held(gap: Gap, relevance: float, params: GateParams) -> bool:
         # a hyphenated name no stored article uses may be a thing of its own ("time-restricted eating") or a
         # description ("cholesterol-lowering pills"): only a close article that plainly is about it covers it
         return relevance >= params.known_relevance and gap.z >= params.strong_z
+    if any(c.text in STATES for c in gap.concepts):
+        # what is wrong with a body part ("swollen ankles", "a collapsed lung") is a clinical finding the
+        # abstracts name (edema, collapse): an article that never does is about it only if it is plainly close
+        return relevance >= params.known_relevance and gap.z >= params.literature_z
     everyday = not any(c.domain for c in gap.concepts)
     if gap.known and everyday and relevance >= params.strong_relevance and gap.z >= params.strong_z:
         return True
