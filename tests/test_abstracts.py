@@ -9,6 +9,7 @@ import pytest
 
 from bot.answer.abstracts import abstract_sentences, join_chunks, label_role, labelled_parts
 from bot.answer.evidence import clean_sentence
+from bot.answer.extractive import quotable
 
 SCIFACT = Path(__file__).parent / "fixtures" / "beir-scifact-mini" / "corpus.jsonl"
 
@@ -127,3 +128,45 @@ def test_a_mislabelled_aim_is_not_a_finding() -> None:
 )
 def test_reference_marks_are_removed_and_brackets_cannot_pose_as_citations(raw: str, clean: str) -> None:
     assert clean_sentence(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("text", "finding"),
+    [
+        # who was studied, under a RESULTS label (sentences of the bundled sample's abstracts)
+        ("Overall, 205 consecutive patients underwent preoperative carotid screening.", False),
+        (
+            "The mean ages of the patients with pre-eclampsia and the control subjects were 29.6 ± 5.7 and "
+            "28.6 ± 5.3 years, respectively.",
+            False,
+        ),
+        ("The average age was 64.4 ± 10.7, 73% of the patients were males.", False),
+        ("2878 patients with hypertensives disorders in pregnancy (11.64%).", False),
+        # "or" is no odds ratio: this says what was analysed
+        (
+            "A consecutive series of 126 men with rectal cancer threatening (44) or affecting (82) the prostatic "
+            "plane was analysed.",
+            False,
+        ),
+        # findings about the sample, or with an odds ratio, stay quotable
+        (
+            "Patient mean age was significantly higher in the diabetic group than in the nondiabetic group "
+            "(P<0.0001).",
+            True,
+        ),
+        ("Twelve patients with sepsis died.", True),
+        ("Eighteen of 815 patients received breathlessness symptom control with opioids.", True),
+        ("Forty-two patients with stones underwent surgery and 90% were stone free.", True),
+        ("Complications were recorded after surgery (OR 2.1).", True),
+        (
+            "More preventive services were offered or performed at our sites but fewer diagnostic services were "
+            "performed.",
+            True,
+        ),
+        ("Children with asthma or eczema were enrolled.", False),
+    ],
+)
+def test_a_results_sentence_describing_the_sample_is_no_finding(text: str, finding: bool) -> None:
+    (sentence,) = abstract_sentences([f"RESULTS: {text}"])
+    assert sentence.role == "results"
+    assert quotable(sentence) is finding

@@ -117,7 +117,7 @@ _RESULT = re.compile(
     r"no\s+(?:significant\s+)?(?:difference|differences|association|effect|change|benefit)|"
     r"(?:lowered|reduced|increased|decreased|improved|prevented|worsened|halved|doubled|shortened|prolonged)"
     r"\s+(?:the\s+)?(?:risk|rate|incidence|odds|number|duration|mortality|survival|levels?)\b|"
-    r"p\s*[<=>≤]\s*0?\.\d|\b(?:OR|RR|HR|CI)\b|\d+(?:\.\d+)?\s*%)",
+    r"p\s*[<=>≤]\s*0?\.\d|(?-i:\b(?:OR|RR|HR|CI)\b)|\d+(?:\.\d+)?\s*%)",
     re.IGNORECASE,
 )
 
@@ -131,13 +131,48 @@ _DONE = re.compile(
 )
 
 
+_COUNT = (
+    r"(?:[\d,]+|(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)"
+    r"(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine|hundred))*)"
+)
+_PEOPLE = (
+    r"(?:patients|subjects|participants|persons|people|individuals|women|men|children|infants|adults|"
+    r"volunteers|cases|residents|neonates|pregnancies|eyes|procedures|operations)"
+)
+#: Who was studied, not what was found: the sample's make-up ("The mean age was 64.4 years", "205 consecutive
+#: patients underwent carotid screening", "2878 patients with hypertensive disorders (11.6%)").
+_SAMPLE = re.compile(
+    r"^(?:overall|in\s+total|in\s+all)?\W*(?:"
+    r"(?:the\s+)?(?:patients'?\s+|participants'?\s+)?(?:mean|median|average)\s+ages?\b|"
+    rf"(?:a\s+(?:consecutive\s+)?series\s+of\s+)?{_COUNT}\s+(?:(?!of\b)[\w-]+\s+){{0,3}}?{_PEOPLE}\s+"
+    r"(?:underwent|received|participated|completed|met|fulfilled|were\s+(?:included|enrolled|eligible|"
+    r"recruited|studied|analy[sz]ed|identified|evaluated|operated))\b|"
+    rf"{_COUNT}\s+(?:(?!of\b)[\w-]+\s+){{0,3}}?{_PEOPLE}\s+with\b(?!.*\b(?:is|are|was|were|had|has|have|"
+    r"died|showed|developed|required|experienced|\w+ed)\b))",
+    re.IGNORECASE,
+)
+#: A comparison or a test in a sentence about the sample: it is a finding after all ("mean age was higher in")
+_COMPARES = re.compile(
+    r"\b(?:significant\w*|higher|lower|greater|less|more|fewer|older|younger|differ\w*|associated|"
+    r"correlated|increas\w*|decreas\w*|reduc\w*|improv\w*|compared|versus|vs)\b|p\s*[<=>≤]",
+    re.IGNORECASE,
+)
+
+
+#: A comparison in a sentence that also says what was done: "More services were performed at ... but fewer ..."
+_MORE = re.compile(r"\b(?:more|fewer|less|higher|lower|greater|smaller)\b", re.IGNORECASE)
+
+
 def reads_as_method(text: str) -> bool:
     """Whether a sentence says what was done rather than found ("A total of 120 patients were enrolled",
-    "Ninety children were examined with radiographs"): a methods opening, an aim, or a passive of doing
-    without any wording of a result."""
+    "Ninety children were examined with radiographs"): a methods opening, an aim, a description of the
+    sample that compares nothing, or a passive of doing without any wording of a result."""
     if _METHODS.match(text) is not None or _AIM.match(text) is not None:
         return True
-    return _DONE.search(text) is not None and not reads_as_finding(text)
+    if _SAMPLE.match(text) is not None and _COMPARES.search(text) is None:
+        return True
+    return _DONE.search(text) is not None and not reads_as_finding(text) and _MORE.search(text) is None
 
 
 def reads_as_finding(text: str) -> bool:
