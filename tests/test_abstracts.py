@@ -164,6 +164,13 @@ def test_reference_marks_are_removed_and_brackets_cannot_pose_as_citations(raw: 
             True,
         ),
         ("Children with asthma or eczema were enrolled.", False),
+        # a design given as a label, then what was done; or then what was found
+        (
+            "Randomised controlled trial; randomised patients (56.8+16.9 years, 61% male) receiving ventilatory "
+            "support to: (1) patient-directed music, (2) headphones only, or (3) usual care.",
+            False,
+        ),
+        ("Prospective cohort study: mortality was lower after the change (p<0.01).", True),
     ],
 )
 def test_a_results_sentence_describing_the_sample_is_no_finding(text: str, finding: bool) -> None:

@@ -152,6 +152,12 @@ _SAMPLE = re.compile(
     r"died|showed|developed|required|experienced|\w+ed)\b))",
     re.IGNORECASE,
 )
+#: A design named as a label: "Randomised controlled trial; randomised patients ... to: (1) music ..."
+_DESIGN = re.compile(
+    r"^(?:randomi[sz]ed|prospective|retrospective|controlled|clinical|cohort|cross-sectional|observational|"
+    r"\s)+(?:trial|study)\s*[;:]",
+    re.IGNORECASE,
+)
 #: A comparison or a test in a sentence about the sample: it is a finding after all ("mean age was higher in")
 _COMPARES = re.compile(
     r"\b(?:significant\w*|higher|lower|greater|less|more|fewer|older|younger|differ\w*|associated|"
@@ -167,10 +173,10 @@ _MORE = re.compile(r"\b(?:more|fewer|less|higher|lower|greater|smaller)\b", re.I
 def reads_as_method(text: str) -> bool:
     """Whether a sentence says what was done rather than found ("A total of 120 patients were enrolled",
     "Ninety children were examined with radiographs"): a methods opening, an aim, a description of the
-    sample that compares nothing, or a passive of doing without any wording of a result."""
+    sample or a design label that compares nothing, or a passive of doing without any wording of a result."""
     if _METHODS.match(text) is not None or _AIM.match(text) is not None:
         return True
-    if _SAMPLE.match(text) is not None and _COMPARES.search(text) is None:
+    if (_SAMPLE.match(text) or _DESIGN.match(text)) and _COMPARES.search(text) is None:
         return True
     return _DONE.search(text) is not None and not reads_as_finding(text) and _MORE.search(text) is None
 
