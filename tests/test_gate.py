@@ -785,3 +785,62 @@ def test_a_body_part_s_state_is_covered_by_similarity_only_in_an_article_plainly
         assert semantically_held(gap, 0.65, DEFAULT_GATE)
         # the same words without the state: an everyday name for something a close article does cover
         assert semantically_held(replace(gap, concepts=(replace(ankles, known=known),)), 0.56, DEFAULT_GATE)
+
+
+def words_of(question: str) -> list[str]:
+    return [word for run in runs(question) for word in run]
+
+
+def test_whom_the_asker_means_and_back_as_a_direction_are_not_what_is_asked() -> None:
+    """ "My dad has cancer of the food pipe": no abstract names the asker's dad, and the answer is not partial
+    for want of him. "At the back of his nose", "give them back", "come back" name no back."""
+    assert runs("My dad has cancer of the food pipe. Does he need an operation?") == [
+        ["cancer"],
+        ["food", "pipe"],
+        ["operation"],
+    ]
+    assert runs("My brother's bowel cancer spread to his liver.")[0][:2] == ["bowel", "cancer"]
+    assert runs("My husband has advanced cancer at the back of his nose.") == [
+        ["advanced", "cancer"],
+        ["nose"],
+    ]
+    assert "back" not in words_of("Who is most likely to keep worrying that it will come back?")
+    # the body part, and people a population names, stay what is asked
+    assert runs("Does back pain get better with yoga?") == [["back", "pain"], ["yoga"]]
+    assert ["sore", "back"] in runs("Can a sore back be treated with heat?")
+    assert ["mother"] in runs("Does having my mother with diabetes raise my risk?")
+    assert ["son"] in runs("My son has asthma; do inhalers stunt growth?")
+    # easing is what a treatment does, like relieving
+    assert ["breathlessness"] in runs("Could she be given a drip to ease the breathlessness?")
+    assert "ease" not in words_of("Could she be given a drip to ease the breathlessness?")
+
+
+def test_an_age_in_years_asks_about_that_age_group(index: LexicalSearch) -> None:
+    """ "My father is 78" asks about the elderly, "my 7-year-old" about children: an abstract must say so in
+    words, like any population. An adult's age, a dose or a share names no group."""
+
+    def ages(question: str) -> dict[str, tuple[str, ...]]:
+        return {c.text: c.population for c in key_concepts(question, index) if c.text.startswith("aged")}
+
+    father = ages("My father is 78 and needs an emergency operation. Will he be alive a year afterwards?")
+    assert list(father) == ["aged 78"] and "geriatr" in father["aged 78"]
+    child = key_concepts("My 7-year-old is having her tonsils out. Will numbing medicine help?", index)
+    assert "aged 7" in {c.text for c in child} and "7-year-old" not in {c.text for c in child}
+    (aged,) = [c for c in child if c.text == "aged 7"]
+    assert lexically_held(aged, Words.of("Tonsillectomy in children under 12."))
+    assert not lexically_held(aged, Words.of("Tonsillectomy in adults."))
+    assert "adolesc" in ages("Can a 15 year old take the pill?")["aged 15"]
+    assert ages("I am 45 and have high blood pressure; should I take aspirin?") == {}
+    assert ages("Is 5 mg of melatonin safe at 70 kg?") == {}
+    # a question that names the group already asks nothing more
+    assert ages("My mum is 80; is hip surgery risky in the elderly?") == {}
+
+
+def test_an_operation_is_what_abstracts_call_surgery() -> None:
+    """WordNet's "surgery" is as common in English as "pump", so its frequency cap dropped it; and
+    "nonsurgical", WordNet's opposite of "surgical", is no name for an operation."""
+    names = technical_names("operation", zipf)
+    assert {"surgery", "surgical"} <= set(names) and "nonsurgical" not in names
+    assert "physician" in technical_names("doctors", zipf)
+    assert "pump" not in technical_names("heart", zipf)  # the cap still holds elsewhere
+

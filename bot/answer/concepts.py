@@ -39,7 +39,7 @@ FRAMING_STEMS = frozenset(
     peopl person patient human mean much mani lot less fewer greater higher lowest highest amount level
     degre often usual gener overal versus vs cure treat treatment therapi consequ respons also still
     even just realli worth worthwhil option choic instead keep stay look feel tell start end result
-    induc delay slow protect detect promot prolong shorten enhanc boost worsen allevi reliev
+    induc delay slow protect detect promot prolong shorten enhanc boost worsen allevi reliev eas
     greatest largest smallest becom seem appear
     """.split()
 )
@@ -201,6 +201,7 @@ def runs(question: str) -> list[list[str]]:
             or (current and _verb_here(current[-1], word, following) and not _named(current[-1], word))
             or _verb_by_neighbours(before, word, following)
             or _adverbial(current, word, following)
+            or _aside(before, word, following)
             or _verb_in_clause(words[:i], word, following, words[i + 2] if i + 2 < len(words) else "")
         ):
             if current:
@@ -279,6 +280,34 @@ def _adverbial(current: Sequence[str], word: str, following: str) -> bool:
     if word == "first":
         return bool(current) and not following[:1].isalpha()
     return word == "half" and following in DETERMINERS
+
+
+#: Relatives and friends a question is asked for ("my dad has ...", "my sister's ..."): after a possessive they
+#: say whom the asker means, not what is asked. Words for children are not among them ("my son" may be a child),
+#: nor those a population names ("their mum's weight": mothers, in POPULATIONS).
+KIN = frozenset(
+    """
+    dad father husband wife partner sister brother grandmother grandfather grandma grandpa
+    granny gran nan aunt uncle cousin friend neighbour neighbor boyfriend girlfriend
+    """.split()
+)
+POSSESSIVES = frozenset("my our his her your their".split())
+#: Words before "back" that make it the body part ("my back", "a sore back"), not a direction ("come back")
+BACK_OWNERS = POSSESSIVES | frozenset("the a lower upper sore bad painful aching stiff injured".split())
+
+
+def _aside(before: str, word: str, following: str) -> bool:
+    """A word that names no subject in its place: a relative after a possessive ("my *dad* has cancer of the
+    food pipe"), or "back" as a place or direction ("at the *back* of the nose", "give them *back*", "come
+    *back*") rather than the body part ("back pain", "my back")."""
+    word = word.split("'")[0]
+    if word in KIN:
+        return before in POSSESSIVES
+    if word != "back":
+        return False
+    if following == "of":
+        return True
+    return before not in BACK_OWNERS and _content_term(following) is None
 
 
 def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
@@ -362,7 +391,51 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 phrase=(found.group(0) if found else text) if suffix and len(run) == 1 else written,
                 modifier=modifier,
             )
-    return _named_kinds(_compounds(list(concepts.values())))
+    kept = list(concepts.values())
+    age = _stated_age(question, stats, len(runs(question)), kept)
+    if age:  # the words of the age are in it: "7-year-old", "15 year old"
+        kept = [c for c in kept if not _AGE_WORDING.fullmatch(c.text)] + [age]
+    return _named_kinds(_compounds(kept))
+
+
+#: An age given in years ("my father is 78", "a 7-year-old", "aged 15"), and the population it places the person
+#: in: (upper bound of the age, a word of that group in POPULATIONS); adults between ask about no group.
+_AGE = re.compile(
+    r"(?<![\w.-])(?:(?:is|am|are|was|aged?|at)\s+(\d{1,3})(?![\w.%-])(?!\s*(?:%|per|percent|mg|kg|g|ml|cm|mm|"
+    r"days?|weeks?|months?|hours?|minutes?|times|pounds|kilos?|stone))|(\d{1,3})[\s-]*(?:years?|yrs?)[\s-]*old\b)",
+    re.IGNORECASE,
+)
+_AGE_WORDING = re.compile(r"\d{1,3}-(?:years?|yrs?)-old|years?|yrs?|old")
+_AGE_GROUPS = ((1, "infants"), (12, "children"), (17, "adolescents"), (64, ""), (130, "elderly"))
+
+
+def _stated_age(question: str, stats: CorpusStats, run: int, concepts: Sequence[Concept]) -> Concept | None:
+    """The population an age in years places the question's person in ("my father is 78": the elderly), as a
+    concept of its own, unless the question already names that population."""
+    found = _AGE.search(question)
+    if not found:
+        return None
+    years = int(found.group(1) or found.group(2))
+    word = next(group for limit, group in _AGE_GROUPS if years <= limit)
+    population = _population(word)
+    if not population or any(set(c.population) & set(population) for c in concepts):
+        return None
+    text = f"aged {years}"
+    n = max(stats.article_count, 1)
+    df = stats.document_frequency(list(population))
+    return Concept(
+        text=text,
+        term=population[0],
+        surface=text,
+        run=run,
+        position=0,
+        weight=idf(df, n),
+        known=df > 0,
+        soft=False,
+        domain=False,
+        population=population,
+        phrase=text,
+    )
 
 
 #: Words that say what kind of thing a name is ("the bladder medicine oxybutynin", "the blood thinner warfarin").

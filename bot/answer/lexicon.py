@@ -61,6 +61,16 @@ STATES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The field's names for everyday words of care that are common English words themselves, so WordNet's names
+#: for them fall to COMMON_SYNONYM_ZIPF ("surgery" is as common as "pump"); in a medical question they mean only
+#: this. An abstract reporting an operation says surgery, surgical or operative.
+CARE: dict[str, tuple[str, ...]] = {
+    "operation": ("surgery", "surgical", "operative"),
+    "op": ("surgery", "surgical", "operative"),
+    "doctor": ("physician",),
+}
+
+
 def _table() -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
     return _merged(EVERYDAY)
 
@@ -120,14 +130,22 @@ def technical_names(phrase: str, zipf: Callable[[str], float]) -> tuple[str, ...
     """WordNet's other names for ``phrase`` (lower-case) that are no more common in English than it is."""
     table = _table()[0]
     found = table.get(phrase) or table.get(singular(phrase)) or ()
-    if not found:
-        return ()
+    care = CARE.get(phrase) or CARE.get(singular(phrase)) or ()
     own = zipf(phrase) if " " not in phrase else 0.0
     return tuple(
-        name
-        for name in found
-        if (" " in name or "-" in name or zipf(name) < COMMON_SYNONYM_ZIPF)
-        and (" " in phrase or zipf(name) <= max(own, COMMON_SYNONYM_ZIPF))
+        dict.fromkeys(
+            [
+                *care,
+                *(
+                    name
+                    for name in found
+                    # WordNet pairs "surgical" with its opposite: "nonsurgical" is no name for an operation
+                    if not (name.startswith("non") and name[3:].lstrip("-") in found)
+                    and (" " in name or "-" in name or zipf(name) < COMMON_SYNONYM_ZIPF)
+                    and (" " in phrase or zipf(name) <= max(own, COMMON_SYNONYM_ZIPF))
+                ),
+            ]
+        )
     )
 
 
