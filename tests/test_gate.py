@@ -24,6 +24,7 @@ from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
 from bot.answer.gate import (
     DEFAULT_GATE,
     Gap,
+    GateParams,
     Verdict,
     assess,
     judge,
@@ -844,3 +845,29 @@ def test_an_operation_is_what_abstracts_call_surgery() -> None:
     assert "physician" in technical_names("doctors", zipf)
     assert "pump" not in technical_names("heart", zipf)  # the cap still holds elsewhere
 
+
+def test_an_article_holding_every_word_far_below_the_closest_one_does_not_answer(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """The rugby article is retrieved closest to a question about broken breastbones in children; the sternal
+    fracture study holds every concept. It answers when it is about as close as the rugby one, and not when it
+    is far below it: holding the words is then no sign of being about them, and the answer is partial."""
+    question = "Is a broken breastbone in children often missed?"
+    concepts = bridge(key_concepts(question, index), index)
+
+    def verdict(sternal_relevance: float, params: GateParams = DEFAULT_GATE) -> Verdict:
+        articles = [retrieved(RUGBY, 0.6), retrieved(STERNAL, sternal_relevance)]
+        evidence = read_articles(
+            articles, embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+        )
+        return judge(question, concepts, evidence, embedder.embed_documents, params)
+
+    near = verdict(0.59)
+    assert near.outcome == "answer"
+    assert [c.evidence.article.article_id for c in near.coverage] == [f"pmid:{STERNAL}"]
+    # without the margin, the words alone would answer
+    assert verdict(0.5, replace(DEFAULT_GATE, answer_margin=1.0)).outcome == "answer"
+    far = verdict(0.5)
+    assert far.outcome != "answer" and f"pmid:{STERNAL}" not in [
+        c.evidence.article.article_id for c in far.coverage
+    ]

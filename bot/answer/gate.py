@@ -13,7 +13,8 @@ question's key concepts (:mod:`bot.answer.concepts`):
   that is about the concept loses similarity when the concept is removed; one that is not gains it.
 
 The concepts must meet in one article. Three outcomes: **answer** (some articles cover every concept that
-narrows the question), **partial** (the best article covers the concepts that carry most of the question's
+narrows the question, and are about as close to it as the closest retrieved article: ``GateParams.answer_margin``),
+**partial** (the best article covers the concepts that carry most of the question's
 weight but not all; the answer says which are missing, and quotes the article retrieval ranks first among those
 covering about as much: ``GateParams.partial_margin``), **refuse** (nothing covers enough).
 """
@@ -70,6 +71,10 @@ class GateParams:
     # Below this retrieval relevance an article holds a concept in words only where it says what it is about
     # (title, MeSH, findings); elsewhere in its abstract the word may be in passing.
     focus_relevance: float = 0.6
+    # An article that holds every concept answers only if it is about as close to the question as the closest
+    # retrieved one: holding the words far down the list ("emergency", "operation", "belly", "aged" in a
+    # mass-casualty report, 0.09 below an emergency-laparotomy study) is no sign of being about them
+    answer_margin: float = 0.02
 
 
 DEFAULT_GATE = GateParams()
@@ -369,17 +374,21 @@ def decide(
         cover.missing.sort(key=lambda c: (c.run, c.position))
         cover.share = sum(c.weight for c in hard if c.text in cover.how) / total
         coverage.append(cover)
+    top = max(c.evidence.article.relevance for c in coverage)
     complete = [c for c in coverage if not c.missing]
-    if complete:
-        return Verdict("answer", concepts, complete, covered=list(hard))
-    most = max(c.share for c in coverage)
+    close = [c for c in complete if c.evidence.article.relevance >= top - params.answer_margin]
+    if close:
+        return Verdict("answer", concepts, close, covered=list(hard))
+    # the closest article holds less than every concept (else it would answer): a partial answer from those
+    short = [c for c in coverage if c.missing]
+    most = max(c.share for c in short)
     best = min(
-        (c for c in coverage if c.share >= max(most - params.partial_margin, params.partial_share)),
+        (c for c in short if c.share >= max(most - params.partial_margin, params.partial_share)),
         key=lambda c: (c.evidence.rank, -c.share),
-        default=max(coverage, key=lambda c: (c.share, -c.evidence.rank)),
+        default=max(short, key=lambda c: (c.share, -c.evidence.rank)),
     )
     if best.share >= params.partial_share:
-        alike = [c for c in coverage if {m.text for m in c.missing} == {m.text for m in best.missing}]
+        alike = [c for c in short if {m.text for m in c.missing} == {m.text for m in best.missing}]
         covered = [c for c in hard if c not in best.missing]
         return Verdict("partial", concepts, alike, missing=best.missing, covered=covered)
     nowhere = [c for c in hard if not any(c.text in v.how for v in coverage)]
