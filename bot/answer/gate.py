@@ -13,7 +13,7 @@ question's key concepts (:mod:`bot.answer.concepts`):
   that is about the concept loses similarity when the concept is removed; one that is not gains it.
 
 The concepts must meet in one article. Three outcomes: **answer** (some articles cover every concept that
-narrows the question, and are about as close to it as the closest retrieved article: ``GateParams.answer_margin``),
+narrows the question, one of them ranked first or about as close as the closest: ``GateParams.answer_margin``),
 **partial** (the best article covers the concepts that carry most of the question's
 weight but not all; the answer says which are missing, and quotes the article retrieval ranks first among those
 covering about as much: ``GateParams.partial_margin``), **refuse** (nothing covers enough).
@@ -71,9 +71,10 @@ class GateParams:
     # Below this retrieval relevance an article holds a concept in words only where it says what it is about
     # (title, MeSH, findings); elsewhere in its abstract the word may be in passing.
     focus_relevance: float = 0.6
-    # An article that holds every concept answers only if it is about as close to the question as the closest
-    # retrieved one: holding the words far down the list ("emergency", "operation", "belly", "aged" in a
-    # mass-casualty report, 0.09 below an emergency-laparotomy study) is no sign of being about them
+    # The question is answered only if an article retrieval puts first, or one about as close to the question as
+    # the closest retrieved one, holds every concept: holding the words far down the list ("emergency",
+    # "operation", "belly", "aged" in a mass-casualty report at rank 4, 0.09 below an emergency-laparotomy
+    # study) is no sign of being about them. Then every article holding them all may be quoted.
     answer_margin: float = 0.02
 
 
@@ -376,10 +377,11 @@ def decide(
         coverage.append(cover)
     top = max(c.evidence.article.relevance for c in coverage)
     complete = [c for c in coverage if not c.missing]
-    close = [c for c in complete if c.evidence.article.relevance >= top - params.answer_margin]
-    if close:
-        return Verdict("answer", concepts, close, covered=list(hard))
-    # the closest article holds less than every concept (else it would answer): a partial answer from those
+    if any(
+        c.evidence.rank == 1 or c.evidence.article.relevance >= top - params.answer_margin for c in complete
+    ):
+        return Verdict("answer", concepts, complete, covered=list(hard))
+    # no article retrieval puts first, or about as close as the closest, holds every concept: a partial answer
     short = [c for c in coverage if c.missing]
     most = max(c.share for c in short)
     best = min(
