@@ -871,3 +871,24 @@ def test_an_article_holding_every_word_far_below_the_closest_one_does_not_answer
     assert far.outcome != "answer" and f"pmid:{STERNAL}" not in [
         c.evidence.article.article_id for c in far.coverage
     ]
+
+
+def test_what_people_do_and_when_a_thing_is_done_are_asked_about(index: LexicalSearch) -> None:
+    """ "Is it safe to drive after a stroke?" asks about driving, which is common English but no framing word;
+    "if the operation is delayed" asks about its timing, while "does smoking delay healing" frames."""
+    drive = {c.text: c for c in key_concepts("Is it safe for my husband to drive after a stroke?", index)}
+    assert "drive" in drive and not drive["drive"].soft
+    assert lexically_held(drive["drive"], Words.of("Driving safety after stroke was poorly reported."))
+    # still the question's verb where it is one
+    assert words_of("Does insulin resistance drive the association with cardiovascular risk?")[:2] == [
+        "insulin",
+        "resistance",
+    ]
+    assert "drive" not in words_of("Does insulin resistance drive the association with cardiovascular risk?")
+    delayed = {
+        c.text: c
+        for c in bridge(key_concepts("Is she more likely to die if the operation is delayed?", index), index)
+    }
+    assert "delayed" in delayed
+    assert lexically_held(delayed["delayed"], Words.of("Surgical timing did not affect mortality."))
+    assert "delay" not in words_of("Does smoking delay wound healing?")

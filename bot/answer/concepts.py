@@ -74,6 +74,9 @@ PEOPLE_AND_BODY = frozenset(
     alcohol drug drugs sleep pain cancer sex
     """.split()
 )
+#: What people do, as common in English as framing words, but what a question is about ("drive after a
+#: stroke"); still the question's verb where it is one ("does insulin resistance drive the association")
+ACTIVITIES = frozenset("drive driving walk walking swimming cycling dancing eating".split())
 SOFT_ZIPF = 5.0
 #: Who a question is about, in the words abstracts use for it (MeSH's age groups and their entry terms). A
 #: population is held only in words, one of its group's: similarity cannot tell children from adults.
@@ -156,6 +159,8 @@ def _content_term(word: str) -> str | None:
     if word in STOPWORDS or word in EXTRA_STOPWORDS or len(word) < 2:
         return None
     stem = stem_word(word)
+    if word in STATES:
+        return stem  # "if the operation is delayed": a state of the thing asked about, not a framing verb
     if stem in FRAMING_STEMS or word in FRAMING_STEMS or _frames(word):
         return None
     return stem
@@ -588,7 +593,10 @@ def _word_after(question: str, run: Sequence[str]) -> str:
 def _too_common(word: str) -> bool:
     """An everyday word so common it narrows nothing, unless it names people or a part of the body."""
     return (
-        word.isalpha() and word not in PEOPLE_AND_BODY and word not in QUALIFIERS and zipf(word) >= SOFT_ZIPF
+        word.isalpha()
+        and word not in PEOPLE_AND_BODY | ACTIVITIES
+        and word not in QUALIFIERS
+        and zipf(word) >= SOFT_ZIPF
     )
 
 

@@ -58,6 +58,9 @@ STATES: dict[str, tuple[str, ...]] = {
     "herniated": ("herniation",),
     "detached": ("detachment",),
     "sprained": ("sprain",),
+    # when it is done: "if the operation is delayed" asks about its timing ("delay" alone frames: "does smoking
+    # delay healing")
+    "delayed": ("delay",),
 }
 
 
@@ -68,6 +71,7 @@ CARE: dict[str, tuple[str, ...]] = {
     "operation": ("surgery", "surgical", "operative"),
     "op": ("surgery", "surgical", "operative"),
     "doctor": ("physician",),
+    "delayed": ("timing", "waiting time"),  # care given late (STATES keeps the word itself)
 }
 
 
