@@ -833,6 +833,8 @@ def test_an_age_in_years_asks_about_that_age_group(index: LexicalSearch) -> None
     assert "adolesc" in ages("Can a 15 year old take the pill?")["aged 15"]
     assert ages("I am 45 and have high blood pressure; should I take aspirin?") == {}
     assert ages("Is 5 mg of melatonin safe at 70 kg?") == {}
+    assert ages("My cholesterol is 7; should a 40-year-old take statins?") == {}  # no person is 7
+    assert "adolesc" in ages("I'm 16 and pregnant. Is it safe to take paracetamol?")["aged 16"]
     # a question that names the group already asks nothing more
     assert ages("My mum is 80; is hip surgery risky in the elderly?") == {}
 

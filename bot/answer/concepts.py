@@ -403,24 +403,40 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
     return _named_kinds(_compounds(kept))
 
 
-#: An age given in years ("my father is 78", "a 7-year-old", "aged 15"), and the population it places the person
-#: in: (upper bound of the age, a word of that group in POPULATIONS); adults between ask about no group.
+#: An age given in years ("my father is 78", "I'm 15", "a 7-year-old", "aged 80"), and the population it places
+#: the person in: (upper bound of the age, a word of that group in POPULATIONS); adults between ask about no group.
+_NOT_YEARS = (
+    r"(?![\w.%-])(?!\s*(?:%|per|percent|mg|kg|g|ml|cm|mm|days?|weeks?|months?|hours?|minutes?|times))"
+)
 _AGE = re.compile(
-    r"(?<![\w.-])(?:(?:is|am|are|was|aged?|at)\s+(\d{1,3})(?![\w.%-])(?!\s*(?:%|per|percent|mg|kg|g|ml|cm|mm|"
-    r"days?|weeks?|months?|hours?|minutes?|times|pounds|kilos?|stone))|(\d{1,3})[\s-]*(?:years?|yrs?)[\s-]*old\b)",
+    rf"(?<![\w.-])(?:(\w+)(?:\s+is|\s+was|\s+am|'s|'m)\s+(\d{{1,3}}){_NOT_YEARS}|aged?\s+(\d{{1,3}}){_NOT_YEARS}|"
+    r"(\d{1,3})[\s-]*(?:years?|yrs?)[\s-]*old\b)",
     re.IGNORECASE,
+)
+#: Who "is 78" may be said of: a person ("my cholesterol is 7" gives no age)
+_AGED = frozenset(
+    "i he she who son daughter child baby kid boy girl grandson granddaughter nephew niece".split()
 )
 _AGE_WORDING = re.compile(r"\d{1,3}-(?:years?|yrs?)-old|years?|yrs?|old")
 _AGE_GROUPS = ((1, "infants"), (12, "children"), (17, "adolescents"), (64, ""), (130, "elderly"))
 
 
+def _years(question: str) -> int | None:
+    """The age in years the question gives its person, if any."""
+    for found in _AGE.finditer(question):
+        who, said, aged, old = found.groups()
+        if said and who.lower() not in _AGED | KIN | PERSONS and not _population(who.lower()):
+            continue
+        return int(said or aged or old)
+    return None
+
+
 def _stated_age(question: str, stats: CorpusStats, run: int, concepts: Sequence[Concept]) -> Concept | None:
     """The population an age in years places the question's person in ("my father is 78": the elderly), as a
     concept of its own, unless the question already names that population."""
-    found = _AGE.search(question)
-    if not found:
+    years = _years(question)
+    if years is None:
         return None
-    years = int(found.group(1) or found.group(2))
     word = next(group for limit, group in _AGE_GROUPS if years <= limit)
     population = _population(word)
     if not population or any(set(c.population) & set(population) for c in concepts):
