@@ -894,3 +894,14 @@ def test_what_people_do_and_when_a_thing_is_done_are_asked_about(index: LexicalS
     assert "delayed" in delayed
     assert lexically_held(delayed["delayed"], Words.of("Surgical timing did not affect mortality."))
     assert "delay" not in words_of("Does smoking delay wound healing?")
+
+
+def test_the_baby_of_a_pregnancy_is_the_fetus_of_the_abstracts(index: LexicalSearch) -> None:
+    """ "In labour, could that harm the baby?" is held by an abstract's fetal heart rate; "Is paracetamol safe
+    for my baby?" is not: a study of the fetus says nothing of a baby already born."""
+    fetal = Words.of("Fetal heart rate fell after the infusion.")
+    labour = {c.text: c for c in key_concepts("In labour, could the epidural drip harm the baby?", index)}
+    assert lexically_held(labour["baby"], fetal)
+    born = {c.text: c for c in key_concepts("Is paracetamol safe for my baby?", index)}
+    assert not lexically_held(born["baby"], fetal)
+    assert lexically_held(born["baby"], Words.of("Paracetamol in infants was safe."))

@@ -396,11 +396,26 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 phrase=(found.group(0) if found else text) if suffix and len(run) == 1 else written,
                 modifier=modifier,
             )
-    kept = list(concepts.values())
+    kept = _unborn(question, list(concepts.values()))
     age = _stated_age(question, stats, len(runs(question)), kept)
     if age:  # the words of the age are in it: "7-year-old", "15 year old"
         kept = [c for c in kept if not _AGE_WORDING.fullmatch(c.text)] + [age]
     return _named_kinds(_compounds(kept))
+
+
+#: A pregnancy in the question: its "baby" is the one not yet born, whom abstracts call the fetus
+_PREGNANCY = re.compile(r"\b(?:pregnan\w*|labou?r|womb|antenatal|prenatal|gestation\w*)\b", re.IGNORECASE)
+_FETUS = ("fetal", "fetus", "fetuses", "foetal", "foetus", "foetuses")
+
+
+def _unborn(question: str, concepts: list[Concept]) -> list[Concept]:
+    """In a question about a pregnancy ("in labour, could that harm the baby?"), the baby is also held by the
+    abstracts' fetus."""
+    infants = _population("baby")
+    if not _PREGNANCY.search(question):
+        return concepts
+    fetal = tuple(dict.fromkeys(stem_word(w) for w in _FETUS))
+    return [replace(c, population=c.population + fetal) if c.population == infants else c for c in concepts]
 
 
 #: An age given in years ("my father is 78", "I'm 15", "a 7-year-old", "aged 80"), and the population it places
