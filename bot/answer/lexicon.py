@@ -131,7 +131,8 @@ def singular(phrase: str) -> str:
 
 
 def technical_names(phrase: str, zipf: Callable[[str], float]) -> tuple[str, ...]:
-    """WordNet's other names for ``phrase`` (lower-case) that are no more common in English than it is."""
+    """The other names of ``phrase`` (lower-case): litbot's own for words of care (CARE), then WordNet's that are
+    no more common in English than it is."""
     table = _table()[0]
     found = table.get(phrase) or table.get(singular(phrase)) or ()
     care = CARE.get(phrase) or CARE.get(singular(phrase)) or ()
