@@ -363,7 +363,8 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
     """The concepts of ``question`` in question order; framing words and repeats left out."""
     n = max(stats.article_count, 1)
     concepts: dict[str, Concept] = {}
-    for number, run in enumerate(runs(question)):
+    phrases = runs(question)
+    for number, run in enumerate(phrases):
         written = _as_written(question, run)
         # an adjective is part of a name WordNet knows whole ("irritable bowel syndrome"), or of a name of
         # three words or more ("continuous glucose monitors"): no mere modifier then
@@ -397,7 +398,7 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 modifier=modifier,
             )
     kept = _unborn(question, list(concepts.values()))
-    age = _stated_age(question, stats, len(runs(question)), kept)
+    age = _stated_age(question, stats, len(phrases), kept)
     if age:  # the words of the age are in it: "7-year-old", "15 year old"
         kept = [c for c in kept if not _AGE_WORDING.fullmatch(c.text)] + [age]
     return _named_kinds(_compounds(kept))
