@@ -16,7 +16,11 @@ QUESTION ?= How does the gut microbiota contribute to drug resistance in liver c
 # environment. uv itself comes from PyPI, pinned by hash in requirements-uv.txt, into its own small venv
 # (`uv sync` removes from .venv whatever the lock does not name). It never downloads a Python of its own.
 export UV_PYTHON_DOWNLOADS := never
-SYNC := $(UV) sync --locked --python $(PYTHON) --quiet
+# --compile-bytecode, and compileall for litbot's own (editable) sources: every command starts from bytecode
+# written once at install, also where PYTHONDONTWRITEBYTECODE is set (Docker images, CI machines), where each
+# `litbot ask` would otherwise compile ~800 modules again (~1.5 s of a 3 s budget: BENCHMARKS.md › Start-up)
+SYNC := $(UV) sync --locked --python $(PYTHON) --quiet --compile-bytecode
+COMPILE := $(BIN)/python -m compileall -q bot ingest >/dev/null
 
 $(UV): requirements-uv.txt
 	rm -rf $(TOOLS)
@@ -30,12 +34,15 @@ $(UV): requirements-uv.txt
 # PyTorch stack: pyproject.toml › tool.uv); litbot checks their sha256 again whenever it loads them.
 install: $(UV)
 	$(SYNC)
+	$(COMPILE)
 
 install-dev: $(UV)
 	$(SYNC) --extra dev
+	$(COMPILE)
 
 install-bench: $(UV)
 	$(SYNC) --extra dev --extra bench
+	$(COMPILE)
 
 # After changing dependencies in pyproject.toml: update uv.lock as little as possible.
 lock: $(UV)
