@@ -88,10 +88,14 @@ class ChatHandler:
 
         prompts = load_prompts(settings)  # checked first, in both modes: a broken prompt fails at start
         embedder = QueryMemo(make_embedder(settings))
-        # Load the model while Chroma is imported and opened: two slow starts overlap. Not a daemon: a process
+        # Load the model, and on a second thread the word lists, while Chroma is imported and opened: the slow
+        # starts overlap (the model's does not wait for the lists'). Not a daemon: a process
         # that exits while the thread is inside onnxruntime aborts ("terminate called without an active
         # exception") instead of exiting with its own status.
-        threading.Thread(target=_warm_up, args=(embedder.inner,), name="litbot-warm-up", daemon=False).start()
+        threading.Thread(
+            target=_warm_model, args=(embedder.inner,), name="litbot-warm-model", daemon=False
+        ).start()
+        threading.Thread(target=_warm_words, name="litbot-warm-words", daemon=False).start()
         llm = None
         if settings.llm_configured:
             from bot.answer.llm import ChatLLM
@@ -232,16 +236,24 @@ class QueryMemo:
         return vector
 
 
-def _warm_up(embedder: Embedder) -> None:
-    """Load the local model and the gate's word lists now (never calls a remote embedding API). A graph not
-    built yet is left to the first question that needs it: an empty store answers without the model."""
-    from bot.answer.concepts import warm_up
+def _warm_model(embedder: Embedder) -> None:
+    """Load the local model now (never calls a remote embedding API): onnxruntime builds its session outside
+    Python's lock, so this overlaps the store's import. A graph not built yet is left to the first question
+    that needs it: an empty store answers without the model."""
     from ingest.embeddings import MiniLMEmbedder
 
     with contextlib.suppress(Exception):  # the real call reports any problem
-        warm_up()
         if isinstance(embedder, MiniLMEmbedder) and embedder.graph_cached():
             embedder.embed_query("warm-up")
+
+
+def _warm_words() -> None:
+    """Load the gate's word lists now (wordfreq, lemminflect, the WordNet table)."""
+    from bot.answer import concepts, lexicon
+
+    with contextlib.suppress(Exception):
+        concepts.warm_up()
+        lexicon.warm_up()
 
 
 def _open_store(settings: Settings, embedder: Embedder) -> ArticleStore | None:
