@@ -1,9 +1,12 @@
 """Start-up latency of the commands people type: `litbot --help`, `litbot stats`, `litbot ask` (extractive).
 
     LITBOT_CHROMA_PATH=<a store holding the sample> .venv/bin/python bench/startup_bench.py [--runs 5]
+    .venv/bin/python bench/startup_bench.py --runs 5 --checkouts /tmp/before /work/main   # side by side
 
 Each command is a fresh process, timed from spawn to exit (the answer is printed just before exit), run
 ``--runs`` times in turn; prints the median and the range. Targets: --help and stats ≲ 2 s, ask ≤ 3 s.
+With ``--checkouts``, each checkout's own ``.venv/bin/litbot`` (its code, its install) runs every command in
+turn with the others', so load changes hit all of them alike.
 """
 
 from __future__ import annotations
@@ -26,17 +29,27 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--checkouts", nargs="+", type=Path, help="compare these checkouts' installs")
     args = parser.parse_args()
-    times: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    programs = {str(c): str(c / ".venv" / "bin" / "litbot") for c in args.checkouts or []} or {"": LITBOT}
+    times: dict[tuple[str, str], list[float]] = {(p, n): [] for n in COMMANDS for p in programs}
     for _ in range(args.runs):
         for name, argv in COMMANDS.items():
-            start = time.perf_counter()
-            subprocess.run([LITBOT, *argv], check=True, capture_output=True)
-            times[name].append(time.perf_counter() - start)
-    print("| command | median s | min s | max s |\n|---|---|---|---|")
-    for name, values in times.items():
-        print(f"| litbot {name} | {statistics.median(values):.2f} | {min(values):.2f} | {max(values):.2f} |")
-    print(json.dumps({name: round(statistics.median(v), 3) for name, v in times.items()}))
+            for label, program in programs.items():
+                start = time.perf_counter()
+                subprocess.run([program, *argv], check=True, capture_output=True)
+                times[label, name].append(time.perf_counter() - start)
+    print("| command | checkout | median s | min s | max s |\n|---|---|---|---|---|")
+    for (label, name), values in times.items():
+        low, high = min(values), max(values)
+        print(
+            f"| litbot {name} | {label or '.'} | {statistics.median(values):.2f} | {low:.2f} | {high:.2f} |"
+        )
+    print(
+        json.dumps(
+            {f"{label} {name}".strip(): round(statistics.median(v), 3) for (label, name), v in times.items()}
+        )
+    )
 
 
 if __name__ == "__main__":
