@@ -905,3 +905,18 @@ def test_the_baby_of_a_pregnancy_is_the_fetus_of_the_abstracts(index: LexicalSea
     born = {c.text: c for c in key_concepts("Is paracetamol safe for my baby?", index)}
     assert not lexically_held(born["baby"], fetal)
     assert lexically_held(born["baby"], Words.of("Paracetamol in infants was safe."))
+
+
+def test_those_who_treat_the_asker_are_not_what_is_asked() -> None:
+    """ "The doctor says…", "my surgeon can feel…": who spoke or acts, not the subject; no abstract names the
+    asker's doctor. Doctors asked about, or a surgeon's experience, stay. "Nobody" names no one."""
+    assert "doctor" not in words_of(
+        "The doctor says it's the family kind of tremor. Can it turn into Parkinson's?"
+    )
+    assert "surgeon" not in words_of(
+        "My surgeon can feel swollen glands in my armpit. Has the cancer spread?"
+    )
+    assert "surgeons" not in words_of("Should the surgeons replace the whole aorta?")
+    assert "doctors" in words_of("Do family doctors recognise depression in teenagers?")
+    assert "surgeon's" in words_of("Does the surgeon's experience affect survival after pancreatic surgery?")
+    assert "nobody" not in words_of("We can't get pregnant and nobody knows why. Does IVF help?")

@@ -47,7 +47,8 @@ FRAMING_STEMS = frozenset(
 EXTRA_STOPWORDS = frozenset(
     """
     us among amongst whichever whatever whoever whomever rather sooner anyway etc ie eg yes okay ok
-    please thanks someone anyone everyone everybody somebody anybody something anything everything one ones
+    please thanks someone anyone everyone everybody somebody anybody nobody something anything everything
+    nothing one ones
     unlike like via onto toward towards besides beside near amid amidst per upon within without beyond
     despite throughout underneath regarding concerning across along around except inside outside
     """.split()
@@ -297,14 +298,25 @@ KIN = frozenset(
     """.split()
 )
 POSSESSIVES = frozenset("my our his her your their".split())
+#: Those who treat the asker: after a possessive or "the" ("my surgeon can feel…", "the doctors are talking
+#: about…") they say who spoke or acts, not what is asked; "do family doctors know…" and "the surgeon's
+#: experience" ask about them.
+CARERS = frozenset(
+    """
+    doctor doctors surgeon surgeons nurse nurses gp gps consultant consultants specialist specialists midwife
+    midwives dentist dentists
+    """.split()
+)
 #: Words before "back" that make it the body part ("my back", "a sore back"), not a direction ("come back")
 BACK_OWNERS = POSSESSIVES | frozenset("the a lower upper sore bad painful aching stiff injured".split())
 
 
 def _aside(before: str, word: str, following: str) -> bool:
     """A word that names no subject in its place: a relative after a possessive ("my *dad* has cancer of the
-    food pipe"), or "back" as a place or direction ("at the *back* of the nose", "give them *back*", "come
+    food pipe"), a carer after a possessive or "the" ("the *doctor* says"), or "back" as a place or direction ("at the *back* of the nose", "give them *back*", "come
     *back*") rather than the body part ("back pain", "my back")."""
+    if word in CARERS:  # (not "the surgeon's experience": the possessive keeps its "'s")
+        return before in POSSESSIVES or before == "the"
     word = word.split("'")[0]
     if word in KIN:
         return before in POSSESSIVES
