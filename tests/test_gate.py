@@ -29,6 +29,7 @@ from bot.answer.gate import (
     assess,
     judge,
     lexically_held,
+    narrowing,
     nothing_found,
     phrase_held,
     question_phrases,
@@ -905,6 +906,66 @@ def test_the_baby_of_a_pregnancy_is_the_fetus_of_the_abstracts(index: LexicalSea
     born = {c.text: c for c in key_concepts("Is paracetamol safe for my baby?", index)}
     assert not lexically_held(born["baby"], fetal)
     assert lexically_held(born["baby"], Words.of("Paracetamol in infants was safe."))
+
+
+def test_who_a_question_is_about_is_not_all_it_asks(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
+    """ "Does being out of work and cut off from support in society make people more likely to take their own
+    lives? Is it any different for men and for women?": its only uncommon words say who is asked about. A study
+    of men and women living alone answered it confidently; what is asked about them must be covered too."""
+    question = (
+        "Does being out of work and cut off from support in society make people more likely to take their "
+        "own lives? Is it any different for men and for women?"
+    )
+    concepts = key_concepts(question, index)
+    assert {"men", "women", "support", "society"} <= {c.text for c in narrowing(concepts)}
+    marital = _evidence("Living alone was associated with higher mortality in men and in women.")
+    assert judge(question, concepts, [marital], embedder.embed_documents).outcome != "answer"
+    # the things it names, not what is done: "going" through the change of life is no subject
+    change = {
+        c.text
+        for c in narrowing(
+            key_concepts("Does going through the change of life lower women's quality of life?", index)
+        )
+    }
+    assert "life" in change and "going" not in change
+    # a question naming what it asks about keeps only what narrows it
+    narrow = narrowing(key_concepts("Does living alone raise mortality in men and in women?", index))
+    assert "living" not in {c.text for c in narrow} and {"men", "women"} <= {c.text for c in narrow}
+
+
+def test_an_everyday_word_another_retrieved_abstract_names_otherwise_is_held_only_in_words(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """No stored abstract says "adrenaline"; one retrieved says epinephrine, its other name. Then an audit of
+    epidural rates in labour, close to the question, does not cover adrenaline by closeness alone: the
+    evidence names it, and that abstract does not."""
+    question = "In labour, could an epidural with adrenaline harm the baby?"
+    concepts = bridge(key_concepts(question, index), index)
+    adrenaline = next(c for c in concepts if c.text == "adrenaline")
+    assert not adrenaline.known and "epinephrine" in adrenaline.synonyms
+    audit = Retrieved(
+        "pmid:1",
+        {"title": "Epidural analgesia in labour"},
+        [
+            "Epidural analgesia rose from 15% to 51% of labours; fetal heart rate traces of the baby were unchanged."
+        ],
+        0.62,
+    )
+    other = Retrieved(
+        "pmid:2",
+        {"title": "Epinephrine infusion"},
+        ["Epinephrine infusion raised heart rate in volunteers."],
+        0.5,
+    )
+
+    def outcome(articles: list[Retrieved]) -> str:
+        evidence = read_articles(
+            articles, embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+        )
+        return judge(question, concepts, evidence, embedder.embed_documents).outcome
+
+    assert outcome([audit]) == "answer"  # nothing retrieved names it: the close article may say it otherwise
+    assert outcome([audit, other]) == "partial"
 
 
 def test_those_who_treat_the_asker_are_not_what_is_asked() -> None:

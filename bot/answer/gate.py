@@ -237,6 +237,11 @@ class Gap:
     #: where a diabetes study says "glucose" (no study of continuous glucose monitors) — covered only by an
     #: article very close to the question ("rhythm" in the oxybutynin study of cardiac arrhythmia)
     part: bool = False
+    #: a word no stored article uses whose other name another retrieved abstract holds ("adrenaline":
+    #: epinephrine): the evidence names it, so an abstract that does not must stand out strongly for it (an
+    #: audit of epidurals in labour, close to the question, at z 1.3 does not; a gynaecological-cancer study
+    #: for "womb", at z 2.7, does)
+    renamed: bool = False
 
 
 @dataclass
@@ -249,12 +254,23 @@ class Assessment:
     passing: list[Concept] = field(default_factory=list)  # of ``lexical``: not where it says what it is about
 
 
+def narrowing(concepts: Sequence[Concept]) -> list[Concept]:
+    """The concepts an answer must cover: those that narrow the question (not soft). When those only say who
+    is asked about ("men", "women"), what is asked about them counts too, however common its words: "being
+    out of work and cut off from *support* in *society*" is not answered by any study of men and women."""
+    hard = [c for c in concepts if not c.soft]
+    if hard and all(c.population for c in hard):
+        # the things named, not what is done ("does *going* through the change of life lower women's…")
+        hard = [c for c in concepts if not c.soft or not (c.population or c.text.endswith("ing"))]
+    return hard or list(concepts)
+
+
 def assess(
     question: str, concepts: Sequence[Concept], evidence: Sequence[ArticleEvidence], embed: Embed
 ) -> tuple[list[Concept], list[Assessment]]:
     """The measurements a verdict is decided from (no thresholds here): the concepts that narrow the question
     and, per article, which it holds in words and how close it comes to the others."""
-    hard = [c for c in concepts if not c.soft] or list(concepts)
+    hard = narrowing(concepts)
     vectors = [e.vectors for e in evidence if len(e.vectors)]
     background = np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
     named: dict[str, np.ndarray] = {}
@@ -263,6 +279,9 @@ def assess(
     described = described_populations(hard)
     phrases = [p for p in every if any(phrase_held(p, e.words) for e in evidence)]
     compounds = [p for p in every if all(c.compound for c in p)]
+    # a word no stored article uses, whose other name a retrieved abstract holds ("adrenaline": epinephrine):
+    # the evidence names it so, and an abstract that does not is about it only if it stands far out (Gap.renamed)
+    renamed = [c for c in hard if not c.known and any(synonym_held(c, e.words) for e in evidence)]
     for item in evidence:
         held = [c for c in hard if lexically_held(c, item.words)]
         # "irritable bowel syndrome" is not held by an abstract saying "bowel", nor "social media" by one
@@ -301,7 +320,14 @@ def assess(
                     float(spread.std()) + 1e-6
                 )
             gaps.append(
-                Gap(tuple(group), all(c.known for c in group), blocked or not len(item.cosines), z, part)
+                Gap(
+                    tuple(group),
+                    all(c.known for c in group),
+                    blocked or not len(item.cosines),
+                    z,
+                    part,
+                    renamed=any(c in renamed for c in group),
+                )
             )
         passing = [c for c in held if not lexically_held(c, item.focus)]
         assessments.append(Assessment(item, held, gaps, passing))
@@ -329,6 +355,8 @@ def semantically_held(gap: Gap, relevance: float, params: GateParams) -> bool:
         return False
     if gap.part:
         return relevance >= params.part_relevance and gap.z >= params.literature_z
+    if gap.renamed:  # as an everyday word some stored article uses, but only where it stands out strongly
+        return relevance >= params.strong_relevance and gap.z >= params.strong_z
     if any("-" in c.text and not c.known for c in gap.concepts):
         # a hyphenated name no stored article uses may be a thing of its own ("time-restricted eating") or a
         # description ("cholesterol-lowering pills"): only a close article that plainly is about it covers it
@@ -401,8 +429,7 @@ def decide(
 
 def nothing_found(concepts: Sequence[Concept]) -> Verdict:
     """The refusal when retrieval found nothing: every concept that narrows the question is missing."""
-    hard = [c for c in concepts if not c.soft] or list(concepts)
-    return Verdict("refuse", list(concepts), [], missing=hard)
+    return Verdict("refuse", list(concepts), [], missing=narrowing(concepts))
 
 
 def judge(
