@@ -981,3 +981,17 @@ def test_those_who_treat_the_asker_are_not_what_is_asked() -> None:
     assert "doctors" in words_of("Do family doctors recognise depression in teenagers?")
     assert "surgeon's" in words_of("Does the surgeon's experience affect survival after pancreatic surgery?")
     assert "nobody" not in words_of("We can't get pregnant and nobody knows why. Does IVF help?")
+
+
+@pytest.mark.parametrize(
+    ("question", "run"),
+    [
+        ("Smoking a pipe: does it cause mouth cancer?", ["pipe"]),
+        ("Swimming the Channel, is it safe?", ["channel"]),
+        ("Does it help swimming?", ["swimming"]),
+    ],
+)
+def test_a_question_may_start_or_end_with_a_participle(question: str, run: list[str]) -> None:
+    """ "Smoking a pipe: …" — a participle with its object at the very start crashed the concepts (IndexError
+    on the empty word before it)."""
+    assert run in runs(question)

@@ -152,7 +152,7 @@ class Concept:
 
 def _content_term(word: str) -> str | None:
     """The index term of a content word; None for punctuation, numbers, stopwords and framing words."""
-    if not word[0].isalnum() or word.isdigit():
+    if not word or not word[0].isalnum() or word.isdigit():  # (no word: the question's start or end)
         return None
     word = word.split("'")[0]  # "cell's" -> "cell"
     if "-" in word or "/" in word:
