@@ -41,6 +41,7 @@ from bot.answer.concepts import Concept
 from bot.answer.evidence import ArticleEvidence, read_articles
 from bot.answer.extractive import DEFAULT_DIGEST, DigestParams, ExtractiveAnswerer
 from bot.answer.gate import DEFAULT_GATE, Assessment, GateParams, assess, decide, judge
+from bot.answer.naming import NAME_COSINE
 from bot.chat import ChatHandler
 from bot.eval.answers import AnswerCase, AnswerReport, load_cases, score_case
 from bot.types import Answer, Filters
@@ -301,6 +302,11 @@ def main() -> None:
         type=float,
         help="override bot.answer.concepts.EVERYDAY_ZIPF (compare settings side by side)",
     )
+    parser.add_argument(
+        "--names",
+        action="store_true",
+        help="let an article that could answer name what it lacks in a phrase of its own (bot.answer.naming)",
+    )
     args = parser.parse_args()
     if args.everyday_zipf is not None:
         concepts.EVERYDAY_ZIPF = args.everyday_zipf
@@ -309,7 +315,7 @@ def main() -> None:
     started = time.perf_counter()
     prepared = prepare(handler, embed, args.pubmedqa)
     print(f"prepared {len(prepared)} cases in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    gate = DEFAULT_GATE
+    gate = replace(DEFAULT_GATE, phrase_cosine=NAME_COSINE) if args.names else DEFAULT_GATE
     if args.grid:
         assessed = [assess(p.case.question, p.concepts, p.evidence, embed) for p in prepared]
         scored = [(verdict_rates(prepared, assessed, params, "tune"), params) for params in gate_grid()]

@@ -13,6 +13,8 @@ variant, each variant over every set before the next. Variants switch the bridge
 * ``shipped``: what litbot uses (WordNet, by retrieval and the gate)
 * ``gate-only``: WordNet, used by the gate but not by retrieval
 * ``dense-too``: shipped, and the dense search embeds the question with the other names
+* ``names``: shipped, and an article that could answer may name what it lacks in a phrase of its own
+  (``Bridges(names=True)``, :mod:`bot.answer.naming`; off by default)
 * ``no-mesh``: shipped, without the MeSH headings in the gate's words
 * ``everyday``: shipped, with litbot's vocabulary of everyday names looked up before WordNet
   (``bot.answer.lexicon.EVERYDAY``, off by default)
@@ -50,6 +52,7 @@ VARIANTS = {
     "shipped": (DEFAULT_BRIDGES, True, False),
     "everyday": (DEFAULT_BRIDGES, True, True),
     "dense-too": (replace(DEFAULT_BRIDGES, dense=True), True, False),
+    "names": (replace(DEFAULT_BRIDGES, names=True), True, False),
     "no-mesh": (DEFAULT_BRIDGES, False, False),
 }
 

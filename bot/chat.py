@@ -179,6 +179,7 @@ class ChatHandler:
         are :meth:`concepts` unless given)."""
         from bot.answer.evidence import read_articles
         from bot.answer.gate import GateParams, judge, nothing_found
+        from bot.answer.naming import NAME_COSINE
 
         if concepts is None:
             concepts = self.concepts(question, follow_up)
@@ -189,6 +190,7 @@ class ChatHandler:
         params = GateParams(
             known_relevance=self.settings.threshold("answer_relevance"),
             unknown_relevance=self.settings.threshold("lay_word_relevance"),
+            **({"phrase_cosine": NAME_COSINE} if self.bridges.names else {}),
         )
         return judge(question, list(concepts), evidence, self.embedder.embed_documents, params)
 

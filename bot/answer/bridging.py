@@ -39,6 +39,9 @@ class Bridges:
     abbreviations: bool = False
     search: bool = True  # the lexical search looks for the other names too (else only the gate uses them)
     dense: bool = False  # the dense search embeds them with the question too (measured: bench/lay_bench.py)
+    # an article that could answer names what it lacks in a phrase of its own (bot.answer.naming): measured, it
+    # answered a few more plain-language questions and as many leave-gold-out ones wrongly; off, kept measurable
+    names: bool = False
 
 
 DEFAULT_BRIDGES = Bridges()

@@ -10,7 +10,10 @@ question's key concepts (:mod:`bot.answer.concepts`):
   findings): "diabetes" met only among a statin trial's baseline characteristics is a mention in passing;
 * **semantically**, when the words differ ("heart attack" / "myocardial infarction"): taking the concept out
   of the question makes it *less* similar to one of the article's sentences by at least a margin. A sentence
-  that is about the concept loses similarity when the concept is removed; one that is not gains it.
+  that is about the concept loses similarity when the concept is removed; one that is not gains it;
+* **by a phrase of its own** (:mod:`bot.answer.naming`; off by default, measured not to pay), for an everyday
+  word an article that could answer lacks: one of its phrases is very close to the question's ("cigarette
+  packages" for "cigarette packs"). Read only to answer: a partial verdict is decided without it.
 
 The concepts must meet in one article. Three outcomes: **answer** (some articles cover every concept that
 narrows the question, one of them ranked first or about as close as the closest: ``GateParams.answer_margin``),
@@ -25,14 +28,15 @@ import functools
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
-from bot.answer.concepts import QUALIFIERS, Concept, groups, missing_names, name
+from bot.answer.concepts import QUALIFIERS, Concept, groups, missing_names, name, phrase_name
 from bot.answer.evidence import ArticleEvidence, Words
 from bot.answer.lexicon import STATES
+from bot.answer.naming import closest_names
 from bot.answer.spelling import american
 from bot.retrieval.terms import same_stem, tokenize
 
@@ -76,6 +80,11 @@ class GateParams:
     # "operation", "belly", "aged" in a mass-casualty report at rank 4, 0.09 below an emergency-laparotomy
     # study) is no sign of being about them. Then every article holding them all may be quoted.
     answer_margin: float = 0.02
+    # An article that could answer but for a few words names them in its own when one of its phrases is this
+    # close to the question's (MiniLM cosine, phrase against phrase: bot.answer.naming): "asthma puffers" /
+    # inhalers 0.76, "cigarette packs" / cigarette packages 0.85; "vaping" / smoking 0.61 is not a name.
+    # Measured, it did not pay (BENCHMARKS.md › Answers, round 6): off unless Bridges(names=True) asks for it
+    phrase_cosine: float = math.inf
 
 
 DEFAULT_GATE = GateParams()
@@ -242,6 +251,9 @@ class Gap:
     #: audit of epidurals in labour, close to the question, at z 1.3 does not; a gynaecological-cancer study
     #: for "womb", at z 2.7, does)
     renamed: bool = False
+    #: the article's phrase closest to this one's (bot.answer.naming), read only for articles that could answer
+    name: str = ""
+    name_cosine: float = 0.0
 
 
 @dataclass
@@ -353,6 +365,8 @@ def semantically_held(gap: Gap, relevance: float, params: GateParams) -> bool:
     is not covered by an osteochondritis study that never says fracture."""
     if gap.blocked:
         return False
+    if gap.name_cosine >= params.phrase_cosine:  # the article names it in its own words
+        return True
     if gap.part:
         return relevance >= params.part_relevance and gap.z >= params.literature_z
     if gap.renamed:  # as an everyday word some stored article uses, but only where it stands out strongly
@@ -441,4 +455,48 @@ def judge(
 ) -> Verdict:
     """The gate's verdict on ``evidence`` (retrieved articles, best first) for ``question``."""
     hard, assessments = assess(question, concepts, evidence, embed)
-    return decide(concepts, hard, assessments, params)
+    verdict = decide(concepts, hard, assessments, params)
+    if verdict.outcome == "answer" or math.isinf(params.phrase_cosine):
+        return verdict
+    # the articles' own names for what they lack may complete one (an answer); a partial answer stays as the
+    # words and sentences decided it, naming and quoting what they showed
+    named = name_gaps(concepts, assessments, embed, params)
+    rescued = decide(concepts, hard, named, params) if named != assessments else verdict
+    return rescued if rescued.outcome == "answer" else verdict
+
+
+def name_gaps(
+    concepts: Sequence[Concept], assessments: Sequence[Assessment], embed: Embed, params: GateParams
+) -> list[Assessment]:
+    """``assessments`` with their gaps' closest phrases (:mod:`bot.answer.naming`), read for the articles that
+    could answer if they named what they lack: ranked first or about as close as the closest, close enough to
+    be about the question, and lacking only everyday words similarity may stand for."""
+    top = max((a.evidence.article.relevance for a in assessments), default=0.0)
+    out = []
+    for assessment in assessments:
+        relevance = assessment.evidence.article.relevance
+        could = (
+            assessment.gaps
+            and relevance >= params.strong_relevance
+            and (assessment.evidence.rank == 1 or relevance >= top - params.answer_margin)
+            and not any(g.blocked for g in assessment.gaps)
+            # everyday words: an article about a technical term would use it ("appendectomy" is not named by a
+            # study of laparoscopic cholecystectomy)
+            and not any(c.domain for g in assessment.gaps for c in g.concepts)
+            and (relevance >= params.focus_relevance or not assessment.passing)
+        )
+        if not could:
+            out.append(assessment)
+            continue
+        phrases = {}
+        for gap in assessment.gaps:
+            run = gap.concepts[0].run
+            own = frozenset(c.term for c in concepts if c.run == run)
+            phrases[phrase_name(gap.concepts[0], concepts)] = own | frozenset(tokenize(name(gap.concepts)))
+        found = closest_names(phrases, assessment.evidence, embed)
+        gaps = []
+        for gap in assessment.gaps:
+            named = found.get(phrase_name(gap.concepts[0], concepts))
+            gaps.append(replace(gap, name=named.phrase, name_cosine=named.cosine) if named else gap)
+        out.append(replace(assessment, gaps=gaps))
+    return out
