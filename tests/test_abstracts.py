@@ -23,6 +23,11 @@ SCIFACT = Path(__file__).parent / "fixtures" / "beir-scifact-mini" / "corpus.jso
         ("BACKGROUND & AIMS", "objective"),
         ("DESIGN, SETTING, AND PARTICIPANTS", "methods"),
         ("MAIN OUTCOME MEASURES", "methods"),
+        (
+            "KEY LIMITATIONS",
+            "methods",
+        ),  # what the study lacks is no finding (a fenofibrate trial's limits were quoted)
+        ("CLINICAL TRIAL REGISTRATION", "methods"),
         ("ADHD", None),
         ("USPSTF", None),
         ("HIV", None),
