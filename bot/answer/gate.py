@@ -461,7 +461,8 @@ def judge(
     # the articles' own names for what they lack may complete one (an answer); a partial answer stays as the
     # words and sentences decided it, naming and quoting what they showed
     named = name_gaps(concepts, assessments, embed, params)
-    rescued = decide(concepts, hard, named, params) if named != assessments else verdict
+    changed = any(new is not old for new, old in zip(named, assessments, strict=True))
+    rescued = decide(concepts, hard, named, params) if changed else verdict
     return rescued if rescued.outcome == "answer" else verdict
 
 
