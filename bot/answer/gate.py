@@ -8,9 +8,10 @@ question's key concepts (:mod:`bot.answer.concepts`):
   ("pregnant" for "pregnancy", "tumor" for "tumour", "second trimester" for "second-trimester"). An article
   that is not close to the question overall must hold it where it says what it is about (title, MeSH or
   findings): "diabetes" met only among a statin trial's baseline characteristics is a mention in passing;
-* **semantically**, when the words differ ("heart attack" / "myocardial infarction"): taking the concept out
-  of the question makes it *less* similar to one of the article's sentences by at least a margin. A sentence
-  that is about the concept loses similarity when the concept is removed; one that is not gains it;
+* **semantically**, when the words differ ("windpipe" / "trachea"): the article is close to the question
+  overall (its retrieval relevance) and one of its sentences stands out for the concept among all retrieved
+  sentences (the z-score of its cosine to the concept's words), by thresholds that grow with how surely an
+  article about it would use the word (:func:`semantically_held`);
 * **by a phrase of its own** (:mod:`bot.answer.naming`; off by default, measured not to pay), for an everyday
   word an article that could answer lacks: one of its phrases is very close to the question's ("cigarette
   packages" for "cigarette packs"). Read only to answer: a partial verdict is decided without it.
