@@ -490,15 +490,17 @@ def name_gaps(
         if not could:
             out.append(assessment)
             continue
-        phrases = {}
-        for gap in assessment.gaps:
-            run = gap.concepts[0].run
-            own = frozenset(c.term for c in concepts if c.run == run)
-            phrases[phrase_name(gap.concepts[0], concepts)] = own | frozenset(tokenize(name(gap.concepts)))
+        # each gap's phrase as the question writes it, with the question's own words around it
+        asked = [phrase_name(gap.concepts[0], concepts) for gap in assessment.gaps]
+        phrases = {
+            phrase: frozenset(c.term for c in concepts if c.run == gap.concepts[0].run)
+            | frozenset(tokenize(name(gap.concepts)))
+            for phrase, gap in zip(asked, assessment.gaps, strict=True)
+        }
         found = closest_names(phrases, assessment.evidence, embed)
-        gaps = []
-        for gap in assessment.gaps:
-            named = found.get(phrase_name(gap.concepts[0], concepts))
-            gaps.append(replace(gap, name=named.phrase, name_cosine=named.cosine) if named else gap)
+        gaps = [
+            replace(gap, name=named.phrase, name_cosine=named.cosine) if (named := found.get(phrase)) else gap
+            for phrase, gap in zip(asked, assessment.gaps, strict=True)
+        ]
         out.append(replace(assessment, gaps=gaps))
     return out

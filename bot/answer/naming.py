@@ -52,13 +52,12 @@ def abstract_phrases(evidence: ArticleEvidence) -> list[str]:
     meta = evidence.article.metadata
     texts = [str(meta.get("title") or ""), *(s.text for s in evidence.sentences)]
     found: dict[str, None] = {}
-    for text in texts:
-        for sentence in re.split(r"(?<=[.;:!?])\s+", text):
-            for run in runs(sentence):
-                words = [w.split("'")[0] for w in run]
-                for size in range(1, min(MAX_WORDS, len(words)) + 1):
-                    for start in range(len(words) - size + 1):
-                        found[" ".join(words[start : start + size])] = None
+    for text in texts:  # (punctuation ends a run: the sentences need no splitting)
+        for run in runs(text):
+            words = [w.split("'")[0] for w in run]
+            for size in range(1, min(MAX_WORDS, len(words)) + 1):
+                for start in range(len(words) - size + 1):
+                    found[" ".join(words[start : start + size])] = None
     mesh = meta.get("mesh") or ()
     headings = re.split(r"\s*[;|]\s*", mesh) if isinstance(mesh, str) else [str(m) for m in mesh]
     found.update(dict.fromkeys(h.lower() for h in headings if h))
