@@ -809,6 +809,23 @@ def test_whom_the_asker_means_and_back_as_a_direction_are_not_what_is_asked() ->
         ["nose"],
     ]
     assert "back" not in words_of("Who is most likely to keep worrying that it will come back?")
+    # a relative called by name, "my mum": whom the asker means
+    assert runs("Dad's prostate cancer has spread. Dad is losing weight.") == [
+        ["prostate", "cancer"],
+        ["spread"],
+        ["weight"],
+    ]
+    assert runs("They cut a small cancer out of the inside of Mum's cheek.") == [
+        ["cut"],
+        ["small", "cancer"],
+        ["cheek"],
+    ]
+    assert runs("My mum is 84 and broke her hip.") == [["hip"]]
+    # mothers, when the question is about them: counted, described, or "their"
+    assert ["mums"] in runs("Do mums who smoke have smaller babies?")
+    assert ["single", "mum's"] in runs("Does a single mum's stress affect her child?")
+    assert ["mum's"] in runs("Does their mum's weight matter to the children?")
+    assert ["dad"] in runs("Is a dad at the birth a help?")
     # the body part, and people a population names, stay what is asked
     assert runs("Does back pain get better with yoga?") == [["back", "pain"], ["yoga"]]
     assert ["sore", "back"] in runs("Can a sore back be treated with heat?")

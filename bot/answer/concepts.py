@@ -298,6 +298,12 @@ KIN = frozenset(
     """.split()
 )
 POSSESSIVES = frozenset("my our his her your their".split())
+#: What the asker calls a parent: like a relative after "my" ("my mum is 84"), but after "their" a population
+#: ("their mum's weight": mothers)
+PARENT_NAMES = frozenset("mum mom mummy mommy mam daddy".split())
+#: Determiners and quantifiers: a singular relative after none of them (nor after an adjective) is called by
+#: name ("*Dad's* prostate cancer", "inside of *Mum's* cheek"), whom the asker means
+_COUNTED = DETERMINERS | frozenset("every each no another one whose".split())
 #: Those who treat the asker: after a possessive or "the" ("my surgeon can feel…", "the doctors are talking
 #: about…") they say who spoke or acts, not what is asked; "do family doctors know…" and "the surgeon's
 #: experience" ask about them.
@@ -312,14 +318,15 @@ BACK_OWNERS = POSSESSIVES | frozenset("the a lower upper sore bad painful aching
 
 
 def _aside(before: str, word: str, following: str) -> bool:
-    """A word that names no subject in its place: a relative after a possessive ("my *dad* has cancer of the
-    food pipe"), a carer after a possessive or "the" ("the *doctor* says"), or "back" as a place or direction ("at the *back* of the nose", "give them *back*", "come
+    """A word that names no subject in its place: a relative after a possessive or called by name ("my *dad*
+    has cancer of the food pipe", "*Mum's* cheek"), a carer after a possessive or "the" ("the *doctor* says"), or "back" as a place or direction ("at the *back* of the nose", "give them *back*", "come
     *back*") rather than the body part ("back pain", "my back")."""
     if word in CARERS:  # (not "the surgeon's experience": the possessive keeps its "'s")
         return before in POSSESSIVES or before == "the"
     word = word.split("'")[0]
-    if word in KIN:
-        return before in POSSESSIVES
+    if word in KIN or word in PARENT_NAMES:
+        named = before not in _COUNTED and _content_term(before) is None  # "Dad is…", "of Mum's cheek"
+        return named or before in (POSSESSIVES if word in KIN else POSSESSIVES - {"their"})
     if word != "back":
         return False
     if following == "of":
