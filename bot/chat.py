@@ -178,7 +178,7 @@ class ChatHandler:
         """The answerability gate's verdict on ``articles`` (retrieved for ``question``, whose ``concepts``
         are :meth:`concepts` unless given)."""
         from bot.answer.evidence import read_articles
-        from bot.answer.gate import GateParams, judge, nothing_found
+        from bot.answer.gate import DEFAULT_GATE, GateParams, judge, nothing_found
         from bot.answer.naming import NAME_COSINE
 
         if concepts is None:
@@ -190,7 +190,7 @@ class ChatHandler:
         params = GateParams(
             known_relevance=self.settings.threshold("answer_relevance"),
             unknown_relevance=self.settings.threshold("lay_word_relevance"),
-            **({"phrase_cosine": NAME_COSINE} if self.bridges.names else {}),
+            phrase_cosine=NAME_COSINE if self.bridges.names else DEFAULT_GATE.phrase_cosine,
         )
         return judge(question, list(concepts), evidence, self.embedder.embed_documents, params)
 

@@ -30,6 +30,7 @@ from bot.answer.gate import (
     judge,
     lexically_held,
     narrowing,
+    neighbours,
     nothing_found,
     phrase_held,
     question_phrases,
@@ -61,6 +62,11 @@ class Retrieved:
     relevance: float = 0.6
     score: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def first(verdict: Verdict) -> dict[int, int]:
+    """The citation number of a partial verdict's best article: [1]."""
+    return {verdict.coverage[0].evidence.rank: 1}
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +149,10 @@ def test_concepts_that_never_meet_in_one_article_give_a_partial_answer(
     assert verdict.outcome == "partial"
     assert verdict.missing_text == ["pregnancy"]
     assert [c.evidence.article.article_id for c in verdict.coverage] == [f"pmid:{LAPAROSCOPY}"]
-    assert gap_sentence(verdict, [1]) == (
+    assert gap_sentence(verdict, first(verdict)) == (
         "The indexed abstracts discuss laparoscopy [1], but none of them in connection with pregnancy."
     )
-    scoped = gap_sentence(verdict, [1], scope="year>=2000")
+    scoped = gap_sentence(verdict, first(verdict), scope="year>=2000")
     assert scoped.startswith("The indexed abstracts (year>=2000) discuss laparoscopy [1]")
 
 
@@ -159,7 +165,7 @@ def test_a_technical_term_no_article_holds_is_never_rescued_by_similarity(
     )
     assert verdict.outcome == "partial"
     assert verdict.missing_text == ["lecanemab"]
-    assert gap_sentence(verdict, [1]).endswith("but none of them mentions lecanemab.")
+    assert gap_sentence(verdict, first(verdict)).endswith("but none of them mentions lecanemab.")
 
 
 def test_an_everyday_word_the_abstracts_do_not_use_is_never_declared_absent(
@@ -168,8 +174,10 @@ def test_an_everyday_word_the_abstracts_do_not_use_is_never_declared_absent(
     verdict = verdict_for("Do helmets prevent concussion in rugby?", [RUGBY], index, embedder, relevance=0.3)
     assert verdict.outcome == "partial"
     # an everyday word may be a lay name for what the abstract covers: never declared absent
-    assert gap_sentence(verdict, [1]).endswith(". I could not match “helmets” to a term in these abstracts.")
-    assert "none of them" not in gap_sentence(verdict, [1])
+    assert gap_sentence(verdict, first(verdict)).endswith(
+        ". I could not match “helmets” to a term in these abstracts."
+    )
+    assert "none of them" not in gap_sentence(verdict, first(verdict))
 
 
 def test_nothing_covered_is_a_refusal(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
@@ -286,7 +294,7 @@ def test_a_concept_met_only_in_passing_does_not_make_a_distant_article_an_answer
     if outcome == "partial":
         assert verdict.missing_text == ["pregnancy"]
         # the abstract does say "pregnancy": the note must not deny it, only say how little it is there
-        note = gap_sentence(verdict, [1])
+        note = gap_sentence(verdict, first(verdict))
         assert note.endswith("discuss laparoscopy [1] and mention pregnancy.") and "none of them" not in note
 
 
@@ -417,7 +425,7 @@ def test_a_partial_note_never_denies_what_a_quoted_sentence_may_say_in_other_wor
         "Do fibroids in the womb get bigger during pregnancy?", [MYOMAS], index, embedder, 0.3
     )
     assert verdict.outcome == "partial" and verdict.missing_text == ["fibroids"]
-    note = gap_sentence(verdict, [1])
+    note = gap_sentence(verdict, first(verdict))
     assert "womb" in note  # "womb" is held: the abstract says uterine
     assert "none of them" not in note and note.endswith(
         "I could not match “fibroids” to a term in these abstracts."
@@ -503,7 +511,7 @@ def test_a_partial_note_never_denies_what_the_quoted_abstract_says_otherwise(
 ) -> None:
     verdict = sample_verdict(question, pmid, relevance, index, embedder)
     assert verdict.outcome == "partial"
-    note = gap_sentence(verdict, [1])
+    note = gap_sentence(verdict, first(verdict))
     assert says in note
     phrase = says.split("“")[-1].split("”")[0]
     assert f"none of them in connection with {phrase}" not in note and f"mentions {phrase}" not in note
@@ -513,7 +521,7 @@ def test_an_abstract_about_births_is_not_said_to_lack_pregnancy_or_babies(
     index: LexicalSearch, embedder: MiniLMEmbedder
 ) -> None:
     verdict = bridged_verdict("Is laparoscopy safe during pregnancy?", [LAPAROSCOPY], index, embedder, 0.45)
-    assert gap_sentence(verdict, [1]).endswith("none of them in connection with pregnancy.")
+    assert gap_sentence(verdict, first(verdict)).endswith("none of them in connection with pregnancy.")
     # the same abstract, had it said what happened at birth: pregnancy is no longer declared absent
     RECORDS["born"] = {
         **RECORDS[LAPAROSCOPY],
@@ -524,7 +532,7 @@ def test_an_abstract_about_births_is_not_said_to_lack_pregnancy_or_babies(
     finally:
         del RECORDS["born"]
     assert verdict.outcome == "partial" and verdict.missing_text == ["pregnancy"]
-    assert "none of them" not in gap_sentence(verdict, [1])
+    assert "none of them" not in gap_sentence(verdict, first(verdict))
 
 
 # --- plain-language questions, round 3 ------------------------------------------------------------------------
@@ -760,7 +768,11 @@ def test_a_partial_answer_quotes_the_article_retrieval_ranks_first_among_those_c
     for first, second in ((NASAL, RUGBY), (RUGBY, NASAL)):
         verdict = bridged_verdict(question, [first, second], index, embedder, relevance=0.45)
         assert verdict.outcome == "partial"
-        assert [c.evidence.article.article_id for c in verdict.coverage] == [f"pmid:{first}"]
+        # the other is as close: quoted after it, as its neighbour
+        assert [c.evidence.article.article_id for c in verdict.coverage] == [
+            f"pmid:{first}",
+            f"pmid:{second}",
+        ]
     # without the margin the article holding more of the words wins wherever retrieval put it
     articles = [retrieved(p, 0.45) for p in (RUGBY, NASAL)]
     evidence = read_articles(
@@ -770,7 +782,7 @@ def test_a_partial_answer_quotes_the_article_retrieval_ranks_first_among_those_c
     strict = judge(
         question, concepts, evidence, embedder.embed_documents, replace(DEFAULT_GATE, partial_margin=0)
     )
-    assert [c.evidence.article.article_id for c in strict.coverage] == [f"pmid:{NASAL}"]
+    assert strict.coverage[0].evidence.article.article_id == f"pmid:{NASAL}"
 
 
 def test_a_body_part_s_state_is_covered_by_similarity_only_in_an_article_plainly_about_it(
@@ -1085,3 +1097,39 @@ def test_a_phrase_the_article_names_covers_a_gap_only_where_similarity_may_stand
     assert not semantically_held(catheters, 0.4, DEFAULT_GATE)  # off by default
     assert not semantically_held(replace(gap, name="urinary", name_cosine=0.6), 0.4, names)
     assert not semantically_held(replace(catheters, blocked=True, name_cosine=0.9), 0.7, names)
+
+
+def test_a_partial_answer_quotes_its_near_neighbours_and_says_which_covers_what(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """Retrieval cannot tell which of near-equals is about a question none answers whole: a partial answer
+    quotes the first, then a finding of each neighbour covering part of the question; its first line names
+    what each quoted abstract covers, and says it could not find only what none of them does."""
+    question = "Does a broken nose in rugby players heal without surgery?"
+    verdict = bridged_verdict(question, [NASAL, RUGBY], index, embedder, relevance=0.45)
+    nasal, rugby = verdict.coverage
+    assert "rugby" in rugby.how and "rugby" not in nasal.how and "nose" in nasal.how
+    composed = ExtractiveAnswerer().answer(question, verdict)
+    cited = [c.id for c in composed.citations]
+    assert cited == [f"pmid:{NASAL}", f"pmid:{RUGBY}"]
+    note = composed.text.split("\n\n")[1]
+    assert "nose [1]" in note and "rugby players [2]" in note, note
+    assert "rugby" not in " ".join(composed.missing)
+    # far below the first (more than the neighbour margin), a neighbour is not quoted
+    articles = [retrieved(NASAL, 0.45), retrieved(RUGBY, 0.3)]
+    evidence = read_articles(
+        articles, embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    far = judge(question, bridge(key_concepts(question, index), index), evidence, embedder.embed_documents)
+    assert [c.evidence.article.article_id for c in far.coverage] == [f"pmid:{NASAL}"]
+    # nor one holding everything the first lacks: a partial answer always says what none of them covers
+    whole = neighbours(
+        [
+            nasal,
+            replace(rugby, how={**rugby.how, **dict.fromkeys((c.text for c in nasal.missing), "lexical")}),
+        ],
+        nasal,
+        0.45,
+        DEFAULT_GATE,
+    )
+    assert whole == []

@@ -14,8 +14,8 @@ of them addresses, then quotes the closest findings.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from bot.answer.abstracts import AbstractSentence, Role, reads_as_method
 from bot.answer.citations import Composed, citations_for
@@ -32,7 +32,8 @@ PARTIAL_LEAD = "Closest findings in the indexed abstracts:"
 MAX_SENTENCES = 5
 MAX_WORDS = 120
 MAX_ARTICLES = 3
-PARTIAL_SENTENCES = 2
+PARTIAL_SENTENCES = 2  # of the article a partial answer is about; one of each neighbour
+PARTIAL_ARTICLES = 3
 MAX_NAMED = 3  # covered phrases a partial answer names (the most specific ones)
 
 #: What a sentence's role adds to its relevance; roles absent here are never quoted.
@@ -127,13 +128,15 @@ class ExtractiveAnswerer:
         findings = {i: used[i][0] for i in used}
         citations = citations_for(range(1, len(order) + 1), articles, used, findings)
         if verdict.outcome == "partial":
-            gap = gap_sentence(verdict, [number[r] for r in order], scope)
+            shown = quoted(verdict, number.keys())
+            gap = gap_sentence(shown, number, scope)
             text = f"{HEADER}\n\n{gap}\n\n{PARTIAL_LEAD}\n" + "\n".join(lines)
-            return Composed(text, citations, missing=verdict.missing_text)
+            return Composed(text, citations, missing=shown.missing_text)
         return Composed(HEADER + "\n\n" + "\n".join(lines), citations)
 
     def _choose(self, q_terms: set[str], evidence: Sequence[ArticleEvidence], partial: bool) -> list[_Scored]:
-        """The findings to quote, grouped by article (strongest article first), finding first."""
+        """The findings to quote, grouped by article (strongest article first), finding first. A partial
+        answer quotes the gate's best partial article first, then one finding of each neighbour it names."""
         per_article = [self._scored(q_terms, e) for e in evidence]
         per_article = [s for s in per_article if s]
         if not per_article:
@@ -142,18 +145,22 @@ class ExtractiveAnswerer:
         best = max(strength)
         ranked = sorted(zip(strength, per_article, strict=True), key=lambda pair: -pair[0])
         strong = [s for value, s in ranked if value >= best - self.params.article_margin]
-        limit = PARTIAL_SENTENCES if partial else MAX_SENTENCES
+        if partial:  # the article the note is about leads, however its sentences score
+            lead = per_article[0]
+            strong = [lead, *(s for s in strong if s is not lead)][:PARTIAL_ARTICLES]
+        limit = PARTIAL_SENTENCES + len(strong) - 1 if partial else MAX_SENTENCES
         picked: list[_Scored] = []
         seen: set[str] = set()
         words = 0
-        for sentences in strong[: 1 if partial else MAX_ARTICLES]:
+        for n, sentences in enumerate(strong[:MAX_ARTICLES]):
             # the same sentence is never quoted twice (two records of one abstract, a repeated sentence)
             sentences = [s for s in sentences if _normal(s.text) not in seen]
             if not sentences:
                 continue
             finding = sentences[0]
+            seconds = sentences[1:2] if not (partial and n) else []
             group = [finding] + [
-                s for s in sentences[1:2] if s.relevance >= finding.relevance - self.params.second_margin
+                s for s in seconds if s.relevance >= finding.relevance - self.params.second_margin
             ]
             # what was found, then what the authors make of it
             group.sort(key=lambda s: interpretive(s.text))
@@ -193,7 +200,30 @@ ABSENT_BELOW_Z = 0.5
 COINED_BELOW_ZIPF = 1.5
 
 
-def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> str:
+def quoted(verdict: Verdict, ranks: Collection[int]) -> Verdict:
+    """A partial ``verdict`` as far as the articles retrieval ranked ``ranks`` go (those an answer quotes):
+    missing is what none of them covers."""
+    coverage = [c for c in verdict.coverage if c.evidence.rank in ranks]
+    hard = [*verdict.covered, *verdict.missing]
+    missing = sorted(
+        (c for c in hard if not any(c.text in cover.how for cover in coverage)),
+        key=lambda c: (c.run, c.position),
+    )
+    return replace(verdict, coverage=coverage, missing=missing, covered=[c for c in hard if c not in missing])
+
+
+def _citing(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]) -> str:
+    """The citations of the quoted articles that cover ``run`` ("[1][3]")."""
+    need = [c for c in run if c in verdict.covered and not c.soft] or [c for c in run if c in verdict.covered]
+    cites = sorted(
+        numbers[cover.evidence.rank]
+        for cover in verdict.coverage
+        if cover.evidence.rank in numbers and all(c.text in cover.how for c in need)
+    )
+    return "".join(f"[{n}]" for n in cites)
+
+
+def gap_sentence(verdict: Verdict, numbers: Mapping[int, int], scope: str = "") -> str:
     """ "The indexed abstracts discuss A [1], but none of them mentions B." — what a partial answer lacks,
     said only as surely as the evidence allows. Nothing a quoted abstract holds in words (though not where it
     says what it is about: "… discuss laparoscopy [1] and mention pregnancy."), comes close to, or holds a
@@ -212,10 +242,16 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
     named = [r for r in covered_runs if not all(c.soft for c in r)] or covered_runs
     # who the question is about is named last: what they have or get is the subject
     named = sorted(named, key=lambda r: (all(c.population for c in r), -max(c.weight for c in r)))[:MAX_NAMED]
-    covered = (
-        _and([_covered_name(r, verdict) for r in sorted(named, key=lambda r: r[0].run)]) or "related topics"
-    )
-    cites = "".join(f"[{n}]" for n in numbers)
+    named = sorted(named, key=lambda r: r[0].run)
+    cited = [_citing(r, verdict, numbers) for r in named]
+    if len(set(cited)) > 1:  # the quoted articles cover different parts: each part with its own
+        covered = _and(
+            [f"{_covered_name(r, verdict)} {c}".rstrip() for r, c in zip(named, cited, strict=True)]
+        )
+        cites = ""
+    else:
+        covered = _and([_covered_name(r, verdict) for r in named]) or "related topics"
+        cites = cited[0] if cited else "".join(f"[{n}]" for n in sorted(numbers.values()))
     absent: list[str] = []
     unmatched: list[str] = []
     unknown: list[str] = []
@@ -244,7 +280,7 @@ def gap_sentence(verdict: Verdict, numbers: Sequence[int], scope: str = "") -> s
     if absent:
         clauses.append(f"in connection with {_and(absent)}")
     where = f"indexed abstracts ({scope})" if scope else "indexed abstracts"
-    text = f"The {where} discuss {covered} {cites}"
+    text = f"The {where} discuss {covered}" + (f" {cites}" if cites else "")
     if passing:  # said as plainly as the words are there: whether they are the finding is for the reader
         text += f" and mention {_and(passing)}"
     text += f", but none of them {', and none '.join(clauses)}." if clauses else "."

@@ -73,6 +73,12 @@ class GateParams:
     # A partial answer quotes the article retrieval ranks first among those within this share of the best
     # one: holding one more of the question's words is no sign of being about it
     partial_margin: float = 0.4
+    # A partial answer also quotes the articles retrieval ranks among the first this many, as close to the
+    # question as the closest but for this much, that cover some of it: which of near-equals is about the
+    # question is what the gate could not tell ("spots in his bones": the bone-metastasis study ranked third,
+    # 0.04 below a biopsy study holding "prostate cancer" and "scan")
+    neighbours: int = 3
+    neighbour_margin: float = 0.1
     # Below this retrieval relevance an article holds a concept in words only where it says what it is about
     # (title, MeSH, findings); elsewhere in its abstract the word may be in passing.
     focus_relevance: float = 0.6
@@ -108,7 +114,8 @@ class Coverage:
 class Verdict:
     outcome: Outcome
     concepts: list[Concept]
-    coverage: list[Coverage]  # articles carrying the answer (answer: complete; partial: the best partial)
+    # articles carrying the answer (answer: complete; partial: the best partial, then its neighbours)
+    coverage: list[Coverage]
     missing: list[Concept] = field(default_factory=list)  # concepts no carrying article covers
     covered: list[Concept] = field(default_factory=list)  # hard concepts the carrying articles do cover
 
@@ -433,13 +440,36 @@ def decide(
         default=max(short, key=lambda c: (c.share, -c.evidence.rank)),
     )
     if best.share >= params.partial_share:
-        alike = [c for c in short if {m.text for m in c.missing} == {m.text for m in best.missing}]
-        covered = [c for c in hard if c not in best.missing]
-        return Verdict("partial", concepts, alike, missing=best.missing, covered=covered)
+        quoted = [best, *neighbours(coverage, best, top, params)]
+        missing = [c for c in best.missing if not any(c.text in q.how for q in quoted)]
+        covered = [c for c in hard if c not in missing]
+        return Verdict("partial", concepts, quoted, missing=missing, covered=covered)
     nowhere = [c for c in hard if not any(c.text in v.how for v in coverage)]
     # a refusal always names what was not found: when each concept is somewhere but never together, what the
     # best article lacks
     return Verdict("refuse", concepts, [], missing=nowhere or best.missing or list(hard))
+
+
+def neighbours(
+    coverage: Sequence[Coverage], best: Coverage, top: float, params: GateParams
+) -> list[Coverage]:
+    """The articles a partial answer quotes beside ``best``: ranked among the first ``params.neighbours`` by
+    retrieval, about as close to the question as the closest, covering a share of it, and leaving something
+    of it that none of the quoted articles covers (what the partial answer says it could not find)."""
+    out: list[Coverage] = []
+    missing = {c.text for c in best.missing}
+    for cover in sorted(coverage, key=lambda c: c.evidence.rank):
+        if (
+            cover is best
+            or cover.evidence.rank > params.neighbours
+            or cover.evidence.article.relevance < top - params.neighbour_margin
+            or cover.share < params.partial_share
+            or missing <= cover.how.keys()
+        ):
+            continue
+        out.append(cover)
+        missing -= cover.how.keys()
+    return out
 
 
 def nothing_found(concepts: Sequence[Concept]) -> Verdict:
