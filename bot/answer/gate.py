@@ -20,7 +20,8 @@ The concepts must meet in one article. Three outcomes: **answer** (some articles
 narrows the question, one of them ranked first or about as close as the closest: ``GateParams.answer_margin``),
 **partial** (the best article covers the concepts that carry most of the question's
 weight but not all; the answer says which are missing, and quotes the article retrieval ranks first among those
-covering about as much: ``GateParams.partial_margin``), **refuse** (nothing covers enough).
+covering about as much: ``GateParams.partial_margin``, then its near neighbours covering part of it:
+``GateParams.neighbours``), **refuse** (nothing covers enough).
 """
 
 from __future__ import annotations
