@@ -27,6 +27,7 @@ from bot.answer.gate import (
     GateParams,
     Verdict,
     assess,
+    clear_first,
     judge,
     lexically_held,
     narrowing,
@@ -1133,3 +1134,27 @@ def test_a_partial_answer_quotes_its_near_neighbours_and_says_which_covers_what(
         DEFAULT_GATE,
     )
     assert whole == []
+
+
+def test_retrieval_sclear_first_answers_though_it_lacks_an_everyday_word_that_stands_out_in_it(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """The article ranked first, close to the question and well ahead of the next, answers though it lacks a
+    word, when the word stands out in it; not when it is barely ahead, lacks much of the question, or lacks
+    what only words may cover (a population, a lettered name, part of a phrase another abstract holds)."""
+    question = "Does a broken nose in rugby players heal without surgery?"
+    verdict = bridged_verdict(question, [NASAL, RUGBY], index, embedder, relevance=0.45)
+    nasal, rugby = verdict.coverage
+    first = replace(nasal, evidence=replace(nasal.evidence, article=retrieved(NASAL, 0.65)), share=0.6)
+    lacking = first.missing[0].text
+    first.closeness = {c.text: 1.2 for c in first.missing}
+    first.firm = set()
+    assert first.missing and clear_first([first, rugby], DEFAULT_GATE) is first  # 0.65 against 0.45
+    barely = replace(rugby, evidence=replace(rugby.evidence, article=retrieved(RUGBY, 0.6)))
+    assert clear_first([first, barely], DEFAULT_GATE) is None
+    assert clear_first([replace(first, share=0.2), rugby], DEFAULT_GATE) is None
+    assert clear_first([replace(first, closeness={lacking: 0.5}), rugby], DEFAULT_GATE) is None
+    assert clear_first([replace(first, firm={lacking}), rugby], DEFAULT_GATE) is None
+    far = replace(first, evidence=replace(nasal.evidence, article=retrieved(NASAL, 0.58)))
+    assert clear_first([far, replace(rugby, evidence=replace(rugby.evidence, article=retrieved(RUGBY, 0.3)))],
+                        DEFAULT_GATE) is None  # fmt: skip

@@ -17,7 +17,9 @@ question's key concepts (:mod:`bot.answer.concepts`):
   packages" for "cigarette packs"). Read only to answer: a partial verdict is decided without it.
 
 The concepts must meet in one article. Three outcomes: **answer** (some articles cover every concept that
-narrows the question, one of them ranked first or about as close as the closest: ``GateParams.answer_margin``),
+narrows the question, one of them ranked first or about as close as the closest: ``GateParams.answer_margin``;
+or the article ranked first stands clear of the others and lacks only words that stand out in it:
+``GateParams.lead_margin``),
 **partial** (the best article covers the concepts that carry most of the question's
 weight but not all; the answer says which are missing, and quotes the article retrieval ranks first among those
 covering about as much: ``GateParams.partial_margin``, then its near neighbours covering part of it:
@@ -93,6 +95,16 @@ class GateParams:
     # inhalers 0.76, "cigarette packs" / cigarette packages 0.85; "vaping" / smoking 0.61 is not a name.
     # Measured, it did not pay (BENCHMARKS.md › Answers, round 6): off unless Bridges(names=True) asks for it
     phrase_cosine: float = math.inf
+    # Retrieval's clear first: the article ranked first, this far closer to the question than any other and at
+    # least lead_relevance close, covering lead_share of it, answers though it lacks words, when each stands
+    # out in it (lead_z) and none is one only words may cover (a population, a lettered name, a technical term
+    # no article holds, part of a phrase another abstract holds): "well-off" (z 1.1) in a study of
+    # socioeconomic differences in mortality after retirement at 0.62, 0.17 ahead of the next. Chosen on the tuning halves with no leave-gold-out
+    # or unanswerable question answered more (BENCHMARKS.md › Answers, round 7)
+    lead_margin: float = 0.08
+    lead_relevance: float = 0.6
+    lead_z: float = 1.0
+    lead_share: float = 0.3
 
 
 DEFAULT_GATE = GateParams()
@@ -109,6 +121,8 @@ class Coverage:
     #: for each missing concept, how far it stands out in the article's sentences (the gap's z-score): a
     #: concept the article may well state in other words must not be said to be absent from it
     closeness: dict[str, float] = field(default_factory=dict)
+    #: missing concepts only words may cover here (a blocked gap, part of a phrase, a word renamed elsewhere)
+    firm: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -423,6 +437,8 @@ def decide(
             else:
                 cover.missing.extend(gap.concepts)
                 cover.closeness.update(dict.fromkeys((c.text for c in gap.concepts), gap.z))
+                if gap.blocked or gap.part or gap.renamed:
+                    cover.firm.update(c.text for c in gap.concepts)
         cover.missing.sort(key=lambda c: (c.run, c.position))
         cover.share = sum(c.weight for c in hard if c.text in cover.how) / total
         coverage.append(cover)
@@ -432,6 +448,9 @@ def decide(
         c.evidence.rank == 1 or c.evidence.article.relevance >= top - params.answer_margin for c in complete
     ):
         return Verdict("answer", concepts, complete, covered=list(hard))
+    lead = clear_first(coverage, params)
+    if lead is not None:
+        return Verdict("answer", concepts, [lead], covered=list(hard))
     # no article retrieval puts first, or about as close as the closest, holds every concept: a partial answer
     short = [c for c in coverage if c.missing]
     most = max(c.share for c in short)
@@ -449,6 +468,25 @@ def decide(
     # a refusal always names what was not found: when each concept is somewhere but never together, what the
     # best article lacks
     return Verdict("refuse", concepts, [], missing=nowhere or best.missing or list(hard))
+
+
+def clear_first(coverage: Sequence[Coverage], params: GateParams) -> Coverage | None:
+    """The article retrieval ranks first when it stands clear of the others and lacks only words that stand
+    out in it (see ``GateParams.lead_margin``), else None."""
+    first = next((c for c in coverage if c.evidence.rank == 1), None)
+    if first is None or not first.missing:
+        return None
+    relevance = first.evidence.article.relevance
+    others = [c.evidence.article.relevance for c in coverage if c is not first]
+    return (
+        first
+        if relevance >= params.lead_relevance
+        and relevance - max(others, default=0.0) >= params.lead_margin
+        and first.share >= params.lead_share
+        and all(first.closeness.get(c.text, -math.inf) >= params.lead_z for c in first.missing)
+        and not first.firm
+        else None
+    )
 
 
 def neighbours(
