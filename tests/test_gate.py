@@ -1158,3 +1158,22 @@ def test_retrieval_sclear_first_answers_though_it_lacks_an_everyday_word_that_st
     far = replace(first, evidence=replace(nasal.evidence, article=retrieved(NASAL, 0.58)))
     assert clear_first([far, replace(rugby, evidence=replace(rugby.evidence, article=retrieved(RUGBY, 0.3)))],
                         DEFAULT_GATE) is None  # fmt: skip
+
+
+def test_an_abbreviation_in_capitals_is_a_concept_and_a_body_word_may_be_the_verb(
+    index: LexicalSearch,
+) -> None:
+    """ "Do ART patients face higher C-section rates?": ART (assisted reproduction) is what is asked, however
+    common "art" is, and only words hold it; the patients face higher rates, no face. A face is still one in
+    "face masks" and "burns to the face"."""
+    concepts = {
+        c.text: c for c in key_concepts("Do ART patients face higher C-section rates at delivery?", index)
+    }
+    assert "face" not in concepts
+    art = concepts["art"]
+    assert not art.soft and art.strict and art.surface == "ART"
+    assert not key_concepts("Is art therapy good for dementia?", index)[0].strict  # the word, not the letters
+    assert runs("Do smokers face a higher risk of stroke?") == [["smokers"], ["stroke"]]
+    assert runs("Do face masks stop flu?") == [["face", "masks"], ["flu"]]
+    assert ["face"] in runs("Do burns to the face heal faster with honey?")
+

@@ -206,6 +206,7 @@ def runs(question: str) -> list[list[str]]:
             _content_term(word) is None
             or (current and _verb_here(current[-1], word, following) and not _named(current[-1], word))
             or _verb_by_neighbours(before, word, following)
+            or _body_verb(before, word, following)
             or _adverbial(current, word, following)
             or _aside(before, word, following)
             or _verb_in_clause(words[:i], word, following, words[i + 2] if i + 2 < len(words) else "")
@@ -351,6 +352,23 @@ def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
     return before in ("that", "which", "who") and verb[0] != word
 
 
+#: Words for the body English also uses as verbs of what people meet or bear ("smokers face a higher risk")
+BODY_VERBS = frozenset("face shoulder stomach head".split())
+#: Words that begin a comparison ("face *higher* rates", "face *more* complications")
+COMPARATIVES = frozenset("higher lower greater more less fewer increased reduced worse better".split())
+
+
+def _body_verb(before: str, word: str, following: str) -> bool:
+    """A word for the body used as the verb after a plural noun, before what is met: "do smokers *face* a
+    higher risk", "ART patients *face* higher rates" (not "face masks", "children's face skin")."""
+    if word not in BODY_VERBS or not (following in DETERMINERS or following in COMPARATIVES):
+        return False
+    from lemminflect import getAllLemmas
+
+    noun = getAllLemmas(before).get("NOUN", ())
+    return bool(noun) and noun[0] != before and before.endswith("s")
+
+
 def _verb_here(previous: str, word: str, following: str) -> bool:
     """Whether ``word``, after the content word ``previous``, is the question's verb rather than part of a
     noun phrase: a word English uses mostly as a verb, in its base form ("does magnesium stop leg cramps"),
@@ -400,6 +418,9 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
             found = re.search(looked_for, question, re.IGNORECASE)
             population = _population(text) if _names_people(question, run, position) else ()
             modifier = not named and _everyday_adjective(text, population)
+            # an abbreviation written in capitals ("ART patients") names a thing of its own, however common the
+            # word it spells ("art"): never soft, and held only in words (similarity cannot tell ART from IVF)
+            acronym = found is not None and _acronym(found.group(0), question)
             concepts[term] = Concept(
                 text=f"{text} {suffix}" if suffix else text,
                 term=term,
@@ -409,7 +430,9 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 position=position,
                 weight=idf(df, n),
                 known=df > 0,
-                soft=modifier or (not population and (df > SOFT_SHARE * n or _too_common(text))),
+                soft=not acronym
+                and (modifier or (not population and (df > SOFT_SHARE * n or _too_common(text)))),
+                strict=acronym,
                 domain=is_domain_term(text),
                 population=population,
                 literature=df >= max(LITERATURE_ARTICLES, LITERATURE_SHARE * n),
@@ -421,6 +444,11 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
     if age:  # the words of the age are in it: "7-year-old", "15 year old"
         kept = [c for c in kept if not _AGE_WORDING.fullmatch(c.text)] + [age]
     return _named_kinds(_compounds(kept))
+
+
+def _acronym(written: str, question: str) -> bool:
+    """Whether ``written`` is an abbreviation in capitals ("ART", "IVF") in a question not written in capitals."""
+    return 2 <= len(written) <= 6 and written.isalpha() and written.isupper() and not question.isupper()
 
 
 #: A pregnancy in the question: its "baby" is the one not yet born, whom abstracts call the fetus
