@@ -19,7 +19,7 @@ from bot.answer import lexicon
 from bot.answer.abbreviations import definitions
 from bot.answer.bridging import Bridges, bridge
 from bot.answer.concepts import key_concepts, missing_names, runs, zipf
-from bot.answer.evidence import ArticleEvidence, Words, read_articles
+from bot.answer.evidence import ArticleEvidence, Words, ages_meant, read_articles
 from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
 from bot.answer.gate import (
     DEFAULT_GATE,
@@ -1177,3 +1177,17 @@ def test_an_abbreviation_in_capitals_is_a_concept_and_a_body_word_may_be_the_ver
     assert runs("Do face masks stop flu?") == [["face", "masks"], ["flu"]]
     assert ["face"] in runs("Do burns to the face heal faster with honey?")
 
+
+def test_mesh_age_tags_spanning_children_and_adults_say_no_age_group() -> None:
+    """A study of patients aged 16 to 70 is tagged "Adolescent" as well as "Adult": no study of teenagers. Tags
+    that keep to one side still say whom it studied."""
+    spanning = "Adolescent; Adult; Aged; Bariatric Surgery; Humans; Middle Aged; Young Adult"
+    assert ages_meant(spanning) == "Bariatric Surgery; Humans"
+    assert ages_meant("Adolescent; Child; Humans; Obesity") == "Adolescent; Child; Humans; Obesity"
+    assert ages_meant("Aged; Aged, 80 and over; Hip Fractures") == "Aged; Aged, 80 and over; Hip Fractures"
+    article = Retrieved(
+        "pmid:1", {"title": "Sleeve gastrectomy leaks", "mesh": spanning}, ["Leaks were rare."]
+    )
+    (read,) = read_articles([article], np.ones(384, dtype=np.float32) / 384**0.5, lambda a: [],
+                            lambda texts: np.ones((len(texts), 384), dtype=np.float32) / 384**0.5)  # fmt: skip
+    assert "adolesc" not in read.words.terms and "bariatr" in read.words.terms

@@ -79,6 +79,20 @@ INDEXING = ("title", "mesh")
 FOCUS_ROLES = frozenset({"results", "conclusions"})
 
 
+#: MeSH's age check tags: the ages of a study's participants, given for every age group it enrolled
+YOUNG_AGES = frozenset({"Infant, Newborn", "Infant", "Child, Preschool", "Child", "Adolescent"})
+ADULT_AGES = frozenset({"Young Adult", "Adult", "Middle Aged", "Aged", "Aged, 80 and over"})
+
+
+def ages_meant(mesh: str) -> str:
+    """The MeSH headings ("A; B; C") without the age tags when they span children and adults: a study of
+    patients aged 16 to 70 is tagged "Adolescent" as much as "Adult", and is no study of teenagers."""
+    headings = [h.strip() for h in mesh.split(";")]
+    if YOUNG_AGES.isdisjoint(headings) or ADULT_AGES.isdisjoint(headings):
+        return mesh
+    return "; ".join(h for h in headings if h not in YOUNG_AGES | ADULT_AGES)
+
+
 @dataclass
 class ArticleEvidence:
     """One retrieved article, read whole."""
@@ -105,7 +119,8 @@ def read_articles(
             if len((clean := clean_sentence(s.text)).split()) >= 3
         ]
         meta = article.metadata
-        indexing = [str(meta.get(key) or "") for key in INDEXING]
+        indexing = [ages_meant(str(meta.get(key) or "")) if key == "mesh" else str(meta.get(key) or "")
+                    for key in INDEXING]  # fmt: skip
         findings = [s.text for s in sentences if s.role in FOCUS_ROLES]
         read.append((article, sentences, Words.of(" ".join([*indexing, *chunks])),
                      Words.of(" ".join([*indexing, *findings]))))  # fmt: skip
