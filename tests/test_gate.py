@@ -441,6 +441,12 @@ def test_the_abstracts_own_abbreviations_are_other_names(index: LexicalSearch) -
     # the mini corpus defines "vertical lines in distal esophageal mucosa (VLEM)"
     concept = bridge(key_concepts("What are VLEM in children?", index), index, Bridges(abbreviations=True))[0]
     assert "vertical lines in distal esophageal mucosa" in concept.synonyms
+    # off by default, but an abbreviation written in capitals is always looked up; in lower case it is not
+    assert (
+        "vertical lines in distal esophageal mucosa"
+        in bridge(key_concepts("What are VLEM?", index), index)[0].synonyms
+    )
+    assert not bridge(key_concepts("What are vlem?", index), index)[0].synonyms
 
 
 def test_a_refusal_names_what_was_not_found(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
@@ -514,7 +520,7 @@ def test_a_partial_note_never_denies_what_the_quoted_abstract_says_otherwise(
     assert verdict.outcome == "partial"
     note = gap_sentence(verdict, first(verdict))
     assert says in note
-    phrase = says.split("“")[-1].split("”")[0]
+    phrase = says.split("“")[1].split("”")[0]
     assert f"none of them in connection with {phrase}" not in note and f"mentions {phrase}" not in note
 
 
@@ -1164,15 +1170,17 @@ def test_an_abbreviation_in_capitals_is_a_concept_and_a_body_word_may_be_the_ver
     index: LexicalSearch,
 ) -> None:
     """ "Do ART patients face higher C-section rates?": ART (assisted reproduction) is what is asked, however
-    common "art" is, and only words hold it; the patients face higher rates, no face. A face is still one in
+    common "art" is; the patients face higher rates, no face. A face is still one in
     "face masks" and "burns to the face"."""
     concepts = {
         c.text: c for c in key_concepts("Do ART patients face higher C-section rates at delivery?", index)
     }
     assert "face" not in concepts
     art = concepts["art"]
-    assert not art.soft and art.strict and art.surface == "ART"
-    assert not key_concepts("Is art therapy good for dementia?", index)[0].strict  # the word, not the letters
+    assert not art.soft and art.acronym and art.surface == "ART"
+    assert not key_concepts("Is art therapy good for dementia?", index)[
+        0
+    ].acronym  # the word, not the letters
     assert runs("Do smokers face a higher risk of stroke?") == [["smokers"], ["stroke"]]
     assert runs("Do face masks stop flu?") == [["face", "masks"], ["flu"]]
     assert ["face"] in runs("Do burns to the face heal faster with honey?")

@@ -77,7 +77,9 @@ def bridge(
                 written = concept.phrase.lower().replace("'s", "")
                 if not found[concept.text] and written != phrase and " " in written:
                     found[concept.text] = list(technical_names(written, zipf))
-        if bridges.abbreviations and texts is not None and _worth_expanding(phrase):
+        # an abbreviation in capitals is looked up always: the store may spell it out ("CMV": cytomegalovirus)
+        wanted = bridges.abbreviations or any(c.acronym for c in words)
+        if wanted and texts is not None and _worth_expanding(phrase):
             whole = found[words[0].text] if len(words) == 1 else []
             extra: list[str] = []
             for name in [phrase, *whole][:3]:

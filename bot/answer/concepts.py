@@ -136,6 +136,7 @@ class Concept:
     population: tuple[str, ...] = ()  # for who-words ("children"): the index terms that name the same people
     compound: bool = False  # one of common words that name a thing together: held in words only as the phrase
     strict: bool = False  # held only in words (what a follow-up adds: the user asks about exactly that)
+    acronym: bool = False  # an abbreviation written in capitals ("ART"): never soft, named as the store defines it
     pattern: str = (
         ""  # for a name with a letter or number ("vitamin D", "hepatitis C"): the words must read so
     )
@@ -320,8 +321,9 @@ BACK_OWNERS = POSSESSIVES | frozenset("the a lower upper sore bad painful aching
 
 def _aside(before: str, word: str, following: str) -> bool:
     """A word that names no subject in its place: a relative after a possessive or called by name ("my *dad*
-    has cancer of the food pipe", "*Mum's* cheek"), a carer after a possessive or "the" ("the *doctor* says"), or "back" as a place or direction ("at the *back* of the nose", "give them *back*", "come
-    *back*") rather than the body part ("back pain", "my back")."""
+    has cancer of the food pipe", "*Mum's* cheek"), a carer after a possessive or "the" ("the *doctor* says"),
+    or "back" as a place or direction ("at the *back* of the nose", "give them *back*", "come *back*") rather
+    than the body part ("back pain", "my back")."""
     if word in CARERS:  # (not "the surgeon's experience": the possessive keeps its "'s")
         return before in POSSESSIVES or before == "the"
     word = word.split("'")[0]
@@ -419,7 +421,7 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
             population = _population(text) if _names_people(question, run, position) else ()
             modifier = not named and _everyday_adjective(text, population)
             # an abbreviation written in capitals ("ART patients") names a thing of its own, however common the
-            # word it spells ("art"): never soft, and held only in words (similarity cannot tell ART from IVF)
+            # word it spells ("art"): never soft (bot.answer.bridging looks up how the store spells it out)
             acronym = found is not None and _acronym(found.group(0), question)
             concepts[term] = Concept(
                 text=f"{text} {suffix}" if suffix else text,
@@ -432,7 +434,7 @@ def key_concepts(question: str, stats: CorpusStats) -> list[Concept]:
                 known=df > 0,
                 soft=not acronym
                 and (modifier or (not population and (df > SOFT_SHARE * n or _too_common(text)))),
-                strict=acronym,
+                acronym=acronym,
                 domain=is_domain_term(text),
                 population=population,
                 literature=df >= max(LITERATURE_ARTICLES, LITERATURE_SHARE * n),

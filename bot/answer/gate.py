@@ -99,8 +99,9 @@ class GateParams:
     # least lead_relevance close, covering lead_share of it, answers though it lacks words, when each stands
     # out in it (lead_z) and none is one only words may cover (a population, a lettered name, a technical term
     # no article holds, part of a phrase another abstract holds): "well-off" (z 1.1) in a study of
-    # socioeconomic differences in mortality after retirement at 0.62, 0.17 ahead of the next. Chosen on the tuning halves with no leave-gold-out
-    # or unanswerable question answered more (BENCHMARKS.md › Answers, round 7)
+    # socioeconomic differences in mortality after retirement at 0.62, 0.17 ahead of the next. Chosen on the
+    # tuning halves with no leave-gold-out or unanswerable question answered more (BENCHMARKS.md › Answers,
+    # round 7)
     lead_margin: float = 0.08
     lead_relevance: float = 0.6
     lead_z: float = 1.0
