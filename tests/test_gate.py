@@ -507,6 +507,9 @@ def sample_verdict(question: str, pmid: str, relevance: float, index: LexicalSea
         # "birth-weights for Aborigines and whites": the babies are there in other words
         ("Are Aboriginal babies born smaller than white babies just because their due dates are wrong?",
          "8921484", 0.66, "I could not match “Aboriginal babies” to a term in these abstracts."),
+        # "adverse perinatal outcomes following IVF/ICSI": the babies of IVF pregnancies
+        ("Do IVF babies have more birth defects?", "18319270", 0.55,
+         "I could not match “IVF babies” to a term in these abstracts."),
         # a rare everyday word beside one the abstract holds is a description, not a coined name: the
         # sentence below is about transurethral resection
         ("Does it matter whether a senior surgeon or a trainee does a prostate rebore?", "18568239", 0.6,

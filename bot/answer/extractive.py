@@ -341,8 +341,12 @@ def _resembled(group: Sequence[Concept], verdict: Verdict) -> bool:
 
 
 #: Abstracts about births are about babies being born and pregnancies ending ("birth-weights for Aborigines", "the
-#: time of delivery", "head circumference at birth").
-_BIRTH = re.compile(r"\b(?:births?|born|birth-?weights?|deliver(?:y|ies|ed))\b")
+#: time of delivery", "head circumference at birth", "adverse perinatal outcomes following IVF/ICSI", "IVF/ICSI
+#: pregnancies").
+_BIRTH = re.compile(
+    r"\b(?:births?|born|birth-?weights?|deliver(?:y|ies|ed)|perinatal|neonat\w*|newborns?|pregnanc(?:y|ies)|"
+    r"conceptions?)\b"
+)
 
 
 def _born(group: Sequence[Concept], verdict: Verdict) -> bool:
