@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -84,13 +84,15 @@ YOUNG_AGES = frozenset({"Infant, Newborn", "Infant", "Child, Preschool", "Child"
 ADULT_AGES = frozenset({"Young Adult", "Adult", "Middle Aged", "Aged", "Aged, 80 and over"})
 
 
-def ages_meant(mesh: str) -> str:
-    """The MeSH headings ("A; B; C") without the age tags when they span children and adults: a study of
-    patients aged 16 to 70 is tagged "Adolescent" as much as "Adult", and is no study of teenagers."""
+def ages_meant(mesh: str) -> tuple[str, str]:
+    """The MeSH headings ("A; B; C") without the age tags when they span children and adults (a study of
+    patients aged 16 to 70 is tagged "Adolescent" as much as "Adult", and is no study of teenagers), and the age
+    tags so left out (whom it enrolled)."""
     headings = [h.strip() for h in mesh.split(";")]
     if YOUNG_AGES.isdisjoint(headings) or ADULT_AGES.isdisjoint(headings):
-        return mesh
-    return "; ".join(h for h in headings if h not in YOUNG_AGES | ADULT_AGES)
+        return mesh, ""
+    ages = YOUNG_AGES | ADULT_AGES
+    return "; ".join(h for h in headings if h not in ages), "; ".join(h for h in headings if h in ages)
 
 
 @dataclass
@@ -104,13 +106,14 @@ class ArticleEvidence:
     focus: Words  # its title, MeSH headings and the sentences of its findings (FOCUS_ROLES)
     vectors: np.ndarray  # one unit vector per sentence
     cosines: np.ndarray  # each sentence's cosine to the question
+    enrolled: Words = field(default_factory=lambda: Words.of(""))  # MeSH age tags left out (ages_meant)
 
 
 def read_articles(
     articles: Sequence[RetrievedLike], question_vector: np.ndarray, texts: ArticleTexts, embed: Embed
 ) -> list[ArticleEvidence]:
     """Every article's sentences (cleaned, in reading order) with their vectors, embedded in one batch."""
-    read: list[tuple[RetrievedLike, list[AbstractSentence], Words, Words]] = []
+    read: list[tuple[RetrievedLike, list[AbstractSentence], Words, Words, Words]] = []
     for article in articles:
         chunks = texts(article) or list(article.passages)
         sentences = [
@@ -119,18 +122,20 @@ def read_articles(
             if len((clean := clean_sentence(s.text)).split()) >= 3
         ]
         meta = article.metadata
-        indexing = [ages_meant(str(meta.get(key) or "")) if key == "mesh" else str(meta.get(key) or "")
-                    for key in INDEXING]  # fmt: skip
+        mesh, ages = ages_meant(str(meta.get("mesh") or "")) if "mesh" in INDEXING else ("", "")
+        indexing = [mesh if key == "mesh" else str(meta.get(key) or "") for key in INDEXING]
         findings = [s.text for s in sentences if s.role in FOCUS_ROLES]
         read.append((article, sentences, Words.of(" ".join([*indexing, *chunks])),
-                     Words.of(" ".join([*indexing, *findings]))))  # fmt: skip
-    vectors = embed([s.text for _, sentences, _, _ in read for s in sentences])
+                     Words.of(" ".join([*indexing, *findings])), Words.of(ages)))  # fmt: skip
+    vectors = embed([s.text for _, sentences, *_ in read for s in sentences])
     out: list[ArticleEvidence] = []
     start = 0
-    for rank, (article, sentences, words, focus) in enumerate(read, start=1):
+    for rank, (article, sentences, words, focus, enrolled) in enumerate(read, start=1):
         block = vectors[start : start + len(sentences)] if sentences else np.zeros((0, len(question_vector)))
         start += len(sentences)
-        out.append(ArticleEvidence(rank, article, sentences, words, focus, block, block @ question_vector))
+        out.append(
+            ArticleEvidence(rank, article, sentences, words, focus, block, block @ question_vector, enrolled)
+        )
     return out
 
 

@@ -243,15 +243,15 @@ def gap_sentence(verdict: Verdict, numbers: Mapping[int, int], scope: str = "") 
     # who the question is about is named last: what they have or get is the subject
     named = sorted(named, key=lambda r: (all(c.population for c in r), -max(c.weight for c in r)))[:MAX_NAMED]
     named = sorted(named, key=lambda r: r[0].run)
-    cited = [_citing(r, verdict, numbers) for r in named]
+    every_number = "".join(f"[{n}]" for n in sorted(numbers.values()))
+    # a phrase whose words the quoted abstracts cover between them, none whole: each cites them all
+    cited = [_citing(r, verdict, numbers) or every_number for r in named]
     if len(set(cited)) > 1:  # the quoted articles cover different parts: each part with its own
-        covered = _and(
-            [f"{_covered_name(r, verdict)} {c}".rstrip() for r, c in zip(named, cited, strict=True)]
-        )
+        covered = _and([f"{_covered_name(r, verdict)} {c}" for r, c in zip(named, cited, strict=True)])
         cites = ""
     else:
         covered = _and([_covered_name(r, verdict) for r in named]) or "related topics"
-        cites = cited[0] if cited else "".join(f"[{n}]" for n in sorted(numbers.values()))
+        cites = cited[0] if cited else every_number
     absent: list[str] = []
     unmatched: list[str] = []
     unknown: list[str] = []
@@ -358,8 +358,13 @@ def _born(group: Sequence[Concept], verdict: Verdict) -> bool:
 
 def _in_passing(group: Sequence[Concept], verdict: Verdict) -> bool:
     """Whether a quoted abstract holds ``group`` in words, though not where it says what it is about ("a
-    second baby" in a study of first pregnancies): too little to count as covered, too much to deny."""
-    return any(lexically_held(c, cover.evidence.words) for cover in verdict.coverage for c in group)
+    second baby" in a study of first pregnancies), or among the ages it enrolled (MeSH "Adolescent" in a study
+    of all ages): too little to count as covered, too much to deny."""
+    return any(
+        lexically_held(c, cover.evidence.words) or lexically_held(c, cover.evidence.enrolled)
+        for cover in verdict.coverage
+        for c in group
+    )
 
 
 def _same_root(group: Sequence[Concept], verdict: Verdict) -> bool:
