@@ -10,14 +10,13 @@ variant, each variant over every set before the next. Variants switch the bridge
 
 * ``none``: no other names; the question's own words only (the concepts are still noun phrases)
 * ``wordnet``, ``abbreviations``: one source; ``wordnet+abbreviations``: both
-* ``shipped``: what litbot uses (WordNet, by retrieval and the gate)
-* ``gate-only``: WordNet, used by the gate but not by retrieval
+* ``shipped``: what litbot uses (WordNet and litbot's everyday vocabulary, by retrieval and the gate)
+* ``gate-only``: the other names used by the gate but not by retrieval
 * ``dense-too``: shipped, and the dense search embeds the question with the other names
 * ``names``: shipped, and an article that could answer may name what it lacks in a phrase of its own
   (``Bridges(names=True)``, :mod:`bot.answer.naming`; off by default)
 * ``no-mesh``: shipped, without the MeSH headings in the gate's words
-* ``everyday``: shipped, with litbot's vocabulary of everyday names looked up before WordNet
-  (``bot.answer.lexicon.EVERYDAY``, off by default)
+* ``no-everyday``: shipped, without litbot's vocabulary of everyday names (``bot.answer.lexicon.EVERYDAY``)
 
 Sets are files of ``bench/data/answers/lay/`` (see its README: ``lay-heldout`` is never tuned on). ``--notes``
 writes every partial answer's first lines, the quoted sentences and the gold abstract's title, for reading.
@@ -43,17 +42,18 @@ from ingest.settings import load_settings
 
 SETS = Path(__file__).parent / "data" / "answers" / "lay"
 VARIANTS = {
-    # variant: (bridges, MeSH headings in the gate's words, the everyday vocabulary beside WordNet)
+    # variant: (bridges, MeSH headings in the gate's words, the everyday vocabulary beside WordNet); the source
+    # comparisons (none … wordnet+abbreviations) leave the vocabulary out, the rest are shipped but for one switch
     "none": (replace(DEFAULT_BRIDGES, wordnet=False, abbreviations=False), True, False),
     "wordnet": (replace(DEFAULT_BRIDGES, abbreviations=False), True, False),
     "abbreviations": (replace(DEFAULT_BRIDGES, wordnet=False, abbreviations=True), True, False),
     "wordnet+abbreviations": (replace(DEFAULT_BRIDGES, abbreviations=True), True, False),
-    "gate-only": (replace(DEFAULT_BRIDGES, search=False), True, False),  # WordNet, in the gate only
-    "shipped": (DEFAULT_BRIDGES, True, False),
-    "everyday": (DEFAULT_BRIDGES, True, True),
-    "dense-too": (replace(DEFAULT_BRIDGES, dense=True), True, False),
-    "names": (replace(DEFAULT_BRIDGES, names=True), True, False),
-    "no-mesh": (DEFAULT_BRIDGES, False, False),
+    "gate-only": (replace(DEFAULT_BRIDGES, search=False), True, True),  # other names in the gate only
+    "shipped": (DEFAULT_BRIDGES, True, True),
+    "no-everyday": (DEFAULT_BRIDGES, True, False),
+    "dense-too": (replace(DEFAULT_BRIDGES, dense=True), True, True),
+    "names": (replace(DEFAULT_BRIDGES, names=True), True, True),
+    "no-mesh": (DEFAULT_BRIDGES, False, True),
 }
 
 
