@@ -749,6 +749,10 @@ def test_everyday_descriptions_wordnet_lacks_are_held_by_litbots_own_vocabulary(
     assert not {"bowel", "keyhole", "breathing", "machine"} & held()  # WordNet alone
     monkeypatch.setattr(lexicon, "EVERYDAY", True)  # the default
     assert {"bowel", "keyhole", "breathing", "machine"} <= held()
+    # "male hormone" is no population of men: the hormone, testosterone
+    male = bridge(key_concepts("Is the male hormone in a woman's blood linked to desire?", index), index)
+    assert all(lexically_held(c, Words.of("Serum testosterone correlated with desire.")) for c in male
+               if c.text in ("male", "hormone"))  # fmt: skip
 
 
 # --- plain-language questions, round 4 ------------------------------------------------------------------------
