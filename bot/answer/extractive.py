@@ -212,13 +212,25 @@ def quoted(verdict: Verdict, ranks: Collection[int]) -> Verdict:
     return replace(verdict, coverage=coverage, missing=missing, covered=[c for c in hard if c not in missing])
 
 
+def _needed(run: Sequence[Concept], verdict: Verdict) -> list[Concept]:
+    return [c for c in run if c in verdict.covered and not c.soft] or [c for c in run if c in verdict.covered]
+
+
+def _in_words(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]) -> bool:
+    """Whether the quoted abstracts hold each covered word of ``run`` in words (one or another of them)."""
+    return all(
+        any(cover.how.get(c.text) == "lexical" for cover in verdict.coverage if cover.evidence.rank in numbers)
+        for c in _needed(run, verdict)
+    )
+
+
 def _citing(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]) -> str:
-    """The citations of the quoted articles that cover ``run`` ("[1][3]")."""
-    need = [c for c in run if c in verdict.covered and not c.soft] or [c for c in run if c in verdict.covered]
+    """The citations of the quoted articles that hold ``run`` in words ("[1][3]")."""
+    need = _needed(run, verdict)
     cites = sorted(
         numbers[cover.evidence.rank]
         for cover in verdict.coverage
-        if cover.evidence.rank in numbers and all(c.text in cover.how for c in need)
+        if cover.evidence.rank in numbers and all(cover.how.get(c.text) == "lexical" for c in need)
     )
     return "".join(f"[{n}]" for n in cites)
 
@@ -239,6 +251,9 @@ def gap_sentence(verdict: Verdict, numbers: Mapping[int, int], scope: str = "") 
         for run in dict.fromkeys(c.run for c in verdict.covered)
         if all(c in verdict.covered for c in every if c.run == run and not c.soft)
     ]
+    # what a quoted abstract holds in words, not what one only comes close to ("spread", "bones" above a study
+    # of localized prostate cancer): that is no topic it discusses
+    covered_runs = [r for r in covered_runs if _in_words(r, verdict, numbers)]
     named = [r for r in covered_runs if not all(c.soft for c in r)] or covered_runs
     # who the question is about is named last: what they have or get is the subject
     named = sorted(named, key=lambda r: (all(c.population for c in r), -max(c.weight for c in r)))[:MAX_NAMED]
