@@ -219,7 +219,9 @@ def _needed(run: Sequence[Concept], verdict: Verdict) -> list[Concept]:
 def _in_words(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]) -> bool:
     """Whether the quoted abstracts hold each covered word of ``run`` in words (one or another of them)."""
     return all(
-        any(cover.how.get(c.text) == "lexical" for cover in verdict.coverage if cover.evidence.rank in numbers)
+        any(
+            cover.how.get(c.text) == "lexical" for cover in verdict.coverage if cover.evidence.rank in numbers
+        )
         for c in _needed(run, verdict)
     )
 
