@@ -136,9 +136,8 @@ class Concept:
     population: tuple[str, ...] = ()  # for who-words ("children"): the index terms that name the same people
     compound: bool = False  # one of common words that name a thing together: held in words only as the phrase
     strict: bool = False  # held only in words (what a follow-up adds: the user asks about exactly that)
-    acronym: bool = (
-        False  # an abbreviation written in capitals ("ART"): never soft, named as the store defines it
-    )
+    #: an abbreviation written in capitals ("ART"): never soft, named as the store defines it
+    acronym: bool = False
     pattern: str = (
         ""  # for a name with a letter or number ("vitamin D", "hepatitis C"): the words must read so
     )

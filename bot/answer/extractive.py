@@ -21,7 +21,7 @@ from bot.answer.abstracts import AbstractSentence, Role, reads_as_method
 from bot.answer.citations import Composed, citations_for
 from bot.answer.concepts import Concept, groups, name, phrase_name, zipf
 from bot.answer.evidence import ArticleEvidence
-from bot.answer.gate import Verdict, lexically_held
+from bot.answer.gate import Coverage, Verdict, lexically_held
 from bot.answer.lexicon import known as lexicon_known
 from bot.retrieval.terms import tokenize
 from bot.types import REFUSAL
@@ -213,17 +213,19 @@ def quoted(verdict: Verdict, ranks: Collection[int]) -> Verdict:
 
 
 def _needed(run: Sequence[Concept], verdict: Verdict) -> list[Concept]:
+    """The covered concepts of ``run`` a citation must hold: its non-soft ones, else all."""
     return [c for c in run if c in verdict.covered and not c.soft] or [c for c in run if c in verdict.covered]
 
 
-def _in_words(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]) -> bool:
+def _in_words(cover: Coverage, concepts: Sequence[Concept]) -> bool:
+    """Whether ``cover``'s abstract holds every one of ``concepts`` in words (not only by closeness)."""
+    return all(cover.how.get(c.text) == "lexical" for c in concepts)
+
+
+def _said(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]) -> bool:
     """Whether the quoted abstracts hold each covered word of ``run`` in words (one or another of them)."""
-    return all(
-        any(
-            cover.how.get(c.text) == "lexical" for cover in verdict.coverage if cover.evidence.rank in numbers
-        )
-        for c in _needed(run, verdict)
-    )
+    quoted = [cover for cover in verdict.coverage if cover.evidence.rank in numbers]
+    return all(any(_in_words(cover, [c]) for cover in quoted) for c in _needed(run, verdict))
 
 
 def _citing(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]) -> str:
@@ -232,7 +234,7 @@ def _citing(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]
     cites = sorted(
         numbers[cover.evidence.rank]
         for cover in verdict.coverage
-        if cover.evidence.rank in numbers and all(cover.how.get(c.text) == "lexical" for c in need)
+        if cover.evidence.rank in numbers and _in_words(cover, need)
     )
     return "".join(f"[{n}]" for n in cites)
 
@@ -255,7 +257,7 @@ def gap_sentence(verdict: Verdict, numbers: Mapping[int, int], scope: str = "") 
     ]
     # what a quoted abstract holds in words, not what one only comes close to ("spread", "bones" above a study
     # of localized prostate cancer): that is no topic it discusses
-    covered_runs = [r for r in covered_runs if _in_words(r, verdict, numbers)]
+    covered_runs = [r for r in covered_runs if _said(r, verdict, numbers)]
     named = [r for r in covered_runs if not all(c.soft for c in r)] or covered_runs
     # who the question is about is named last: what they have or get is the subject
     named = sorted(named, key=lambda r: (all(c.population for c in r), -max(c.weight for c in r)))[:MAX_NAMED]
