@@ -40,7 +40,7 @@ FRAMING_STEMS = frozenset(
     degre often usual gener overal versus vs cure treat treatment therapi consequ respons also still
     even just realli worth worthwhil option choic instead keep stay look feel tell start end result
     induc delay slow protect detect promot prolong shorten enhanc boost worsen allevi reliev eas
-    greatest largest smallest becom seem appear
+    greatest largest smallest becom seem appear add adds adding
     """.split()
 )
 #: Words that only glue a question together, beyond the tokenizer's stopwords.
@@ -48,7 +48,7 @@ EXTRA_STOPWORDS = frozenset(
     """
     us among amongst whichever whatever whoever whomever rather sooner anyway etc ie eg yes okay ok
     please thanks someone anyone everyone everybody somebody anybody nobody something anything everything
-    nothing one ones
+    nothing one ones go goes going gone went straight sort sorts
     unlike like via onto toward towards besides beside near amid amidst per upon within without beyond
     despite throughout underneath regarding concerning across along around except inside outside
     """.split()
@@ -192,6 +192,15 @@ def _frames(word: str) -> bool:
 DETERMINERS = frozenset("a an the their its your my our his her this that these those any some".split())
 
 
+#: Set phrases that say how much, how long or how closely, never what ("plenty of dust", "for a long time", "keep a
+#: close eye on it", "by mistake"): they end a run and name nothing.
+_IDIOMS = re.compile(
+    r"\b(?:plenty of|(?:a )?handful of|lots of|a lot of|a bit|sort of|kind of|by (?:mistake|accident)"
+    r"|keep(?:s|ing)? (?:a (?:close )?|an )eye on|keep(?:s|ing)? track of|(?:at )?the same time"
+    r"|(?:a|the) (?:long|short|whole|first|last|next) time|in the (?:long|short) run)\b"
+)
+
+
 def runs(question: str) -> list[list[str]]:
     """Runs of consecutive content words, in question order: the noun phrases a question names. Stopwords,
     framing words, numbers and punctuation end a run ("does yoga reduce back pain" -> [yoga], [back, pain]);
@@ -200,7 +209,7 @@ def runs(question: str) -> list[list[str]]:
     pressure trigger a rupture")."""
     out: list[list[str]] = []
     current: list[str] = []
-    words = [_head_of(m.group(0)) for m in _WORD.finditer(normalise(question))]
+    words = [_head_of(m.group(0)) for m in _WORD.finditer(_IDIOMS.sub(" , ", normalise(question)))]
     for i, word in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else ""
         before = words[i - 1] if i else ""
@@ -208,6 +217,7 @@ def runs(question: str) -> list[list[str]]:
             _content_term(word) is None
             or (current and _verb_here(current[-1], word, following) and not _named(current[-1], word))
             or _verb_by_neighbours(before, word, following)
+            or _verb_with_object(before, word, following)
             or _body_verb(before, word, following)
             or _adverbial(current, word, following)
             or _aside(before, word, following)
@@ -353,6 +363,38 @@ def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
     if word.endswith("ing") and following in DETERMINERS and _content_term(before) and not _frames(before):
         return True  # a participle with its object after a noun: "gallstones blocking an infected bile duct"
     return before in ("that", "which", "who") and verb[0] != word
+
+
+#: People a question names as who acts ("my grandmother *swears* a…", "can the surgeon *tighten* the…")
+PERSONS_NAMED = KIN | PARENT_NAMES | CARERS
+
+
+#: Pronouns a verb has for its subject ("she holds a cup") or its object ("to fix it")
+SUBJECTS = frozenset("i you he she it we they".split())
+OBJECTS = frozenset("it them him me us herself himself themselves myself itself".split())
+#: Words a verb in its base form follows ("to *skip*", "will that *weaken*", "and *wrap*"); not
+#: a preposition ("with exercise the risk falls") nor a question word ("is massage a good idea")
+_BEFORE_BASE_VERB = SUBJECTS | frozenset(
+    "to can could will would should may might must shall and or that not".split()
+)
+
+
+def _verb_with_object(before: str, word: str, following: str) -> bool:
+    """A verb told by its object, a pronoun or a determiner after it: in its base form after a modal, "to" or
+    "and" ("to *skip* the operation", "will that *weaken* his heart", "and *wrap* it"), in any form after a
+    pronoun or a person as its subject ("she *holds* a cup", "it *slips* into a vein", "my grandmother *swears*
+    a…", "can the surgeon *tighten* the artery")."""
+    if not word.isalpha() or word in PEOPLE_AND_BODY:
+        return False
+    subject = before in SUBJECTS or before in PERSONS_NAMED
+    if not (following in OBJECTS or following in DETERMINERS or (subject and following == "into")):
+        return False
+    from lemminflect import getAllLemmas
+
+    verb = getAllLemmas(word).get("VERB")
+    if not verb:
+        return False
+    return subject or (verb[0] == word and before in _BEFORE_BASE_VERB)
 
 
 #: Words for the body English also uses as verbs of what people meet or bear ("smokers face a higher risk")
