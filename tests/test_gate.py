@@ -18,7 +18,7 @@ import pytest
 from bot.answer import lexicon
 from bot.answer.abbreviations import definitions
 from bot.answer.bridging import Bridges, bridge
-from bot.answer.concepts import key_concepts, missing_names, runs, zipf
+from bot.answer.concepts import Concept, key_concepts, missing_names, runs, zipf
 from bot.answer.evidence import ArticleEvidence, Words, ages_meant, read_articles
 from bot.answer.extractive import ExtractiveAnswerer, gap_sentence
 from bot.answer.gate import (
@@ -782,6 +782,25 @@ def test_everyday_descriptions_wordnet_lacks_are_held_by_litbots_own_vocabulary(
     male = bridge(key_concepts("Is the male hormone in a woman's blood linked to desire?", index), index)
     assert all(lexically_held(c, Words.of("Serum testosterone correlated with desire.")) for c in male
                if c.text in ("male", "hormone"))  # fmt: skip
+
+
+def test_growth_weight_and_dying_narrow_a_question_in_the_abstracts_words(index: LexicalSearch) -> None:
+    """Common English words a question asks about as its outcome ("stunt his growth", "more likely to die",
+    "a child's weight") are not too common to narrow it, and are held by what abstracts say for them."""
+
+    def concept(question: str, text: str) -> Concept:
+        return next(c for c in bridge(key_concepts(question, index), index) if c.text == text)
+
+    growth = concept("Do steroid inhalers stunt a child's growth?", "growth")
+    die = concept("Is she more likely to die if the operation is delayed?", "die")
+    weight = concept("Is a child's weight tied to their mum's weight?", "weight")
+    assert not growth.soft and not die.soft and not weight.soft
+    assert lexically_held(die, Words.of("In-hospital mortality did not differ between the groups."))
+    assert lexically_held(weight, Words.of("Parental BMI was associated with offspring BMI."))
+    # a growth in the back passage is a tumour
+    tumour = concept("My aunt has a growth low down in her back passage.", "growth")
+    assert lexically_held(tumour, Words.of("Rectal tumours were resected."))
+    assert not lexically_held(die, Words.of("Admissions for asthma were fewer with inhaled steroids."))
 
 
 # --- plain-language questions, round 4 ------------------------------------------------------------------------
