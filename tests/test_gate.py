@@ -801,6 +801,11 @@ def test_growth_weight_and_dying_narrow_a_question_in_the_abstracts_words(index:
     tumour = concept("My aunt has a growth low down in her back passage.", "growth")
     assert lexically_held(tumour, Words.of("Rectal tumours were resected."))
     assert not lexically_held(die, Words.of("Admissions for asthma were fewer with inhaled steroids."))
+    # WordNet's first senses are no medical names: a fit is a seizure (not a tantrum), tablets no pad of paper
+    fit = concept("My toddler had a fit. Can a seizure cause bleeding in the eyes?", "fit")
+    assert lexically_held(fit, Words.of("Retinal haemorrhages followed a simple febrile convulsion."))
+    symptoms = concept("Will transplant units turn him down though he has no symptoms?", "symptoms")
+    assert lexically_held(symptoms, Words.of("Even if their infection is asymptomatic."))
 
 
 # --- plain-language questions, round 4 ------------------------------------------------------------------------
