@@ -619,6 +619,11 @@ def test_a_verb_told_by_its_object_and_set_phrases_are_no_concepts(index: Lexica
     assert "exercise" in named("With exercise the risk of falls drops, but how much?")
     assert "massage" in named("Is massage a good treatment for back pain?")
     assert "smokers" in named("Do smokers face a higher risk of stroke?")
+    # a word English uses mostly as a verb, in its "-s" form, before a noun
+    named_here = named("My grandmother swears cranberry juice stops bladder infections.")
+    assert not {"swears", "stops"} & set(named_here) and {"cranberry", "bladder"} <= set(named_here)
+    assert "snores" in named("My dad snores loudly. Is it sleep apnoea?")  # ... not before an adverb
+    assert "stops" in named("Do bus stops near schools raise asthma rates?")
     # how much, how long, how closely
     assert named("He breathed in plenty of dust on the farm.")[-2:] == ["dust", "farm"]
     assert not {"close", "eye"} & set(named("Can it heal if they keep a close eye on it?"))

@@ -387,6 +387,8 @@ def _verb_with_object(before: str, word: str, following: str) -> bool:
     if not word.isalpha() or word in PEOPLE_AND_BODY:
         return False
     subject = before in SUBJECTS or before in PERSONS_NAMED
+    if subject and _inflected_verb(word, following):
+        return True
     if not (following in OBJECTS or following in DETERMINERS or (subject and following == "into")):
         return False
     from lemminflect import getAllLemmas
@@ -395,6 +397,18 @@ def _verb_with_object(before: str, word: str, following: str) -> bool:
     if not verb:
         return False
     return subject or (verb[0] == word and before in _BEFORE_BASE_VERB)
+
+
+def _inflected_verb(word: str, following: str) -> bool:
+    """A word English uses mostly as a verb, in its "-s" form, with a noun after it: the verb of its clause
+    ("cranberry juice *stops* bladder infections", "my grandmother *swears* cranberry juice…"); "he *snores*
+    loudly" and "she *coughs* at night" keep what they name."""
+    if not word.isalpha() or not word.endswith("s") or word in PEOPLE_AND_BODY:
+        return False
+    from lemminflect import getAllLemmas
+
+    verb = getAllLemmas(word).get("VERB")
+    return bool(verb) and verb[0] != word and mostly_verb(verb[0]) and _content_term(following) is not None
 
 
 #: Words for the body English also uses as verbs of what people meet or bear ("smokers face a higher risk")
@@ -433,6 +447,8 @@ def _verb_here(previous: str, word: str, following: str) -> bool:
         and following[:1].isalnum()
     ):
         return True  # (a verb has an object or more after it; the last word of a name may not: "jet lag")
+    if not previous.endswith("s") and _inflected_verb(word, following):
+        return True  # after a singular noun, before a noun: "cranberry juice *stops* bladder infections"
     if lexicon_known(word):
         return False
     if following in DETERMINERS:
