@@ -72,7 +72,7 @@ PEOPLE_AND_BODY = frozenset(
     athletes soldier soldiers veteran veterans pregnancy birth death heart blood brain eye eyes skin
     bone bones head face hand hands foot feet leg legs arm arms back neck chest breast stomach liver
     kidney kidneys lung lungs mouth teeth tooth ear ears nose throat muscle muscles hair body water food
-    alcohol drug drugs sleep pain cancer sex growth weight die died dies hair
+    alcohol drug drugs sleep pain cancer sex growth weight die died dies
     """.split()
 )
 #: What people do, as common in English as framing words, but what a question is about ("drive after a
