@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.answer.lexicon import STATES, mostly_adjective, mostly_verb, singular
+from bot.answer.lexicon import STATES, lemmas, mostly_adjective, mostly_verb, singular
 from bot.answer.lexicon import known as lexicon_known
 from bot.retrieval.terms import STOPWORDS, normalise, stem_word
 
@@ -175,9 +175,7 @@ def _frames(word: str) -> bool:
     "recover"), or a common plain adjective or adverb ("likely", "full")."""
     if word in QUALIFIERS or word in STATES or not word.isalpha():
         return False  # "an infected knee replacement" is no knee replacement
-    from lemminflect import getAllLemmas
-
-    readings = set(getAllLemmas(word))
+    readings = set(lemmas(word))
     if readings == {"ADV"}:
         return True  # "mainly", "especially": adverbs never name a topic
     if word.endswith("ing") and "VERB" in readings:
@@ -276,9 +274,7 @@ def _verb_in_clause(before: Sequence[str], word: str, following: str, after_next
     after "and" ("… and *leaves* a nicer scar"; "portions a day" is a rate)."""
     if not word.isalpha() or word in PEOPLE_AND_BODY:
         return False
-    from lemminflect import getAllLemmas
-
-    verb = getAllLemmas(word).get("VERB")
+    verb = lemmas(word).get("VERB")
     if not verb:
         return False
     previous = before[-1] if before else ""
@@ -353,9 +349,7 @@ def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
     ("a stomach that empties slowly")."""
     if not word.isalpha() or word in PEOPLE_AND_BODY:
         return False
-    from lemminflect import getAllLemmas
-
-    verb = getAllLemmas(word).get("VERB")
+    verb = lemmas(word).get("VERB")
     if not verb:
         return False
     if following in PARTICLES:
@@ -391,9 +385,7 @@ def _verb_with_object(before: str, word: str, following: str) -> bool:
         return True
     if not (following in OBJECTS or following in DETERMINERS or (subject and following == "into")):
         return False
-    from lemminflect import getAllLemmas
-
-    verb = getAllLemmas(word).get("VERB")
+    verb = lemmas(word).get("VERB")
     if not verb:
         return False
     return subject or (verb[0] == word and before in _BEFORE_BASE_VERB)
@@ -405,9 +397,7 @@ def _inflected_verb(word: str, following: str) -> bool:
     loudly" and "she *coughs* at night" keep what they name."""
     if not word.isalpha() or not word.endswith("s") or word in PEOPLE_AND_BODY:
         return False
-    from lemminflect import getAllLemmas
-
-    verb = getAllLemmas(word).get("VERB")
+    verb = lemmas(word).get("VERB", ())
     return bool(verb) and verb[0] != word and mostly_verb(verb[0]) and _content_term(following) is not None
 
 
@@ -422,9 +412,7 @@ def _body_verb(before: str, word: str, following: str) -> bool:
     higher risk", "ART patients *face* higher rates" (not "face masks", "children's face skin")."""
     if word not in BODY_VERBS or not (following in DETERMINERS or following in COMPARATIVES):
         return False
-    from lemminflect import getAllLemmas
-
-    noun = getAllLemmas(before).get("NOUN", ())
+    noun = lemmas(before).get("NOUN", ())
     return bool(noun) and noun[0] != before and before.endswith("s")
 
 
@@ -435,9 +423,7 @@ def _verb_here(previous: str, word: str, following: str) -> bool:
     pressure trigger a rupture")."""
     if not word.isalpha() or word.endswith("ing") or word in PEOPLE_AND_BODY:
         return False
-    from lemminflect import getAllLemmas
-
-    readings = getAllLemmas(word)
+    readings = lemmas(word)
     if "VERB" not in readings:
         return False
     if (
@@ -453,7 +439,7 @@ def _verb_here(previous: str, word: str, following: str) -> bool:
         return False
     if following in DETERMINERS:
         return True
-    before = getAllLemmas(previous.split("'")[0]).get("NOUN", ())
+    before = lemmas(previous.split("'")[0]).get("NOUN", ())
     return bool(before) and before[0] != previous and previous.endswith("s") and word not in ("s",)
 
 
@@ -621,9 +607,7 @@ def _everyday_adjective(word: str, population: tuple[str, ...] = ()) -> bool:
     never required on its own. Who or what stage the question is about ("elderly", "chronic") is required."""
     if word in QUALIFIERS or not word.isalpha() or lexicon_known(word) or population:
         return False
-    from lemminflect import getAllLemmas
-
-    readings = set(getAllLemmas(word))
+    readings = set(lemmas(word))
     plain = bool(readings) and readings <= {"ADJ", "ADV"}
     return (plain or ("ADJ" in readings and mostly_adjective(word))) and zipf(word) >= EVERYDAY_ZIPF
 

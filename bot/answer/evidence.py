@@ -122,7 +122,7 @@ def read_articles(
             if len((clean := clean_sentence(s.text)).split()) >= 3
         ]
         meta = article.metadata
-        mesh, ages = ages_meant(str(meta.get("mesh") or "")) if "mesh" in INDEXING else ("", "")
+        mesh, ages = ages_meant(str(meta.get("mesh") or ""))
         indexing = [mesh if key == "mesh" else str(meta.get(key) or "") for key in INDEXING]
         findings = [s.text for s in sentences if s.role in FOCUS_ROLES]
         read.append((article, sentences, Words.of(" ".join([*indexing, *chunks])),

@@ -224,8 +224,8 @@ def _in_words(cover: Coverage, concepts: Sequence[Concept]) -> bool:
 
 def _said(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]) -> bool:
     """Whether the quoted abstracts hold each covered word of ``run`` in words (one or another of them)."""
-    quoted = [cover for cover in verdict.coverage if cover.evidence.rank in numbers]
-    return all(any(_in_words(cover, [c]) for cover in quoted) for c in _needed(run, verdict))
+    shown = [cover for cover in verdict.coverage if cover.evidence.rank in numbers]
+    return all(any(_in_words(cover, [c]) for cover in shown) for c in _needed(run, verdict))
 
 
 def _citing(run: Sequence[Concept], verdict: Verdict, numbers: Mapping[int, int]) -> str:

@@ -22,8 +22,9 @@ things it names, and "Does magnesium stop leg cramps?" names magnesium and leg c
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
+from types import MappingProxyType
 
 #: A synonym this common in English (wordfreq Zipf) names too many things to stand for a medical one
 #: ("pump", "nerve", "break"); names of several words and hyphenated ones are specific whatever their words.
@@ -122,12 +123,19 @@ def mostly_adjective(word: str) -> bool:
     return word in _table()[1]["adj"]
 
 
-def singular(phrase: str) -> str:
-    """The phrase with its last word made singular ("water pills" -> "water pill")."""
+@functools.lru_cache(maxsize=8192)
+def lemmas(word: str) -> Mapping[str, tuple[str, ...]]:
+    """The lemmas of ``word`` by part of speech (lemminflect: {"VERB": ("stop",), "NOUN": ("stop",)}); empty
+    for a word it does not know. Cached: a question's words are looked up by several rules."""
     from lemminflect import getAllLemmas
 
+    return MappingProxyType(getAllLemmas(word))
+
+
+def singular(phrase: str) -> str:
+    """The phrase with its last word made singular ("water pills" -> "water pill")."""
     head, _, last = phrase.rpartition(" ")
-    lemma = getAllLemmas(last).get("NOUN", (last,))[0] if last.isalpha() else last
+    lemma = lemmas(last).get("NOUN", (last,))[0] if last.isalpha() else last
     return f"{head} {lemma}" if head else lemma
 
 
