@@ -629,6 +629,15 @@ def test_a_verb_told_by_its_object_and_set_phrases_are_no_concepts(index: Lexica
     assert not {"close", "eye"} & set(named("Can it heal if they keep a close eye on it?"))
     assert not {"long", "time"} & set(named("If the heart stopped for a long time, is adrenaline needed?"))
     assert "eye" in named("Can diabetes damage the eye?")
+    # a verb's "-ing" form with its object, an inflected verb before a gerund, and "plus" name nothing
+    assert "putting" not in named("Is it safer to numb him than putting him fully to sleep?")
+    assert "joining" not in named("Is superglue as good as stitches for joining the bowel?")
+    assert "ripening" not in named("Would ripening several eggs at once give a better chance of a baby?")
+    assert "stops" not in named("He has scarred lungs and also stops breathing in his sleep.")
+    assert "plus" not in named("Is oestrogen plus a hormone-blocking jab better than the pill for IVF?")
+    # ... but a subject after "is" or "does", and a word English uses mostly as a noun, stay
+    assert "bleeding" in named("Is bleeding the main risk after tonsillectomy?")
+    assert "screening" in named("Would screening the elderly for dementia help?")
 
 
 def test_everyday_names_of_who_a_question_is_about(index: LexicalSearch) -> None:

@@ -48,7 +48,7 @@ EXTRA_STOPWORDS = frozenset(
     """
     us among amongst whichever whatever whoever whomever rather sooner anyway etc ie eg yes okay ok
     please thanks someone anyone everyone everybody somebody anybody nobody something anything everything
-    nothing one ones go goes going gone went straight sort sorts
+    nothing one ones go goes going gone went straight sort sorts plus minus
     unlike like via onto toward towards besides beside near amid amidst per upon within without beyond
     despite throughout underneath regarding concerning across along around except inside outside
     """.split()
@@ -345,8 +345,9 @@ def _aside(before: str, word: str, following: str) -> bool:
 
 
 def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
-    """A verb told by its neighbours: before a particle ("rule out"), or inflected after a relative pronoun
-    ("a stomach that empties slowly")."""
+    """A verb told by its neighbours: before a particle ("rule out"), inflected before a gerund ("*stops*
+    breathing"), with its object when English has the word mostly as a verb ("for *joining* the bowel"), or
+    inflected after a relative pronoun ("a stomach that empties slowly")."""
     if not word.isalpha() or word in PEOPLE_AND_BODY:
         return False
     verb = lemmas(word).get("VERB")
@@ -354,9 +355,25 @@ def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
         return False
     if following in PARTICLES:
         return True
+    if verb[0] != word and mostly_verb(verb[0]) and following.endswith("ing") and "VERB" in lemmas(following):
+        return True  # an inflected verb before the activity it starts or stops: "he *stops* breathing in his sleep"
     if word.endswith("ing") and following in DETERMINERS and _content_term(before) and not _frames(before):
         return True  # a participle with its object after a noun: "gallstones blocking an infected bile duct"
+    if (
+        word.endswith("ing")
+        and (following in DETERMINERS or following in OBJECTS or following in _QUANTIFIERS)
+        and before not in QUESTION_WORDS
+    ):
+        # a verb's form with its object: "instead of *putting* him to sleep", "for *joining* the bowel", "would
+        # *ripening* several eggs…"; a word English uses mostly as a noun keeps it ("screening the over-70s"),
+        # and so does a subject ("is *bleeding* the main risk", "does *wearing* a mask…")
+        readings = set(lemmas(word))
+        return readings == {"VERB"} or ("VERB" in readings and mostly_verb(verb[0]))
     return before in ("that", "which", "who") and verb[0] != word
+
+
+#: Words that count what a verb acts on ("ripening *several* eggs")
+_QUANTIFIERS = frozenset("several both each every another".split())
 
 
 #: People a question names as who acts ("my grandmother *swears* a…", "can the surgeon *tighten* the…")
