@@ -368,7 +368,8 @@ def _verb_by_neighbours(before: str, word: str, following: str) -> bool:
         # *ripening* several eggs…"; a word English uses mostly as a noun keeps it ("screening the over-70s"),
         # and so does a subject ("is *bleeding* the main risk", "does *wearing* a mask…")
         readings = set(lemmas(word))
-        return readings == {"VERB"} or ("VERB" in readings and mostly_verb(verb[0]))
+        if readings == {"VERB"} or mostly_verb(verb[0]):
+            return True
     return before in ("that", "which", "who") and verb[0] != word
 
 
