@@ -505,9 +505,6 @@ def sample_verdict(question: str, pmid: str, relevance: float, index: LexicalSea
         # the abstract says "metered-dose inhalers", which a sentence below is about: no "none of them mentions"
         ("Do doctors and nurses know how to teach people to use asthma puffers?", "8422202", 0.67,
          "I could not match “asthma puffers” to a term in these abstracts."),
-        # "birth-weights for Aborigines and whites": the babies are there in other words
-        ("Are Aboriginal babies born smaller than white babies just because their due dates are wrong?",
-         "8921484", 0.66, "I could not match “Aboriginal babies” to a term in these abstracts."),
         # "adverse perinatal outcomes following IVF/ICSI": the babies of IVF pregnancies
         ("Do IVF babies have more birth defects?", "18319270", 0.55,
          "I could not match “IVF babies” to a term in these abstracts."),
@@ -1027,6 +1024,27 @@ def test_the_baby_of_a_pregnancy_is_the_fetus_of_the_abstracts(index: LexicalSea
     born = {c.text: c for c in key_concepts("Is paracetamol safe for my baby?", index)}
     assert not lexically_held(born["baby"], fetal)
     assert lexically_held(born["baby"], Words.of("Paracetamol in infants was safe."))
+
+
+def test_babies_being_born_are_the_births_and_deliveries_of_the_abstracts(index: LexicalSearch) -> None:
+    """ "Does the phase of the moon affect when babies are born?" is held by a study of the time of delivery; a
+    question about babies not being born is not held by a drug-delivery study, though births still count."""
+    delivery = Words.of("Does lunar position influence the time of delivery?")
+    moon = {c.text: c for c in key_concepts("Does the phase of the moon affect when babies are born?", index)}
+    assert lexically_held(moon["babies"], delivery)
+    milk = {c.text: c for c in key_concepts("Do babies sleep better on formula milk?", index)}
+    assert not lexically_held(milk["babies"], Words.of("Nasal drug delivery was well tolerated."))
+    assert lexically_held(milk["babies"], Words.of("Sleep was recorded for 200 births."))
+
+
+def test_babies_are_held_by_an_abstracts_birth_weights(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """The sample's study of "birth-weights for Aborigines and whites" answers "Are Aboriginal babies born
+    smaller…?"; before births counted, a partial note said it could not match "Aboriginal babies"."""
+    question = "Are Aboriginal babies born smaller than white babies just because their due dates are wrong?"
+    verdict = sample_verdict(question, "8921484", 0.66, index, embedder)
+    assert verdict.outcome == "answer"
 
 
 def test_who_a_question_is_about_is_not_all_it_asks(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:

@@ -519,16 +519,23 @@ def _acronym(written: str, question: str) -> bool:
 #: A pregnancy in the question: its "baby" is the one not yet born, whom abstracts call the fetus
 _PREGNANCY = re.compile(r"\b(?:pregnan\w*|labou?r|womb|antenatal|prenatal|gestation\w*)\b", re.IGNORECASE)
 _FETUS = ("fetal", "fetus", "fetuses", "foetal", "foetus", "foetuses")
+#: Babies being born: abstracts count births, and in obstetrics deliveries ("the time of delivery")
+_BIRTHS = ("birth", "births")
+_BEING_BORN = re.compile(r"\b(?:born|birth\w*|pregnan\w*|labou?r|expecting)\b", re.IGNORECASE)
+_DELIVERIES = ("delivery", "deliveries")
 
 
 def _unborn(question: str, concepts: list[Concept]) -> list[Concept]:
-    """In a question about a pregnancy ("in labour, could that harm the baby?"), the baby is also held by the
-    abstracts' fetus."""
+    """The question's babies in the abstracts' words for them: births ("when babies are born": a study of the
+    time of delivery), and in a question about a pregnancy ("in labour, could that harm the baby?") the fetus."""
     infants = _population("baby")
-    if not _PREGNANCY.search(question):
-        return concepts
-    fetal = tuple(dict.fromkeys(stem_word(w) for w in _FETUS))
-    return [replace(c, population=c.population + fetal) if c.population == infants else c for c in concepts]
+    words: tuple[str, ...] = _BIRTHS
+    if _BEING_BORN.search(question):
+        words += _DELIVERIES
+    if _PREGNANCY.search(question):
+        words += _FETUS
+    more = tuple(dict.fromkeys(stem_word(w) for w in words))
+    return [replace(c, population=c.population + more) if c.population == infants else c for c in concepts]
 
 
 #: An age given in years ("my father is 78", "I'm 15", "a 7-year-old", "aged 80"), and the population it places
