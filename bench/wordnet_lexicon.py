@@ -41,6 +41,9 @@ MEDICAL_GLOSS = re.compile(
     r"tissue|organ|infection|symptom|tumou?r|cancer|physician|diagnos\w+|therap\w+|injur\w+|wound|pain)\b"
 )
 
+#: A word's sense tagged this often in SemCor is what the word means in everyday English (``rare_sense``)
+COMMON_SENSE = 3
+
 DISEASES = {"disease", "illness", "pathology", "disorder", "unwellness", "malady", "sickness"}
 LIFE_STAGE = re.compile(r"\b(?:menstrua\w*|pregnan\w*|puberty|menopaus\w*|childbirth|gestation)\b")
 
@@ -75,6 +78,25 @@ def sense_ranks(path: Path) -> dict[tuple[str, str], int]:
     return ranks
 
 
+def sense_counts(path: Path) -> dict[tuple[str, str], int]:
+    """(lemma, noun synset offset) -> how often SemCor tags the lemma in that sense (``index.sense``)."""
+    counts = {}
+    for line in path.read_text(encoding="latin-1").splitlines():
+        key, offset, _, count = line.split()
+        lemma, _, rest = key.partition("%")
+        if rest[:1] == "1":
+            counts[(lemma, offset)] = int(count)
+    return counts
+
+
+def rare_sense(lemma: str, offset: str, counts: dict[tuple[str, str], int], most: dict[str, int]) -> bool:
+    """Whether a single word's sense is one English almost never means by it, beside a sense it plainly does:
+    never tagged in SemCor (``counts``) while another of its noun senses is, at least ``COMMON_SENSE`` times
+    (``most``: each lemma's most tagged sense): "egg" as testis, "button" as clitoris, "acid" as LSD, "pump" as
+    the heart, "seed" as semen."""
+    return "_" not in lemma and not counts.get((lemma, offset), 0) and most.get(lemma, 0) >= COMMON_SENSE
+
+
 def readable(name: str) -> str:
     return re.sub(r"\(\w+\)$", "", name).replace("_", " ").lower()
 
@@ -83,6 +105,10 @@ def main(folder: Path) -> None:
     nouns = parse(folder / "data.noun")
     adjectives = parse(folder / "data.adj")
     ranks = sense_ranks(folder / "index.noun")
+    counts = sense_counts(folder / "index.sense")
+    most: dict[str, int] = defaultdict(int)
+    for (lemma, _), n in counts.items():
+        most[lemma] = max(most[lemma], n)
 
     def ancestors(offset: str) -> set[str]:
         seen: set[str] = set()
@@ -137,6 +163,8 @@ def main(folder: Path) -> None:
             rank = ranks.get((lemma, offset), 99)
             if lex == PERSONS and rank > 1:
                 continue  # "resident", "intern", "analyst": a caregiver only where that is what the word means first
+            if rare_sense(lemma, offset, counts, most):
+                continue  # "eggs" are no testes to a patient, nor is "acid" LSD
             if rank < best.get(lemma, (100, ""))[0]:
                 best[lemma] = (rank, offset)
     for offset, lemmas, words, _ in chosen:

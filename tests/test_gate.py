@@ -676,6 +676,20 @@ def test_a_technical_name_after_the_kind_of_thing_it_is_is_what_is_asked(index: 
     ]
 
 
+def test_a_word_is_never_named_by_a_sense_english_rarely_means() -> None:
+    """WordNet lists "egg" as the testis, "button" as the clitoris, "acid" as LSD and "pump" as the heart; a
+    patient means none of them, and an abstract about testes holds no question about eggs. The senses a word
+    is used in stay ("heart" is cardiac, "periods" menstruation, "stools" faeces)."""
+    assert not {"testis", "testicle", "testicular"} & set(technical_names("eggs", zipf))
+    assert not {"clitoris", "clitoral"} & set(technical_names("button", zipf))
+    assert not {"lysergic acid diethylamide", "back breaker"} & set(technical_names("acid", zipf))
+    assert "cardiac" not in technical_names("pump", zipf)
+    assert "cardiac" in technical_names("heart", zipf)
+    assert "larynx" in technical_names("voice box", zipf)
+    assert "menstruation" in technical_names("periods", zipf)
+    assert "faeces" in technical_names("stools", zipf)
+
+
 def test_doctors_specialists_and_nurses_have_their_technical_names() -> None:
     assert {"ophthalmologist", "ophthalmology"} <= set(technical_names("eye doctors", zipf))
     assert "cardiologist" in technical_names("heart specialist", zipf)
