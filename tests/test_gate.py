@@ -420,12 +420,14 @@ def test_everyday_names_are_held_by_the_abstracts_technical_names(
 
 
 def test_a_partial_note_never_denies_what_a_quoted_sentence_may_say_in_other_words(
-    index: LexicalSearch, embedder: MiniLMEmbedder
+    index: LexicalSearch, embedder: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the abstract says "uterine myomas"; WordNet has no name linking fibroids to myomas
-    verdict = bridged_verdict(
-        "Do fibroids in the womb get bigger during pregnancy?", [MYOMAS], index, embedder, 0.3
-    )
+    question = "Do fibroids in the womb get bigger during pregnancy?"
+    # litbot's vocabulary names fibroids myomas, as the abstract does ("uterine myomas")
+    assert bridged_verdict(question, [MYOMAS], index, embedder, 0.3).outcome == "answer"
+    # WordNet alone has no name linking them: the note must not deny them
+    monkeypatch.setattr(lexicon, "EVERYDAY", False)
+    verdict = bridged_verdict(question, [MYOMAS], index, embedder, 0.3)
     assert verdict.outcome == "partial" and verdict.missing_text == ["fibroids"]
     note = gap_sentence(verdict, first(verdict))
     assert "womb" in note  # "womb" is held: the abstract says uterine

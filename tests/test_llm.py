@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
+from bot.answer import lexicon
 from bot.answer.abstracts import abstract_sentences
 from bot.answer.citations import check_consistent
 from bot.answer.evidence import ArticleEvidence, Words
@@ -360,6 +361,13 @@ def test_a_complete_verdict_sends_no_gap_note(store_settings: Settings, stub: Op
 FIBROIDS = "Do fibroids in the womb grow during pregnancy?"  # the abstract (16962519) says "uterine myomas"
 
 
+@pytest.fixture
+def wordnet_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """litbot's own vocabulary names fibroids myomas; WordNet alone does not, which is what a model's terms are for."""
+    monkeypatch.setattr(lexicon, "EVERYDAY", False)
+
+
+@pytest.mark.usefixtures("wordnet_only")
 def test_the_models_technical_terms_reach_retrieval_and_the_gate(
     store_settings: Settings, stub: OpenAIStub
 ) -> None:
@@ -386,6 +394,7 @@ def test_a_technical_question_costs_no_lay_term_request(store_settings: Settings
     assert stub.side_requests["lay_terms"] == []
 
 
+@pytest.mark.usefixtures("wordnet_only")
 def test_covering_words_count_only_when_the_sentence_holds_them(
     store_settings: Settings, stub: OpenAIStub
 ) -> None:
