@@ -580,6 +580,13 @@ def test_an_ordinal_or_quantity_saying_when_or_how_much_is_no_concept(index: Lex
     assert "first" not in named("Do babies on propranolol need a heart tracing first?")
     assert "half" not in named("Is neck pain still there half a year on?")
     assert "first" in named("Is a first episode of depression different in midlife?")
+    # a time after a phrase says when ("folic acid early in pregnancy" is no phrase); before a noun it says which
+    assert runs("If I take folic acid early in pregnancy, is the baby's heart safer?")[:2] == [
+        ["folic", "acid"],
+        ["pregnancy"],
+    ]
+    assert ["labour"] in runs("They thought I'd go into labour early, but weeks later I'm still pregnant.")
+    assert ["early", "prostate", "cancer"] in runs("My husband has early prostate cancer. Is surgery best?")
     # a number before a unit is a quantity, not part of a name like "vitamin D" or "day 3"
     assert "old 20" not in named("Do Aboriginal people really get old 20 years earlier?")
     assert {"vitamin d", "day 3"} <= set(named("Does vitamin D on day 3 help?"))

@@ -289,11 +289,19 @@ def _verb_in_clause(before: Sequence[str], word: str, following: str, after_next
     )
 
 
+#: Words of time that say when something is done where they follow a phrase ("take folic acid *early* in
+#: pregnancy", "go into labour *early*"); before a noun they say which ("early prostate cancer")
+WHEN_WORDS = frozenset({"early", "late"})
+
+
 def _adverbial(current: Sequence[str], word: str, following: str) -> bool:
-    """An ordinal or a quantity that says when or how much, not what: "a heart tracing *first*" (after a
-    phrase, before no noun; "a first episode" names one), "*half* a year on"."""
+    """An ordinal, a quantity or a time that says when or how much, not what: "a heart tracing *first*" (after
+    a phrase, before no noun; "a first episode" names one), "*half* a year on", "folic acid *early* in
+    pregnancy" (after a phrase, before a word that names nothing; "early pregnancy" names a stage)."""
     if word == "first":
         return bool(current) and not following[:1].isalpha()
+    if word in WHEN_WORDS:
+        return bool(current) and _content_term(following) is None
     return word == "half" and following in DETERMINERS
 
 
