@@ -436,6 +436,28 @@ def test_a_partial_note_never_denies_what_a_quoted_sentence_may_say_in_other_wor
     )
 
 
+def test_a_note_names_a_phrase_as_discussed_only_where_an_abstract_holds_it_as_one(
+    index: LexicalSearch, embedder: MiniLMEmbedder
+) -> None:
+    """An audit whose "period" is a span of time and whose women had labour "pain" does not discuss period pain:
+    the note names what it does discuss (pain), not the question's phrase whose words it holds apart."""
+    RECORDS["audit"] = {
+        **RECORDS[LAPAROSCOPY],
+        "title": "Epidural analgesia for labour pain: an audit",
+        "abstract": "Women delivering a baby at the unit were enrolled. During the audit period epidural "
+        "analgesia rose from 15% to 51% of labours. Labour pain was relieved in most women.",
+    }
+    try:
+        verdict = bridged_verdict(
+            "Does my period pain get better after having a baby?", ["audit"], index, embedder, 0.45
+        )
+    finally:
+        del RECORDS["audit"]
+    assert verdict.outcome == "partial"
+    note = gap_sentence(verdict, first(verdict))
+    assert "period pain" not in note and note.startswith("The indexed abstracts discuss pain")
+
+
 def test_the_abstracts_own_abbreviations_are_other_names(index: LexicalSearch) -> None:
     assert definitions("a chest X-ray (CXR) and tranexamic acid (TXA) at a dose (p < 0.05)") == [
         ("CXR", "chest X-ray"),

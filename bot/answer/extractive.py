@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from bot.answer.abstracts import AbstractSentence, Role, reads_as_method
 from bot.answer.citations import Composed, citations_for
 from bot.answer.concepts import Concept, groups, name, phrase_name, zipf
-from bot.answer.evidence import ArticleEvidence
-from bot.answer.gate import Coverage, Verdict, lexically_held
+from bot.answer.evidence import ArticleEvidence, Words
+from bot.answer.gate import Coverage, Verdict, lexically_held, phrase_held, synonym_held
 from bot.answer.lexicon import known as lexicon_known
 from bot.retrieval.terms import tokenize
 from bot.types import REFUSAL
@@ -309,12 +309,19 @@ def gap_sentence(verdict: Verdict, numbers: Mapping[int, int], scope: str = "") 
 
 
 def _covered_name(run: Sequence[Concept], verdict: Verdict) -> str:
-    """The phrase as the question writes it when a quoted abstract holds every word of it ("travel sickness"
-    is not discussed by an abstract on the "sick" euthyroid syndrome), else just the concepts it covers."""
+    """The phrase as the question writes it when a quoted abstract holds it: every word ("travel sickness" is
+    not discussed by an abstract on the "sick" euthyroid syndrome), side by side or by another name ("period
+    pain" is not discussed by an audit period of labour analgesia), else just the concepts it covers."""
     words = [c for c in run if not c.modifier]
-    if any(all(lexically_held(c, cover.evidence.words) for c in words) for cover in verdict.coverage):
+    if any(_holds_phrase(words, cover.evidence.words) for cover in verdict.coverage):
         return phrase_name(run[0], verdict.concepts)
     return name([c for c in run if c in verdict.covered])
+
+
+def _holds_phrase(words: Sequence[Concept], held: Words) -> bool:
+    if not all(lexically_held(c, held) for c in words):
+        return False
+    return len(words) < 2 or phrase_held(words, held) or any(synonym_held(c, held) for c in words)
 
 
 def _surely_absent(group: Sequence[Concept], verdict: Verdict) -> bool:
