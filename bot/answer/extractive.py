@@ -309,9 +309,10 @@ def gap_sentence(verdict: Verdict, numbers: Mapping[int, int], scope: str = "") 
 
 
 def _covered_name(run: Sequence[Concept], verdict: Verdict) -> str:
-    """The phrase as the question writes it when a quoted abstract holds it: every word ("travel sickness" is
-    not discussed by an abstract on the "sick" euthyroid syndrome), side by side or by another name ("period
-    pain" is not discussed by an audit period of labour analgesia), else just the concepts it covers."""
+    """The phrase as the question writes it when a quoted abstract holds it: every word of it ("travel
+    sickness" is not discussed by an abstract on the "sick" euthyroid syndrome), and a name litbot knows side by
+    side or by another name ("period pain" is not discussed by an audit period of labour analgesia), else just
+    the concepts it covers."""
     words = [c for c in run if not c.modifier]
     if any(_holds_phrase(words, cover.evidence.words) for cover in verdict.coverage):
         return phrase_name(run[0], verdict.concepts)
@@ -321,7 +322,9 @@ def _covered_name(run: Sequence[Concept], verdict: Verdict) -> str:
 def _holds_phrase(words: Sequence[Concept], held: Words) -> bool:
     if not all(lexically_held(c, held) for c in words):
         return False
-    return len(words) < 2 or phrase_held(words, held) or any(synonym_held(c, held) for c in words)
+    if len(words) < 2 or not lexicon_known(name(words)):  # a description: its words ("head playing sport")
+        return True
+    return phrase_held(words, held) or any(synonym_held(c, held) for c in words)
 
 
 def _surely_absent(group: Sequence[Concept], verdict: Verdict) -> bool:
