@@ -1080,6 +1080,11 @@ def test_babies_being_born_are_the_births_and_deliveries_of_the_abstracts(index:
     milk = {c.text: c for c in key_concepts("Do babies sleep better on formula milk?", index)}
     assert not lexically_held(milk["babies"], Words.of("Nasal drug delivery was well tolerated."))
     assert lexically_held(milk["babies"], Words.of("Sleep was recorded for 200 births."))
+    # a birthday is no birth: "before his first birthday" asks nothing about deliveries
+    operated = {
+        c.text: c for c in key_concepts("Should baby boys be operated on before their first birthday?", index)
+    }
+    assert not lexically_held(operated["baby"], Words.of("Drug delivery to the testis was measured."))
 
 
 def test_babies_are_held_by_an_abstracts_birth_weights(

@@ -529,7 +529,7 @@ _PREGNANCY = re.compile(r"\b(?:pregnan\w*|labou?r|womb|antenatal|prenatal|gestat
 _FETUS = ("fetal", "fetus", "fetuses", "foetal", "foetus", "foetuses")
 #: Babies being born: abstracts count births, and in obstetrics deliveries ("the time of delivery")
 _BIRTHS = ("birth", "births")
-_BEING_BORN = re.compile(r"\b(?:born|birth\w*|pregnan\w*|labou?r|expecting)\b", re.IGNORECASE)
+_BEING_BORN = re.compile(r"\b(?:born|birth(?!days?\b)\w*|pregnan\w*|labou?r|expecting)\b", re.IGNORECASE)
 _DELIVERIES = ("delivery", "deliveries")
 
 
