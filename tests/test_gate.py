@@ -614,6 +614,17 @@ def test_an_ordinal_or_quantity_saying_when_or_how_much_is_no_concept(index: Lex
     assert {"vitamin d", "day 3"} <= set(named("Does vitamin D on day 3 help?"))
 
 
+def test_a_word_is_shown_where_the_question_writes_it_alone(index: LexicalSearch) -> None:
+    """ "After my stomach-shrinking operation … the top of my stomach …": the second run's "stomach" is shown as
+    "stomach", not as the hyphenated word the first run holds (a note said the abstracts discussed
+    "stomach-shrinking" and could not match "stomach-shrinking operation")."""
+    question = "After my stomach-shrinking operation the top of my stomach has stretched. Is a redo safe?"
+    concepts = key_concepts(question, index)
+    stomach = [c for c in concepts if c.text == "stomach"]
+    assert [c.phrase for c in stomach] == ["stomach"]
+    assert next(c.phrase for c in concepts if c.text == "stomach-shrinking") == "stomach-shrinking operation"
+
+
 def test_a_verb_told_by_its_clause_is_no_concept(index: LexicalSearch) -> None:
     def named(question: str) -> list[str]:
         return [c.text for c in key_concepts(question, index)]

@@ -628,11 +628,15 @@ def _named_kinds(concepts: list[Concept]) -> list[Concept]:
 
 
 def _as_written(question: str, run: Sequence[str]) -> str:
-    """The run's words as the question writes them (its capitals, hyphens and apostrophes)."""
-    # a word may stand for a hyphenated one whose relating part was dropped ("heart-slowing" -> "heart")
-    words = [re.escape(w.split("'")[0]).replace("\\-", "[-\\s]?") + r"(?:-\w+)?" for w in run]
-    found = re.search(r"(?<![\w-])" + r"(?:'s?)?\W+".join(words) + r"(?![\w-])", question, re.IGNORECASE)
-    return found.group(0) if found else " ".join(w.split("'")[0] for w in run)
+    """The run's words as the question writes them (its capitals, hyphens and apostrophes): standing alone
+    where the question has them so ("the top of my *stomach*" after "my stomach-shrinking operation"), else
+    within a hyphenated word whose relating part was dropped ("withdrawal-related" -> "withdrawal")."""
+    for hyphenated in ("", r"(?:-\w+)?"):
+        words = [re.escape(w.split("'")[0]).replace("\\-", "[-\\s]?") + hyphenated for w in run]
+        found = re.search(r"(?<![\w-])" + r"(?:'s?)?\W+".join(words) + r"(?![\w-])", question, re.IGNORECASE)
+        if found:
+            return found.group(0)
+    return " ".join(w.split("'")[0] for w in run)
 
 
 def _everyday_adjective(word: str, population: tuple[str, ...] = ()) -> bool:
