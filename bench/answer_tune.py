@@ -108,7 +108,11 @@ def pubmedqa_cases(limit: int | None) -> tuple[list[AnswerCase], set[str]]:
     return cases, test
 
 
-def prepare(handler: ChatHandler, embed: MemoEmbed, limit: int | None) -> list[Prepared]:
+def prepare(
+    handler: ChatHandler, embed: MemoEmbed, limit: int | None, more_lay: Sequence[str] = ()
+) -> list[Prepared]:
+    """Retrieval and sentence vectors of every case, once; ``more_lay`` adds read lay sets (set "lay", split
+    "read": bench/rejudge.py)."""
     retriever = handler.retriever()
     assert retriever is not None, "ingest the sample first: litbot ingest --sample"
     jobs: list[tuple[AnswerCase, str, str, Filters]] = []
@@ -125,6 +129,8 @@ def prepare(handler: ChatHandler, embed: MemoEmbed, limit: int | None) -> list[P
         ("lay-not-in-store", "lay-not-in-store", "held-out"),
     ):
         jobs.extend((case, set_name, split, Filters()) for case in load_cases(lay / f"{file}.jsonl"))
+    for file in more_lay:
+        jobs.extend((case, "lay", "read", Filters()) for case in load_cases(lay / f"{file}.jsonl"))
     pubmed, test = pubmedqa_cases(limit)
     for case in pubmed:
         split = "held-out" if case.tag in test else "tune"
