@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,12 @@ def first(verdict: Verdict) -> dict[int, int]:
 @pytest.fixture(scope="module")
 def embedder(model_cache: Path) -> MiniLMEmbedder:
     return MiniLMEmbedder(cache_dir=model_cache)
+
+
+@pytest.fixture(scope="module")
+def named(index: LexicalSearch) -> Callable[[str], list[str]]:
+    """The texts of a question's concepts."""
+    return lambda question: [c.text for c in key_concepts(question, index)]
 
 
 @pytest.fixture(scope="module")
@@ -595,10 +602,9 @@ def test_concepts_are_never_prepositions_or_a_participle_with_its_object(index: 
     assert [c.text for c in concepts if not c.soft] == ["crp", "appendicitis"]
 
 
-def test_an_ordinal_or_quantity_saying_when_or_how_much_is_no_concept(index: LexicalSearch) -> None:
-    def named(question: str) -> list[str]:
-        return [c.text for c in key_concepts(question, index)]
-
+def test_an_ordinal_or_quantity_saying_when_or_how_much_is_no_concept(
+    named: Callable[[str], list[str]],
+) -> None:
     assert "first" not in named("Do babies on propranolol need a heart tracing first?")
     assert "half" not in named("Is neck pain still there half a year on?")
     assert "first" in named("Is a first episode of depression different in midlife?")
@@ -625,10 +631,7 @@ def test_a_word_is_shown_where_the_question_writes_it_alone(index: LexicalSearch
     assert next(c.phrase for c in concepts if c.text == "stomach-shrinking") == "stomach-shrinking operation"
 
 
-def test_a_verb_told_by_its_clause_is_no_concept(index: LexicalSearch) -> None:
-    def named(question: str) -> list[str]:
-        return [c.text for c in key_concepts(question, index)]
-
+def test_a_verb_told_by_its_clause_is_no_concept(named: Callable[[str], list[str]]) -> None:
     assert "pressing" not in named("If bowel cancer is pressing on the prostate, can part of it be removed?")
     assert "leaves" not in named("Does a cut in front of the ear spare the nerve and leaves a nicer scar?")
     assert "swimming" in named("Why is swimming good for asthma?")  # the question asks: a gerund subject
@@ -636,12 +639,9 @@ def test_a_verb_told_by_its_clause_is_no_concept(index: LexicalSearch) -> None:
     assert {"attacks", "strokes"} <= set(named("Do heart attacks and strokes share a cause?"))
 
 
-def test_a_verb_told_by_its_object_and_set_phrases_are_no_concepts(index: LexicalSearch) -> None:
+def test_a_verb_told_by_its_object_and_set_phrases_are_no_concepts(named: Callable[[str], list[str]]) -> None:
     """Verbs a patient's question leaks when its subject is a pronoun or a person, and phrases that say how
     much or how long: none of them is something the literature could lack."""
-
-    def named(question: str) -> list[str]:
-        return [c.text for c in key_concepts(question, index)]
 
     # a pronoun or a person as the subject, a pronoun or a determiner as the object
     assert "holds" not in named("Her hands shake when she holds a cup. Is it Parkinson's?")
