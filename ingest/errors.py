@@ -38,6 +38,15 @@ class StoreError(LitbotError):
     """The Chroma store could not be opened, read or written."""
 
 
+class StoreDamaged(StoreError):
+    """The store's vector index files are damaged. ``after_crash`` when a process died during its turn at the
+    store (a torn write: `litbot ingest` then repairs before it writes, as `litbot repair` would)."""
+
+    def __init__(self, message: str, hint: str | None = None, after_crash: bool = False) -> None:
+        super().__init__(message, hint)
+        self.after_crash = after_crash
+
+
 class CollectionMissing(StoreError):
     """The store holds no litbot collection yet (nothing was ingested)."""
 

@@ -433,7 +433,7 @@ class ArticleStore:
                 current = _GENERATIONS[self._key] = current + 1
                 log.debug("reopening the embedded store %s after a change by another process", self._key)
                 if problem := vector_index_problem(self.settings, suspect=thorough):
-                    raise damaged(self.settings, problem)
+                    raise damaged(self.settings, problem, after_crash=thorough)
             if current != self._generation:
                 self._client = _client(self.settings)
                 self._collection = self._client.get_collection(
@@ -477,7 +477,7 @@ def open_store(settings: Settings, embedding_model: str, create: bool = True) ->
         if turn is not None and (
             problem := vector_index_problem(settings, first=turn.first, suspect=turn.suspect)
         ):
-            raise damaged(settings, problem)
+            raise damaged(settings, problem, after_crash=turn.suspect)
         client = _client(settings)
         try:
             existing = {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}

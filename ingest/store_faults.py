@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from ingest.errors import StoreError
+from ingest.errors import StoreDamaged, StoreError
 from ingest.settings import Settings
 
 #: What Chroma says when its vector index and its database disagree (chromadb 1.5's local executor and segments).
@@ -62,10 +62,12 @@ def store_fault(settings: Settings, exc: BaseException) -> StoreError:
     return StoreError(f"Chroma error on {where}: {text[:300]}")
 
 
-def damaged(settings: Settings, problem: str) -> StoreError:
-    return StoreError(
+def damaged(settings: Settings, problem: str, after_crash: bool = False) -> StoreDamaged:
+    """The vector index files are damaged; ``after_crash`` when a process died during its turn at the store."""
+    return StoreDamaged(
         f"the store at {settings.store_label} is damaged: its vector index {problem}",
         "run `litbot check` for details and `litbot repair` to rebuild it (no intact article is lost)",
+        after_crash=after_crash,
     )
 
 

@@ -1,6 +1,7 @@
 """What a store holds, read back whole, to compare two stores: chunks (text and content hash), every chunk's
 vector, and the lexical index's articles and hashes. Read in a fresh process by default, as a user's next
-command would read it (this test process may hold clients and caches of its own)."""
+command would read it (this test process may hold clients and caches of its own). And a store torn as a killed
+process leaves it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
+
+from ingest import hnsw_files
+from ingest.store_lock import GENERATION_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,3 +89,12 @@ def differences(found: dict[str, Any], expected: dict[str, Any]) -> list[str]:
 
 def as_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def tear_vector_index(store: Path, died_during_its_turn: bool) -> None:
+    """What a SIGKILL while Chroma rewrote the index files leaves: the header truncated to nothing; and, when
+    the process died during its turn at the store, the generation it marked busy (ingest.store_lock)."""
+    segment = next(p for p in store.iterdir() if (p / hnsw_files.HEADER).exists())
+    (segment / hnsw_files.HEADER).write_bytes(b"")
+    if died_during_its_turn:
+        (store / GENERATION_FILE).write_text(f"busy:999999:{uuid.uuid4().hex}", encoding="ascii")

@@ -23,9 +23,10 @@ from ingest.pipeline import Ingestor
 from ingest.pubmed.cursor import Cursor
 from ingest.pubmed.eutils import EutilsClient, EutilsError, RequestPacer
 from ingest.pubmed.fetch import PubmedFetcher, PubmedQuery
-from ingest.settings import Settings
+from ingest.settings import Settings, load_settings
 from ingest.store import open_store
 from tests.eutils_stub import EFETCH_HEAD, EFETCH_TAIL, FIXTURES, EutilsStub, Fault, running_stub
+from tests.store_snapshots import tear_vector_index
 
 KEY = "k3y-that-must-not-leak-0123456789"
 # Real recorded records with short abstracts keep embedding cheap; 12091962 has no abstract.
@@ -539,3 +540,20 @@ def test_a_server_echoing_the_request_never_gets_the_key_into_a_log_line_or_an_e
     for text in (caplog.text, str(caught.value), caught.value.user_message):
         assert key not in text
     assert redact.redact(f"later: {key}") == "later: ***"  # registered for every other log line too
+
+
+def test_a_store_torn_by_a_killed_process_is_repaired_before_a_fetch(
+    stub: EutilsStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`litbot ingest --pubmed` after a litbot process died writing the store: repaired first, then the fetch
+    runs as it would have (what is stored is skipped)."""
+    monkeypatch.setenv("LITBOT_EUTILS_URL", stub.url)
+    stub.results = TINY
+    args = ["--pubmed", "gut microbiota", "--json"]
+    assert CliRunner().invoke(cli(), args).exit_code == 0
+    tear_vector_index(load_settings().chroma_path, died_during_its_turn=True)
+    again = CliRunner().invoke(cli(), args)
+    assert again.exit_code == 0, again.output
+    assert "stopped while writing it; repairing it first" in again.stderr and "repaired in" in again.stderr
+    summary = json.loads(again.stdout)
+    assert (summary["new"], summary["unchanged"], summary["error"]) == (0, 2, None)

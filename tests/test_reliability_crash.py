@@ -9,6 +9,7 @@ chunks numbered 0..n-1.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -28,6 +29,7 @@ from ingest.store import ArticleStore, open_store
 from .cli_runner import run_litbot
 from .conftest import MINI_CORPUS
 from .embeddings_stub import EmbeddingsStub
+from .store_snapshots import tear_vector_index
 
 LITBOT = str(Path(sys.executable).parent / "litbot")
 Snapshot = dict[str, tuple[str, object]]
@@ -174,3 +176,48 @@ def test_sigkill_at_a_random_point_then_rerun_equals_a_clean_run(
     assert '"unchanged": 0' not in result.rerun_report  # the rerun resumed: what was committed stayed
     assert result.equal and not result.orphans, result
     assert lexical_snapshot(tmp_path / "killed") == lexical_snapshot(tmp_path / "clean")
+
+
+@pytest.mark.slow
+def test_an_index_torn_by_a_killed_process_is_repaired_by_the_next_ingest(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
+    """A kill can land while Chroma rewrites its index files (the random-kill test above once did): the next
+    ingest repairs the store first, as `litbot repair` would, and then equals a clean run."""
+    corpus, store = small_corpus(tmp_path), tmp_path / "store"
+    env = {"LITBOT_CHROMA_PATH": str(store), "LITBOT_INGEST_GROUP_SIZE": "4"}
+    assert run_litbot("ingest", str(corpus), env=env).returncode == 0
+    reference, lexical = snapshot(store), lexical_snapshot(store)
+
+    tear_vector_index(store, died_during_its_turn=True)
+    rerun = run_litbot("ingest", str(corpus), "--json", env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["unchanged"] == 12 and report["chunks"] == 0  # nothing written twice
+    assert report["repaired"]["quarantined"] and report["repaired"]["after"]["ok"]
+    assert snapshot(store) == reference and not orphans(store)
+    assert lexical_snapshot(store) == lexical
+    assert run_litbot("check", env=env).returncode == 0
+
+    # said on stderr in text mode
+    tear_vector_index(store, died_during_its_turn=True)
+    said = run_litbot("ingest", str(corpus), env=env)
+    assert said.returncode == 0, said.stderr
+    assert "stopped while writing it; repairing it first" in said.stderr and "repaired in" in said.stderr
+    assert "12 unchanged" in said.stdout
+
+
+def test_damage_no_crash_explains_is_reported_not_repaired_by_ingest(
+    tmp_path: Path, hashed_embeddings: EmbeddingsStub
+) -> None:
+    """Damage no dead litbot process explains (the disk, another program) is the user's to look at: ingest says
+    so in one line and changes nothing."""
+    corpus, store = small_corpus(tmp_path), tmp_path / "store"
+    env = {"LITBOT_CHROMA_PATH": str(store), "LITBOT_INGEST_GROUP_SIZE": "4"}
+    assert run_litbot("ingest", str(corpus), env=env).returncode == 0
+    tear_vector_index(store, died_during_its_turn=False)
+    rerun = run_litbot("ingest", str(corpus), env=env)
+    errors = [line for line in rerun.stderr.splitlines() if line.startswith("error:")]
+    assert rerun.returncode == 1 and len(errors) == 1, rerun.stderr
+    assert "damaged" in errors[0] and "litbot repair" in errors[0] and "repairing" not in rerun.stderr
+    assert not (store / ".litbot" / "quarantine").exists()

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from bot.cli.common import fail
-from ingest.errors import LitbotError
+from ingest.errors import LitbotError, StoreDamaged, StoreError
 
 if TYPE_CHECKING:
-    from ingest.store_health import Health
+    from ingest.settings import Settings
+    from ingest.store_health import Health, Repair
+
+T = TypeVar("T")
 
 
 def check_command(
@@ -66,23 +70,66 @@ def repair_command(
         if report.before.ok and not report.lexical_caught_up:
             typer.echo("nothing to repair: the store is sound")
         else:
-            done = []
-            if report.quarantined:
-                done.append(
-                    f"rebuilt the vector index: {report.salvaged_vectors:,} vectors salvaged, "
-                    f"{report.reembedded_chunks:,} chunks re-embedded (the damaged files are in "
-                    f"{report.quarantined}: delete them once the store works)"
-                )
-            elif report.reembedded_chunks:
-                done.append(f"re-embedded {report.reembedded_chunks:,} chunks that had no vector")
-            if report.lexical_rebuilt:
-                done.append("rebuilt the lexical index")
-            if report.lexical_caught_up:
-                done.append(f"indexed {report.lexical_caught_up:,} articles the lexical index lacked")
-            typer.echo(f"repaired in {report.seconds:.1f} s: " + "; ".join(done))
+            typer.echo(repair_summary(report))
         _print_health(report.after)
     if not report.after.ok:
         raise typer.Exit(1)
+
+
+def repair_summary(report: Repair) -> str:
+    """What a repair did, in one line."""
+    done = []
+    if report.quarantined:
+        done.append(
+            f"rebuilt the vector index: {report.salvaged_vectors:,} vectors salvaged, "
+            f"{report.reembedded_chunks:,} chunks re-embedded (the damaged files are in "
+            f"{report.quarantined}: delete them once the store works)"
+        )
+    elif report.reembedded_chunks:
+        done.append(f"re-embedded {report.reembedded_chunks:,} chunks that had no vector")
+    if report.lexical_rebuilt:
+        done.append("rebuilt the lexical index")
+    if report.lexical_caught_up:
+        done.append(f"indexed {report.lexical_caught_up:,} articles the lexical index lacked")
+    return f"repaired in {report.seconds:.1f} s: " + ("; ".join(done) or "nothing was damaged")
+
+
+def repairing_after_crash(
+    settings: Settings, as_json: bool, run: Callable[[], T], again: bool = True
+) -> tuple[T, Repair | None]:
+    """``run()`` (an ingest or a fetch); when it finds the store's vector index torn by a litbot process that
+    died during its turn (killed, out of memory, a power cut), repair the store first — what `litbot repair`
+    does, keeping every intact article, said on stderr — and ``run()`` once more: what is stored is skipped.
+    Without ``again`` (stdin was read and cannot be read twice) the repair is said and the command fails."""
+    try:
+        return run(), None
+    except StoreDamaged as damage:
+        if not damage.after_crash:
+            raise
+        repaired = _repair_after_crash(settings, damage, as_json)
+    if not again:
+        raise StoreError(
+            "the store was repaired, but what was read from stdin before it was found damaged cannot be read again",
+            "pipe the same input again: what is stored already is skipped",
+        )
+    return run(), repaired
+
+
+def _repair_after_crash(settings: Settings, damage: StoreDamaged, as_json: bool) -> Repair:
+    from ingest.embeddings import make_embedder
+    from ingest.store_health import repair_store
+
+    typer.echo(
+        f"{damage.message}, left by a litbot process that stopped while writing it; repairing it first, "
+        "as `litbot repair` would (no intact article is lost)...",
+        err=True,
+    )
+    with StepProgress(tty=sys.stderr.isatty(), quiet=as_json) as progress:
+        report = repair_store(settings, make_embedder(settings), progress.step)
+    if not report.after.ok:
+        raise damage
+    typer.echo(repair_summary(report), err=True)
+    return report
 
 
 def _print_health(health: Health) -> None:

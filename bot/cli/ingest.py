@@ -12,11 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.check import repairing_after_crash
 from bot.cli.common import checked_inputs, ensure_weights, fail, print_report, run_ingest, say_waiting
 from ingest.errors import LitbotError
 
 if TYPE_CHECKING:
+    from ingest.pipeline import IngestReport
+    from ingest.settings import Settings
     from ingest.store import ArticleStore
+    from ingest.store_health import Repair
 
 FORMATS_HELP = (
     "Formats are detected from content: PubMed MEDLINE text (.txt/.nbib), PubMed/efetch XML (also gzipped "
@@ -67,7 +71,6 @@ def ingest_command(
     With --pubmed/--pmid/--ids-file the records come from NCBI E-utilities instead; an interrupted fetch
     resumes where it stopped when the same command is run again.
     """
-    from ingest.pipeline import writer_lock
     from ingest.settings import load_settings
 
     settings = load_settings()
@@ -108,8 +111,7 @@ def ingest_command(
     checked_inputs(specs, settings, as_json)  # a typo fails here, before the store is touched
     try:
         ensure_weights(settings)  # a missing model is fetched (or its error shown) before anything is read
-        with writer_lock(settings, on_wait=say_waiting):
-            report = run_ingest(specs, settings, show_progress, as_json)
+        report, repaired = _ingest_repairing(specs, settings, show_progress, as_json)
     except KeyboardInterrupt:
         raise fail(
             "interrupted; what was written is consistent — rerun the same command to finish",
@@ -119,11 +121,27 @@ def ingest_command(
     except LitbotError as exc:
         raise fail(exc.user_message, as_json=as_json) from None
     if as_json:
-        typer.echo(json.dumps(report.as_dict()))
+        summary = report.as_dict()
+        if repaired is not None:
+            summary["repaired"] = repaired.as_dict()
+        typer.echo(json.dumps(summary))
     else:
         print_report(report)
     if report.failed_inputs or (strict and report.skipped):
         raise typer.Exit(1)
+
+
+def _ingest_repairing(
+    specs: list[str], settings: Settings, show_progress: bool, as_json: bool
+) -> tuple[IngestReport, Repair | None]:
+    """Ingest ``specs``; a store a killed litbot process left torn is repaired first (bot.cli.check)."""
+    from ingest.pipeline import writer_lock
+
+    def ingest() -> IngestReport:
+        with writer_lock(settings, on_wait=say_waiting):
+            return run_ingest(specs, settings, show_progress, as_json)
+
+    return repairing_after_crash(settings, as_json, ingest, again="-" not in specs)
 
 
 def stats_command(

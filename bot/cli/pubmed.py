@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.check import repairing_after_crash
 from bot.cli.common import APP_SETTINGS, Command, ensure_weights, fail, plural, print_report, say_waiting
 from ingest.errors import LitbotError
 from ingest.redact import safe_line
@@ -68,16 +69,22 @@ def ingest_pubmed(
                 return
             ensure_weights(settings)
             fetching = True
-            with writer_lock(settings, on_wait=say_waiting):
-                fetcher = PubmedFetcher(
-                    client, build_ingestor(settings), settings.data_dir, progress=_progress(as_json)
-                )
-                outcomes = []
-                if query is not None:
-                    search = PubmedQuery(query, dates[0], dates[1], date_type, max_records)
-                    outcomes.append(fetcher.fetch_query(search))
-                if identifiers:
-                    outcomes.append(fetcher.fetch_ids(identifiers))
+
+            def fetch() -> list[FetchOutcome]:
+                with writer_lock(settings, on_wait=say_waiting):
+                    fetcher = PubmedFetcher(
+                        client, build_ingestor(settings), settings.data_dir, progress=_progress(as_json)
+                    )
+                    outcomes = []
+                    if query is not None:
+                        search = PubmedQuery(query, dates[0], dates[1], date_type, max_records)
+                        outcomes.append(fetcher.fetch_query(search))
+                    if identifiers:
+                        outcomes.append(fetcher.fetch_ids(identifiers))
+                    return outcomes
+
+            # a fetch resumes where it stopped, so after a repair it simply runs again
+            outcomes, _ = repairing_after_crash(settings, as_json, fetch)
     except KeyboardInterrupt:
         raise fail(
             "interrupted; what was written is kept — rerun the same command to resume", 130, as_json=as_json
