@@ -150,7 +150,7 @@ def scan(folder: Path, dim: int) -> Scan:
         checked: Header | None = read_header(folder, dim)
     except IndexDamage as exc:
         found.problems.append(str(exc))
-        checked = _lenient_header(folder, dim)
+        checked = _lenient_header(folder, dim) or _inferred_header(folder, dim)
     found.header = checked
     if checked is None:
         found.id_to_label = _id_map(folder, found.problems)
@@ -243,6 +243,48 @@ def _lenient_header(folder: Path, dim: int) -> Header | None:
         and header.count <= header.max_elements < 2**40
     ):
         return header
+    return None
+
+
+#: Level-0 neighbour counts tried when the header is lost (hnswlib's maxM0 = 2 M; Chroma's default M is 16)
+_MAX_M0_TRIED = range(4, 1025, 2)
+#: Of the id map's labels, at least this share must sit where labels go for an element size to be taken
+_INFERRED_MIN_MATCH = 0.9
+
+
+def _inferred_header(folder: Path, dim: int) -> Header | None:
+    """A header for ``data_level0.bin`` when ``header.bin`` is lost (a kill while hnswlib rewrote it leaves it
+    empty): the element size that divides the file and puts the id map's labels, each once, where labels go.
+    Only to salvage vectors: repair re-embeds a sample of them and keeps none unless all agree with the model
+    (ingest.store_health)."""
+    size = _size(folder / DATA)
+    try:
+        known = set(read_id_map(folder).values())
+    except IndexDamage:
+        return None
+    if not size or not known or dim <= 0:
+        return None
+    data = np.memmap(folder / DATA, dtype=np.uint8, mode="r")
+    for max_m0 in _MAX_M0_TRIED:
+        data_offset = max_m0 * 4 + 4
+        label_offset = data_offset + dim * 4
+        element = label_offset + 8
+        if size % element:
+            continue
+        capacity = size // element
+        records = np.lib.stride_tricks.as_strided(
+            data, shape=(capacity, element), strides=(element, 1), writeable=False
+        )
+        labels = records[:, label_offset:].copy().view("<u8").ravel()
+        matched = np.isin(labels, np.fromiter(known, dtype=np.uint64, count=len(known)))
+        found = labels[matched]
+        if len(found) < _INFERRED_MIN_MATCH * len(known) or len(np.unique(found)) != len(found):
+            continue
+        count = int(np.flatnonzero(matched)[-1]) + 1
+        return Header(
+            PERSISTENCE_VERSION, 0, capacity, count, element, label_offset, data_offset, 0, 0,
+            max_m0 // 2, max_m0, max_m0 // 2, 0.0, 0,
+        )  # fmt: skip
     return None
 
 

@@ -6,8 +6,9 @@ lists in range: ingest.hnsw_files); and the lexical index holds every committed 
 An embedded store is read here without Chroma, because Chroma crashes on damaged index files.
 
 Repair keeps every article that was intact: a damaged vector index is set aside (``<store>/.litbot/quarantine``)
-and rebuilt from the vectors that can be salvaged from it and from the log — a sample of them re-embedded and
-compared first — re-embedding only the chunks whose vectors are lost; a damaged lexical index is rebuilt from
+and rebuilt from the vectors that can be salvaged from it (also when its header is lost: ingest.hnsw_files) and
+from the log — a sample of them re-embedded and compared first — re-embedding only the chunks whose vectors are
+lost; a damaged lexical index is rebuilt from
 the store. A damaged database cannot be rebuilt from anything: the repair says so.
 """
 

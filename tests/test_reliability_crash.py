@@ -194,7 +194,9 @@ def test_an_index_torn_by_a_killed_process_is_repaired_by_the_next_ingest(
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads(rerun.stdout)
     assert report["unchanged"] == 12 and report["chunks"] == 0  # nothing written twice
-    assert report["repaired"]["quarantined"] and report["repaired"]["after"]["ok"]
+    repaired = report["repaired"]
+    assert repaired["quarantined"] and repaired["after"]["ok"]
+    assert repaired["reembedded_chunks"] == 0 and repaired["salvaged_vectors"] == len(reference)
     assert snapshot(store) == reference and not orphans(store)
     assert lexical_snapshot(store) == lexical
     assert run_litbot("check", env=env).returncode == 0

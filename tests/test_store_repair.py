@@ -46,6 +46,11 @@ def zero_header(folder: Path) -> None:
     (folder / hnsw_files.HEADER).write_bytes(bytes(100))
 
 
+def empty_header(folder: Path) -> None:
+    """What a kill while hnswlib rewrote the header leaves."""
+    (folder / hnsw_files.HEADER).write_bytes(b"")
+
+
 def garble_links(folder: Path) -> None:
     links = folder / hnsw_files.LINKS
     with links.open("r+b") as out:
@@ -66,6 +71,13 @@ def garble_vectors(folder: Path) -> None:
     data.flush()
     del data
     garble_links(folder)
+
+
+def empty_header_garbled_vectors(folder: Path) -> None:
+    """Vectors overwritten and then the header lost: the element size can still be told from the labels, but
+    the vectors found there must not be kept."""
+    garble_vectors(folder)
+    empty_header(folder)
 
 
 def delete_segment(folder: Path) -> None:
@@ -99,8 +111,10 @@ def test_check_finds_a_sound_store_sound(hashed_large_settings: Settings) -> Non
         (truncate_data, True),
         (lose_id_map, True),
         (zero_header, True),
+        (empty_header, True),
         (garble_links, True),  # read whole at a process's first look
         (garble_vectors, True),
+        (empty_header_garbled_vectors, True),
         (delete_segment, False),
     ],
     ids=lambda value: getattr(value, "__name__", str(value)),
@@ -123,10 +137,12 @@ def test_damage_is_found_said_in_one_line_and_repaired_without_loss(
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     result = json.loads(repaired.stdout)
     assert result["after"]["ok"] and bool(result["quarantined"]) == (damage is not delete_segment)
-    if damage is garble_vectors or damage is delete_segment:
+    if damage in (garble_vectors, empty_header_garbled_vectors, delete_segment):
         assert result["reembedded_chunks"] >= 1000  # nothing in the files could be trusted
-    elif damage is garble_links:
-        assert result["reembedded_chunks"] == 0  # every vector salvaged, and checked against the model
+    elif damage in (garble_links, zero_header, empty_header):
+        # every vector salvaged (without a header, from the element size that puts the id map's labels where
+        # labels go), and checked against the model
+        assert result["reembedded_chunks"] == 0 and result["salvaged_vectors"] == report["chunks"]
     assert not differences(read_store(hashed_large_settings.chroma_path), large_snapshot)
     answer = json.loads(run_litbot("ask", HEADGEAR, "--json").stdout)
     assert HEADGEAR_PMID in [c["pmid"] for c in answer["citations"]]

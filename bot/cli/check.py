@@ -120,8 +120,8 @@ def _repair_after_crash(settings: Settings, damage: StoreDamaged, as_json: bool)
     from ingest.store_health import repair_store
 
     typer.echo(
-        f"{damage.message}, left by a litbot process that stopped while writing it; repairing it first, "
-        "as `litbot repair` would (no intact article is lost)...",
+        f"{damage.message} — a litbot process stopped while writing it; repairing it first, as `litbot repair`"
+        " would (no intact article is lost)...",
         err=True,
     )
     with StepProgress(tty=sys.stderr.isatty(), quiet=as_json) as progress:
