@@ -176,9 +176,43 @@ def test_reference_marks_are_removed_and_brackets_cannot_pose_as_citations(raw: 
             False,
         ),
         ("Prospective cohort study: mortality was lower after the change (p<0.01).", True),
+        # what was measured, or who did the work, without a result (these took an agenda sentence's place)
+        (
+            "The outcomes of interest were number of arterial blood gases, radiographs, and electrolytes ordered "
+            "per infant.",
+            False,
+        ),
+        ("Six providers performed 197 IUD insertion attempts.", False),
+        ("The primary outcome was lower in the treated group (p=0.01).", True),
+        ("Twelve nurses performed the checks correctly in 90% of cases.", True),
+        ("Outcomes were better in the treated group.", True),
     ],
 )
 def test_a_results_sentence_describing_the_sample_is_no_finding(text: str, finding: bool) -> None:
     (sentence,) = abstract_sentences([f"RESULTS: {text}"])
     assert sentence.role == "results"
+    assert quotable(sentence) is finding
+
+
+@pytest.mark.parametrize(
+    ("text", "finding"),
+    [
+        # what research should do next: no finding, even as a conclusion (found asking "Is it safe to drive after
+        # a stroke?": this was the whole answer)
+        (
+            "In future studies, the use of both government and self-reported data would ensure a more accurate "
+            "picture of driving safety post-stroke.",
+            False,
+        ),
+        ("Further studies are needed to confirm these findings.", False),
+        ("Larger randomized controlled trials are warranted.", False),
+        ("Future research should focus on prevention.", False),
+        # what further work found, and a finding that ends by asking for more, are findings
+        ("Further research showed no benefit of the drug.", True),
+        ("Mortality fell by 20%, but further studies are needed.", True),
+        ("More patients died in the control group.", True),
+    ],
+)
+def test_what_future_research_should_do_is_no_finding(text: str, finding: bool) -> None:
+    (sentence,) = abstract_sentences([f"CONCLUSIONS: {text}"])
     assert quotable(sentence) is finding

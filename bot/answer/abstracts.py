@@ -153,6 +153,15 @@ _SAMPLE = re.compile(
     r"died|showed|developed|required|experienced|\w+ed)\b))",
     re.IGNORECASE,
 )
+#: What was measured or who did the work, when the sentence reports no result: "The outcomes of interest were
+#: number of arterial blood gases…", "Six providers performed 197 IUD insertion attempts".
+_SETUP = re.compile(
+    r"^(?:the\s+)?(?:(?:main|primary|secondary|principal)\s+(?:outcomes?|end\s?points?)(?:\s+measures?)?|"
+    r"outcomes?\s+(?:of\s+interest|measures?))\s+(?:were|was|included)\b|"
+    rf"^{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?(?:providers|physicians|surgeons|clinicians|nurses|practitioners|"
+    r"midwives|centres|centers|hospitals|practices)\s+(?:performed|carried\s+out|conducted)\b",
+    re.IGNORECASE,
+)
 #: A design named as a label: "Randomised controlled trial; randomised patients ... to: (1) music ..."
 _DESIGN = re.compile(
     r"^(?:randomi[sz]ed|prospective|retrospective|controlled|clinical|cohort|cross-sectional|observational|"
@@ -179,7 +188,25 @@ def reads_as_method(text: str) -> bool:
         return True
     if (_SAMPLE.match(text) or _DESIGN.match(text)) and _COMPARES.search(text) is None:
         return True
+    if _SETUP.match(text) and _COMPARES.search(text) is None and _RESULT.search(text) is None:
+        return True
     return _DONE.search(text) is not None and not reads_as_finding(text) and _MORE.search(text) is None
+
+
+#: What research should do next, said as the whole sentence: "In future studies, the use of both … would ensure",
+#: "Further studies are needed to …", "Larger trials are warranted". No finding, whatever section holds it.
+_AGENDA = re.compile(
+    r"^(?:in\s+)?(?:future|further|more|additional|larger|longer|well-designed)\s+(?:(?:prospective|randomi[sz]ed|"
+    r"controlled|clinical|multicent(?:er|re)|large-scale)\s+)*(?:studies|study|research|trials?|investigations?|"
+    r"work|evaluations?)\b(?!\s+(?:showed|found|revealed|demonstrated|confirmed|indicated))",
+    re.IGNORECASE,
+)
+
+
+def reads_as_agenda(text: str) -> bool:
+    """Whether a sentence says what future research should do rather than what this study found ("In future
+    studies, the use of both government and self-reported data would ensure a more accurate picture")."""
+    return _AGENDA.match(text) is not None
 
 
 def reads_as_finding(text: str) -> bool:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.answer.abstracts import AbstractSentence, Role, reads_as_method
+from bot.answer.abstracts import AbstractSentence, Role, reads_as_agenda, reads_as_method
 from bot.answer.citations import Composed, citations_for
 from bot.answer.concepts import Concept, groups, name, phrase_name, zipf
 from bot.answer.evidence import ArticleEvidence, Words
@@ -60,10 +60,14 @@ def interpretive(text: str) -> bool:
 
 
 def quotable(sentence: AbstractSentence) -> bool:
-    """A finding: a results, conclusion or plain sentence that does not describe what was done. Aims,
-    background and methods are never quoted, whatever their label says (a results section's "Ninety
-    patients were enrolled" is method)."""
-    return sentence.role in ROLE_BONUS and not reads_as_method(sentence.text)
+    """A finding: a results, conclusion or plain sentence that does not describe what was done or what future
+    research should do. Aims, background and methods are never quoted, whatever their label says (a results
+    section's "Ninety patients were enrolled" is method; a conclusion's "Further studies are needed" is none)."""
+    return (
+        sentence.role in ROLE_BONUS
+        and not reads_as_method(sentence.text)
+        and not reads_as_agenda(sentence.text)
+    )
 
 
 @dataclass(frozen=True)
