@@ -7,13 +7,16 @@ extractive) and is safe to share between threads; a session holds one conversati
 
 A store that has no collection yet is not an error: every question gets the refusal and
 :meth:`ChatHandler.store_hint` says to ingest something; the store is looked for again on each question, so a
-bot started before the first ingest begins answering without a restart. Unreachable servers, a store built
-with another embedding model and broken prompt files raise a :class:`~ingest.errors.LitbotError`.
+bot started before the first ingest begins answering without a restart. A vector index a litbot process left
+torn when it died writing it is repaired, as `litbot repair` would, before the question is answered; other
+damage, unreachable servers, a store built with another embedding model and broken prompt files raise a
+:class:`~ingest.errors.LitbotError`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -29,7 +32,7 @@ from bot.answer.gate import Verdict
 from bot.answer.lay_llm import covering_words, technical_terms, wants_terms
 from bot.errors import Cancelled
 from bot.types import REFUSAL, Answer, Citation, Filters, Usage
-from ingest.errors import CollectionMissing, LitbotError
+from ingest.errors import CollectionMissing, LitbotError, StoreDamaged
 from ingest.safe_text import has_surrogates, safe_text
 from ingest.settings import Settings
 from ingest.studytypes import RETRACTED
@@ -41,9 +44,11 @@ if TYPE_CHECKING:
     from bot.answer.concepts import Concept
     from bot.answer.llm import ChatLLM, LLMAnswerer
     from bot.answer.prompting import Prompts
-    from bot.retrieval.retriever import Retriever
+    from bot.retrieval.retriever import RetrievedArticle, Retriever
     from ingest.embeddings import Embedder
     from ingest.store import ArticleStore
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 EMPTY_STORE_HINT = "the store has no articles yet: run `litbot ingest --sample` or `litbot ingest FILES`"
@@ -125,6 +130,25 @@ class ChatHandler:
 
                 self._retriever = Retriever(store, self.embedder, self.settings)
             return self._retriever
+
+    def search(self, query: str, k: int, filters: Filters, expansion: str = "") -> list[RetrievedArticle]:
+        """Retrieval. A vector index that a litbot process left torn when it died during its turn at the store
+        (an ingest killed mid-write) is repaired first, once, as `litbot repair` would, keeping every intact
+        article: a bot keeps answering instead of telling every asker to run the repair."""
+        try:
+            retriever = self.retriever()
+            return retriever.search(query, k=k, filters=filters, expansion=expansion) if retriever else []
+        except StoreDamaged as damage:
+            if not damage.after_crash:
+                raise
+            self._repair_after_crash(damage)
+        retriever = self.retriever()
+        return retriever.search(query, k=k, filters=filters, expansion=expansion) if retriever else []
+
+    def _repair_after_crash(self, damage: StoreDamaged) -> None:
+        repair_after_crash(self.settings, getattr(self.embedder, "inner", self.embedder), damage)
+        with self._lock:
+            self._retriever = None
 
     def store_hint(self) -> str | None:
         """Advice when the store is missing or empty (the reason every answer is the refusal), else None."""
@@ -262,9 +286,39 @@ def _open_store(settings: Settings, embedder: Embedder) -> ArticleStore | None:
     from ingest.store import open_store
 
     try:
+        try:
+            return open_store(settings, embedder.name, create=False)
+        except StoreDamaged as damage:
+            if not damage.after_crash:
+                raise
+            repair_after_crash(settings, getattr(embedder, "inner", embedder), damage)
         return open_store(settings, embedder.name, create=False)
     except CollectionMissing:
         return None
+
+
+_REPAIRING = threading.Lock()
+
+
+def repair_after_crash(settings: Settings, embedder: Embedder, damage: StoreDamaged) -> None:
+    """Repair a store whose vector index a litbot process left torn when it died during its turn (an ingest
+    killed mid-write), as `litbot repair` would, keeping every intact article; ``damage`` again if it fails."""
+    from ingest.store_health import repair_store
+
+    with _REPAIRING:
+        log.warning(
+            "%s — a litbot process stopped while writing it; repairing it as `litbot repair` would",
+            damage.message,
+        )
+        report = repair_store(settings, embedder)
+        if not report.after.ok:
+            raise damage
+        log.warning(
+            "repaired in %.1f s: %d vectors salvaged, %d chunks re-embedded",
+            report.seconds,
+            report.salvaged_vectors,
+            report.reembedded_chunks,
+        )
 
 
 class ChatSession:
@@ -328,7 +382,6 @@ class ChatSession:
         _check(cancel)
         standalone, usage = self._standalone(question, cancel)
         timings["condense"] = round(time.perf_counter() - start, 4)
-        retriever = handler.retriever()
         mark = time.perf_counter()
         follow_up = question if standalone != question else ""
         concepts = handler.concepts(standalone, follow_up)
@@ -341,9 +394,7 @@ class ChatSession:
         # retracted articles are left out unless asked for: search deeper so they do not cost a source
         depth = k if filters.include_retracted else 2 * k
         expansion = search_terms(concepts) if handler.bridges.search else ""
-        found = (
-            retriever.search(standalone, k=depth, filters=filters, expansion=expansion) if retriever else []
-        )
+        found = handler.search(standalone, k=depth, filters=filters, expansion=expansion)
         articles, withheld = _withhold_retracted(found, k, filters.include_retracted)
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         _check(cancel)

@@ -7,6 +7,7 @@ The server-mode version (a `chroma run` on 127.0.0.1) is in bench/soak.py, which
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import threading
 import time
@@ -20,11 +21,13 @@ from ingest.errors import LitbotError
 from ingest.index_guard import vector_index_problem
 from ingest.settings import Settings
 from ingest.store import index_problem_in_turn
+from ingest.store_health import check_store
 from ingest.store_lock import store_lock
 
 from .conftest import FIXTURES, MINI_CORPUS
 from .embeddings_stub import EmbeddingsStub
-from .test_reliability_crash import ingest, open_existing, orphans, small_corpus
+from .store_snapshots import tear_vector_index
+from .test_reliability_crash import ingest, open_existing, orphans, small_corpus, snapshot
 from .test_store_repair import vector_segment
 
 QUESTIONS = [json.loads(line) for line in (MINI_CORPUS / "questions.jsonl").read_text().splitlines()]
@@ -130,3 +133,24 @@ def test_an_index_header_another_process_is_rewriting_is_not_taken_for_damage(
         assert index_problem_in_turn(settings) is None
     finally:
         other.join()
+
+
+def test_a_store_a_killed_ingest_left_torn_is_repaired_and_the_bot_answers_on(
+    hashed_mini_settings: Settings, hashed_embeddings: EmbeddingsStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An ingest killed while Chroma rewrote the index files, with a bot answering from the same store: the
+    bot's next question repairs the store (as `litbot repair` would) and is answered, instead of every asker
+    being told to run the repair."""
+    handler = ChatHandler.from_settings(hashed_mini_settings)
+    for question in KNOWN:
+        assert question["pmid"] in [c.pmid for c in handler.new_session().ask(question["question"]).citations]
+    before = snapshot(hashed_mini_settings.chroma_path)
+
+    tear_vector_index(hashed_mini_settings.chroma_path, died_during_its_turn=True)
+    caplog.set_level(logging.WARNING)
+    for question in KNOWN:
+        assert question["pmid"] in [c.pmid for c in handler.new_session().ask(question["question"]).citations]
+    assert caplog.text.count("repairing it as `litbot repair` would") == 1
+    assert "0 chunks re-embedded" in caplog.text  # every vector salvaged from the files
+    assert check_store(hashed_mini_settings).ok
+    assert snapshot(hashed_mini_settings.chroma_path) == before

@@ -208,6 +208,14 @@ def test_an_index_torn_by_a_killed_process_is_repaired_by_the_next_ingest(
     assert "stopped while writing it; repairing it first" in said.stderr and "repaired in" in said.stderr
     assert "12 unchanged" in said.stdout
 
+    # a question in a fresh process is answered too, the store repaired first (bot.chat)
+    tear_vector_index(store, died_during_its_turn=True)
+    asked = run_litbot("ask", "Are vaccines kept at safe temperatures in the community?", "--json", env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert "repairing it as `litbot repair` would" in asked.stderr
+    assert "pmid:1571683" in [c["id"] for c in json.loads(asked.stdout)["citations"]]
+    assert snapshot(store) == reference and run_litbot("check", env=env).returncode == 0
+
 
 def test_damage_no_crash_explains_is_reported_not_repaired_by_ingest(
     tmp_path: Path, hashed_embeddings: EmbeddingsStub
