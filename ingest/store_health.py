@@ -328,9 +328,7 @@ def _rebuild_vectors(
     report.reembedded_chunks = len(lost)
     segment = settings.chroma_path / found.vector_segment
     if segment.exists():
-        aside = (
-            settings.store_cache_dir.parent / QUARANTINE / f"{time.strftime('%Y%m%dT%H%M%S')}-{segment.name}"
-        )
+        aside = _quarantine_folder(settings, segment.name)
         aside.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(segment), str(aside))
         report.quarantined = str(aside)
@@ -340,6 +338,17 @@ def _rebuild_vectors(
     store.rewrite_vectors(
         vectors, lambda done, total: progress and progress("rebuilding the vector index", done, total)
     )
+
+
+def _quarantine_folder(settings: Settings, segment: str) -> Path:
+    """A new folder name for a damaged vector index set aside: its time, and a number when a repair in the same
+    second set one aside already."""
+    base = settings.store_cache_dir.parent / QUARANTINE / f"{time.strftime('%Y%m%dT%H%M%S')}-{segment}"
+    aside, number = base, 1
+    while aside.exists():
+        number += 1
+        aside = base.with_name(f"{base.name}-{number}")
+    return aside
 
 
 def _salvage(

@@ -255,3 +255,23 @@ def test_a_lexical_index_only_behind_the_store_is_a_note_and_repair_catches_it_u
     assert check.returncode == 0 and report["lexical_behind"] == 1 and report["notes"], check.stdout
     repaired = json.loads(run_litbot("repair", "--json").stdout)
     assert repaired["lexical_caught_up"] == 1 and repaired["after"]["lexical_behind"] == 0
+
+
+def test_two_repairs_in_one_second_set_their_damaged_indexes_aside_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by CI: an ingest's repair and a question's repair a moment later named the same quarantine folder,
+    and the second failed ("already exists")."""
+    from ingest import store_health
+    from ingest.store_health import _quarantine_folder
+
+    monkeypatch.setattr(
+        store_health.time, "strftime", lambda _: "20261206T234722"
+    )  # one second, whatever the clock
+
+    settings = Settings(_env_file=None, chroma_path=tmp_path / "chroma", data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    first = _quarantine_folder(settings, "segment")
+    first.mkdir(parents=True)
+    second = _quarantine_folder(settings, "segment")
+    assert second != first and not second.exists() and second.parent == first.parent
+    assert (first.name, second.name) == ("20261206T234722-segment", "20261206T234722-segment-2")
