@@ -40,7 +40,8 @@ class StoreError(LitbotError):
 
 class StoreDamaged(StoreError):
     """The store's vector index files are damaged. ``after_crash`` when a process died during its turn at the
-    store (a torn write: `litbot ingest` then repairs before it writes, as `litbot repair` would)."""
+    store (a torn write): then an ingest, and the read side's next question, repair the store first, as `litbot
+    repair` would (bot.cli.check, bot.chat)."""
 
     def __init__(self, message: str, hint: str | None = None, after_crash: bool = False) -> None:
         super().__init__(message, hint)
