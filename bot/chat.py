@@ -146,7 +146,7 @@ class ChatHandler:
         return retriever.search(query, k=k, filters=filters, expansion=expansion) if retriever else []
 
     def _repair_after_crash(self, damage: StoreDamaged) -> None:
-        repair_after_crash(self.settings, getattr(self.embedder, "inner", self.embedder), damage)
+        repair_after_crash(self.settings, self.embedder, damage)
         with self._lock:
             self._retriever = None
 
@@ -291,34 +291,28 @@ def _open_store(settings: Settings, embedder: Embedder) -> ArticleStore | None:
         except StoreDamaged as damage:
             if not damage.after_crash:
                 raise
-            repair_after_crash(settings, getattr(embedder, "inner", embedder), damage)
+            repair_after_crash(settings, embedder, damage)
         return open_store(settings, embedder.name, create=False)
     except CollectionMissing:
         return None
 
 
-_REPAIRING = threading.Lock()
-
-
 def repair_after_crash(settings: Settings, embedder: Embedder, damage: StoreDamaged) -> None:
-    """Repair a store whose vector index a litbot process left torn when it died during its turn (an ingest
-    killed mid-write), as `litbot repair` would, keeping every intact article; ``damage`` again if it fails."""
-    from ingest.store_health import repair_store
+    """Repair, as `litbot repair` would, a store a killed litbot process left torn (other threads and processes
+    wait for the store meanwhile), saying so in the log."""
+    from ingest.store_health import repair_after_crash as repair
 
-    with _REPAIRING:
-        log.warning(
-            "%s — a litbot process stopped while writing it; repairing it as `litbot repair` would",
-            damage.message,
-        )
-        report = repair_store(settings, embedder)
-        if not report.after.ok:
-            raise damage
-        log.warning(
-            "repaired in %.1f s: %d vectors salvaged, %d chunks re-embedded",
-            report.seconds,
-            report.salvaged_vectors,
-            report.reembedded_chunks,
-        )
+    log.warning(
+        "%s — a litbot process stopped while writing it; repairing it as `litbot repair` would",
+        damage.message,
+    )
+    report = repair(settings, embedder, damage)
+    log.warning(
+        "repaired in %.1f s: %d vectors salvaged, %d chunks re-embedded",
+        report.seconds,
+        report.salvaged_vectors,
+        report.reembedded_chunks,
+    )
 
 
 class ChatSession:

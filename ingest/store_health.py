@@ -301,6 +301,17 @@ def repair_store(settings: Settings, embedder: Embedder, progress: Progress | No
     return report
 
 
+def repair_after_crash(
+    settings: Settings, embedder: Embedder, damage: StoreError, progress: Progress | None = None
+) -> Repair:
+    """The repair `litbot repair` makes, of a store whose vector index a litbot process left torn when it died
+    during its turn (an ingest killed mid-write; ``damage`` says so): ``damage`` again when it is not sound after."""
+    report = repair_store(settings, embedder, progress)
+    if not report.after.ok:
+        raise damage
+    return report
+
+
 def _rebuild_vectors(
     settings: Settings, embedder: Embedder, files: _Files, report: Repair, progress: Progress | None
 ) -> None:

@@ -117,7 +117,7 @@ def repairing_after_crash(
 
 def _repair_after_crash(settings: Settings, damage: StoreDamaged, as_json: bool) -> Repair:
     from ingest.embeddings import make_embedder
-    from ingest.store_health import repair_store
+    from ingest.store_health import repair_after_crash
 
     typer.echo(
         f"{damage.message} — a litbot process stopped while writing it; repairing it first, as `litbot repair`"
@@ -125,9 +125,7 @@ def _repair_after_crash(settings: Settings, damage: StoreDamaged, as_json: bool)
         err=True,
     )
     with StepProgress(tty=sys.stderr.isatty(), quiet=as_json) as progress:
-        report = repair_store(settings, make_embedder(settings), progress.step)
-    if not report.after.ok:
-        raise damage
+        report = repair_after_crash(settings, make_embedder(settings), damage, progress.step)
     typer.echo(repair_summary(report), err=True)
     return report
 
