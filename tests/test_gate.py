@@ -1380,3 +1380,21 @@ def test_mesh_age_tags_spanning_children_and_adults_say_no_age_group() -> None:
                             lambda texts: np.ones((len(texts), 384), dtype=np.float32) / 384**0.5)  # fmt: skip
     assert "adolesc" not in read.words.terms and "bariatr" in read.words.terms
     assert "adolesc" in read.enrolled.terms  # whom it enrolled, for a note to mention, not to deny
+
+
+def test_one_word_of_a_phrase_is_no_mention_of_it(index: LexicalSearch, embedder: MiniLMEmbedder) -> None:
+    """Found asking my own questions: "… discuss depression and mention social media" above a study of social
+    anxiety that never names any media. Only an abstract holding every word of a phrase mentions it."""
+    question = "Does social media cause depression in teenagers?"
+    text = (
+        "RESULTS: Teenagers with depression recalled more negative words than those with social anxiety "
+        "(p = 0.01). CONCLUSIONS: Depression in teenagers differs from social anxiety in memory."
+    )
+    article = Retrieved("pmid:1", {"title": "Memory in teenage depression and social anxiety"}, [text], 0.6)
+    evidence = read_articles(
+        [article], embedder.embed_query(question), lambda a: list(a.passages), embedder.embed_documents
+    )
+    verdict = judge(question, key_concepts(question, index), evidence, embedder.embed_documents)
+    assert verdict.outcome == "partial" and verdict.missing_text == ["social media"]
+    note = gap_sentence(verdict, first(verdict))
+    assert "mention social media" not in note and "could not match “social media”" in note, note

@@ -392,11 +392,14 @@ def _born(group: Sequence[Concept], verdict: Verdict) -> bool:
 def _in_passing(group: Sequence[Concept], verdict: Verdict) -> bool:
     """Whether a quoted abstract holds ``group`` in words, though not where it says what it is about ("a
     second baby" in a study of first pregnancies), or among the ages it enrolled (MeSH "Adolescent" in a study
-    of all ages): too little to count as covered, too much to deny."""
+    of all ages): too little to count as covered, too much to deny. Every word of it, in one abstract: "social"
+    in a study of social anxiety is no mention of social media."""
     return any(
-        lexically_held(c, cover.evidence.words) or lexically_held(c, cover.evidence.enrolled)
+        all(
+            lexically_held(c, cover.evidence.words) or lexically_held(c, cover.evidence.enrolled)
+            for c in group
+        )
         for cover in verdict.coverage
-        for c in group
     )
 
 
